@@ -1,0 +1,37 @@
+// Package mqttrmq maps MQTT onto RocketMQ and back, the way an IoT gateway
+// does (Alibaba Cloud's MQTT service, Apache RocketMQ-MQTT).
+//
+// The first level of an MQTT topic is the RocketMQ topic, the parent topic;
+// the rest, with its leading '/', travels as the message property
+// mqttSecondTopic:
+//
+//	ACE/live/100  ⇄  RocketMQ topic "ACE", mqttSecondTopic "/live/100"
+//
+// The properties qoslevel, cleansessionflag, mqttRealTopic and clientId carry
+// the rest of MQTT's meaning, and a message whose mqttSecondTopic is
+// /p2p/{clientID} reaches exactly one client (point to point).
+//
+// # Who uses what
+//
+// A backend service on rocketmq-client-go v2 reads what devices sent with
+// FromRocketMQ (or ClientIDOf, QoSOf and friends), and addresses devices with
+// SetSecondTopic, SetP2P, SetQoS and the tag TagToMQTT. A device program on
+// paho.mqtt.golang builds its client ID (ClientID), its credentials for the
+// hosted service (SignatureCredentials, TokenCredentials, DeviceCredentials)
+// and its P2P topics (P2PTopic), and checks topics and filters
+// (ValidateTopicName, ValidateTopicFilter, MatchTopic) before it uses them. A
+// gateway maps every PUBLISH with ToRocketMQ and back with FromRocketMQ.
+//
+// The package imports only the standard library, so a device program does
+// not compile the RocketMQ client. It works on messages through Properties,
+// which *primitive.Message and *primitive.MessageExt satisfy.
+//
+// # Refusals
+//
+// Every refusal is an *Error naming the function, the input, the offending
+// byte and the reason, and unwraps to ErrInvalidTopic, ErrInvalidFilter,
+// ErrInvalidProperty, ErrInvalidClientID or ErrInvalidCredentials. Control
+// characters are refused everywhere a topic or client ID reaches a property:
+// RocketMQ serialises properties as key\x01value\x02, so a stray \x01 or \x02
+// would drop or inject properties. Nothing panics, whatever the input.
+package mqttrmq

@@ -1,0 +1,185 @@
+package mqttrmq
+
+import "strings"
+
+// Properties is what the mapping needs of a RocketMQ message. Both
+// *primitive.Message and *primitive.MessageExt of rocketmq-client-go v2
+// satisfy it, so this package works on them without importing the client.
+//
+// GetProperty returns "" for an absent key. WithProperty on rocketmq-client-go
+// ignores an empty key or value, so the functions here never write one.
+type Properties interface {
+	GetProperty(key string) string
+	WithProperty(key, value string)
+}
+
+// maxPropertiesLen is the most RocketMQ carries of a message's serialised
+// properties: their length travels as a 16-bit signed integer.
+const maxPropertiesLen = 32767
+
+// SetQoS writes the qoslevel property. It refuses, with an error wrapping
+// ErrInvalidProperty, a nil m and a QoS other than 0, 1 or 2, and then writes
+// nothing.
+func SetQoS(m Properties, q QoS) error {
+	if m == nil {
+		return errNilMessage("SetQoS")
+	}
+	if !q.Valid() {
+		return newError("SetQoS", q.String(), "QoS must be 0, 1 or 2", ErrInvalidProperty)
+	}
+	m.WithProperty(hosted.qos, q.String())
+	return nil
+}
+
+// QoSOf reads the QoS of a message from qoslevel, or from qosLevel (Apache
+// RocketMQ-MQTT's spelling) when qoslevel is absent. A message with neither is
+// AtLeastOnce, as the hosted service reads it. It refuses, with an error
+// wrapping ErrInvalidProperty, any value but "0", "1" and "2".
+func QoSOf(m Properties) (QoS, error) {
+	return hosted.qosOf("QoSOf", m)
+}
+
+func (k *keys) qosOf(op string, m Properties) (QoS, error) {
+	if m == nil {
+		return AtLeastOnce, nil
+	}
+	key, v := k.qos, m.GetProperty(k.qos)
+	if v == "" {
+		key, v = k.qosAlt, m.GetProperty(k.qosAlt)
+	}
+	if v == "" {
+		return AtLeastOnce, nil
+	}
+	q, ok := parseQoS(v)
+	if !ok {
+		return 0, newError(op, v, key+` must be "0", "1" or "2"`, ErrInvalidProperty)
+	}
+	return q, nil
+}
+
+// SetCleanSession writes the cleansessionflag property, "true" or "false".
+// A nil m is left alone.
+func SetCleanSession(m Properties, clean bool) {
+	if m != nil {
+		m.WithProperty(hosted.cleanSession, boolText(clean))
+	}
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// CleanSessionOf reads the clean-session flag of a message from
+// cleansessionflag, or from cleanSessionFlag (Apache RocketMQ-MQTT's
+// spelling) when that is absent. A message with neither is clean (true). It
+// accepts "true" and "false" in any letter case, as Java's Boolean.toString
+// and a hand-written "True" both reach it, and refuses anything else with an
+// error wrapping ErrInvalidProperty.
+func CleanSessionOf(m Properties) (bool, error) {
+	return hosted.cleanSessionOf("CleanSessionOf", m)
+}
+
+func (k *keys) cleanSessionOf(op string, m Properties) (bool, error) {
+	if m == nil {
+		return true, nil
+	}
+	key, v := k.cleanSession, m.GetProperty(k.cleanSession)
+	if v == "" {
+		key, v = k.cleanSessionAlt, m.GetProperty(k.cleanSessionAlt)
+	}
+	return parseBool(op, key, v, true)
+}
+
+// parseBool reads a "true"/"false" property; absent gives def.
+func parseBool(op, key, v string, def bool) (bool, error) {
+	switch {
+	case v == "":
+		return def, nil
+	case strings.EqualFold(v, "true"):
+		return true, nil
+	case strings.EqualFold(v, "false"):
+		return false, nil
+	}
+	return def, newError(op, v, key+` must be "true" or "false"`, ErrInvalidProperty)
+}
+
+// SetSecondTopic writes the mqttSecondTopic property, which addresses a
+// subtopic of the message's RocketMQ topic: "/live/100" for "ACE/live/100".
+//
+// It refuses, with an error wrapping ErrInvalidTopic and writing nothing, a
+// nil m, a second that does not start with '/', and one holding what a topic
+// name may not (wildcards, control characters, invalid UTF-8; see
+// ValidateTopicName). An empty second means the parent topic itself and
+// writes nothing; it is refused when m already has a subtopic, which this
+// interface cannot remove.
+func SetSecondTopic(m Properties, second string) error {
+	const op = "SetSecondTopic"
+	if m == nil {
+		return errNilMessage(op)
+	}
+	if second == "" {
+		if m.GetProperty(hosted.secondTopic) != "" {
+			return newError(op, second, "the message already has "+hosted.secondTopic+", which cannot be removed", ErrInvalidTopic)
+		}
+		return nil
+	}
+	if f := checkSecondChars(second); !f.ok() {
+		return f.err(op, second, ErrInvalidTopic)
+	}
+	m.WithProperty(hosted.secondTopic, second)
+	return nil
+}
+
+// checkSecondChars checks a non-empty subtopic as the tail of a topic name.
+func checkSecondChars(second string) finding {
+	if f := checkSecond(second); !f.ok() {
+		return f
+	}
+	if len(second) >= maxTopicLen {
+		return finding{probTooLong, maxTopicLen - 1} // the parent takes at least one byte
+	}
+	return scan(second, scanName)
+}
+
+// SecondTopicOf returns the mqttSecondTopic property as it is, "" when
+// absent. FromRocketMQ checks it; this accessor does not.
+func SecondTopicOf(m Properties) string { return get(m, hosted.secondTopic) }
+
+// SetRealTopic writes the mqttRealTopic property: the whole MQTT topic name
+// the receiving clients are shown. It refuses, with an error wrapping
+// ErrInvalidTopic and writing nothing, a nil m and a topic that
+// ValidateTopicName refuses.
+func SetRealTopic(m Properties, topic string) error {
+	const op = "SetRealTopic"
+	if m == nil {
+		return errNilMessage(op)
+	}
+	if f := checkName(topic); !f.ok() {
+		return f.err(op, topic, ErrInvalidTopic)
+	}
+	m.WithProperty(hosted.realTopic, topic)
+	return nil
+}
+
+// RealTopicOf returns the mqttRealTopic property as it is, "" when absent.
+// FromRocketMQ checks it; this accessor does not.
+func RealTopicOf(m Properties) string { return get(m, hosted.realTopic) }
+
+// ClientIDOf returns the clientId property: the client ID of the device that
+// sent the message, "" when absent. There is no SetClientID: the gateway
+// writes it from the device's connection, and a backend cannot set it.
+func ClientIDOf(m Properties) string { return get(m, hosted.clientID) }
+
+func get(m Properties, key string) string {
+	if m == nil {
+		return ""
+	}
+	return m.GetProperty(key)
+}
+
+func errNilMessage(op string) error {
+	return newError(op, "", "nil message", ErrInvalidProperty)
+}
