@@ -1,0 +1,75 @@
+package mqttrmq_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/mqttrmq/mqttrmq"
+)
+
+func TestSign(t *testing.T) {
+	// RFC 2202, HMAC-SHA1 test case 2, in Base64.
+	if got, want := mqttrmq.Sign("Jefe", "what do ya want for nothing?"), "7/zfauXrL6LSdBbV8YTfnCWafHk="; got != want {
+		t.Errorf("Sign(RFC 2202 case 2) = %q; want %q", got, want)
+	}
+}
+
+func TestSignatureCredentials(t *testing.T) {
+	user, pass := mqttrmq.SignatureCredentials("LTAI5tAK", "Jefe", "mqtt-cn-0pp1", "what do ya want for nothing?")
+	if user != "Signature|LTAI5tAK|mqtt-cn-0pp1" || pass != "7/zfauXrL6LSdBbV8YTfnCWafHk=" {
+		t.Errorf("SignatureCredentials = %q, %q", user, pass)
+	}
+	if !mqttrmq.VerifySignature("Jefe", "what do ya want for nothing?", pass) {
+		t.Errorf("VerifySignature refused its own signature")
+	}
+	if mqttrmq.VerifySignature("Jefe", "another client", pass) {
+		t.Errorf("VerifySignature accepted a signature for another client ID")
+	}
+	u, err := mqttrmq.ParseUsername(user)
+	if err != nil || u != (mqttrmq.Username{Mode: mqttrmq.ModeSignature, AccessKeyID: "LTAI5tAK", InstanceID: "mqtt-cn-0pp1"}) || u.String() != user {
+		t.Errorf("ParseUsername(%q) = %+v, %v", user, u, err)
+	}
+
+	user, pass = mqttrmq.DeviceCredentials("dak", "Jefe", "mqtt-cn-0pp1", "what do ya want for nothing?")
+	if user != "DeviceCredential|dak|mqtt-cn-0pp1" || pass != "7/zfauXrL6LSdBbV8YTfnCWafHk=" {
+		t.Errorf("DeviceCredentials = %q, %q", user, pass)
+	}
+}
+
+var tokenTests = []struct {
+	tokens []mqttrmq.Token
+	want   string
+	ok     bool
+}{
+	{[]mqttrmq.Token{{"R", "abc"}, {"W", "def"}}, "R|abc|W|def", true}, // SPEC §7 example
+	{[]mqttrmq.Token{{"RW", "xyz"}}, "RW|xyz", true},
+	{nil, "", false},
+	{[]mqttrmq.Token{{"X", "abc"}}, "", false},
+	{[]mqttrmq.Token{{"r", "abc"}}, "", false},
+	{[]mqttrmq.Token{{"R", ""}}, "", false},
+	{[]mqttrmq.Token{{"R", "a|W"}}, "", false}, // would read as two tokens
+	{[]mqttrmq.Token{{"R", "a"}, {"R", "b"}}, "", false},
+}
+
+func TestTokenCredentials(t *testing.T) {
+	for _, tt := range tokenTests {
+		user, pass, err := mqttrmq.TokenCredentials("ak", "inst", tt.tokens...)
+		if (err == nil) != tt.ok || pass != tt.want || (err != nil && !errors.Is(err, mqttrmq.ErrInvalidCredentials)) {
+			t.Errorf("TokenCredentials(%v) = %q, %v; want %q, ok=%v", tt.tokens, pass, err, tt.want, tt.ok)
+		}
+		if err == nil && user != "Token|ak|inst" {
+			t.Errorf("TokenCredentials username = %q", user)
+		}
+	}
+	if _, _, err := mqttrmq.TokenCredentials("a|k", "inst", mqttrmq.Token{"R", "x"}); !errors.Is(err, mqttrmq.ErrInvalidCredentials) {
+		t.Errorf("TokenCredentials(access key with '|') = %v; want ErrInvalidCredentials", err)
+	}
+}
+
+func TestParseUsernameRefuses(t *testing.T) {
+	for _, s := range []string{"", "Signature", "Signature|ak", "Signature||inst", "Signature|ak|", "Signature|ak|i|x", "Basic|ak|inst"} {
+		if u, err := mqttrmq.ParseUsername(s); !errors.Is(err, mqttrmq.ErrInvalidCredentials) {
+			t.Errorf("ParseUsername(%q) = %+v, %v; want ErrInvalidCredentials", s, u, err)
+		}
+	}
+}

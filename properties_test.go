@@ -1,0 +1,90 @@
+package mqttrmq_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+
+	"github.com/mqttrmq/mqttrmq"
+)
+
+func TestQoSProperty(t *testing.T) {
+	for _, q := range []mqttrmq.QoS{mqttrmq.AtMostOnce, mqttrmq.AtLeastOnce, mqttrmq.ExactlyOnce} {
+		msg := primitive.NewMessage("a", nil)
+		if err := mqttrmq.SetQoS(msg, q); err != nil {
+			t.Fatalf("SetQoS(%v) = %v", q, err)
+		}
+		if got, err := mqttrmq.QoSOf(overTheWire(msg)); got != q || err != nil {
+			t.Errorf("QoSOf(SetQoS(%v)) = %v, %v", q, got, err)
+		}
+	}
+	msg := primitive.NewMessage("a", nil)
+	if err := mqttrmq.SetQoS(msg, 3); !errors.Is(err, mqttrmq.ErrInvalidProperty) || msg.GetProperty(mqttrmq.PropQoS) != "" {
+		t.Errorf("SetQoS(3) = %v, wrote %q; want ErrInvalidProperty, nothing written", err, msg.GetProperty(mqttrmq.PropQoS))
+	}
+	if got, err := mqttrmq.QoSOf(msg); got != mqttrmq.AtLeastOnce || err != nil {
+		t.Errorf("QoSOf(absent) = %v, %v; want 1, nil (SPEC §3)", got, err)
+	}
+	if got := mqttrmq.QoS(7).String(); got != "QoS(7)" {
+		t.Errorf("QoS(7).String() = %q", got)
+	}
+	if got := mqttrmq.ExactlyOnce.Downgrade(mqttrmq.AtMostOnce); got != mqttrmq.AtMostOnce {
+		t.Errorf("QoS 2 to a QoS 0 subscription = %v; want 0 (SPEC §6)", got)
+	}
+	if got := mqttrmq.AtMostOnce.Downgrade(mqttrmq.ExactlyOnce); got != mqttrmq.AtMostOnce {
+		t.Errorf("QoS 0 to a QoS 2 subscription = %v; want 0 (SPEC §6)", got)
+	}
+}
+
+func TestCleanSessionProperty(t *testing.T) {
+	for _, clean := range []bool{true, false} {
+		msg := primitive.NewMessage("a", nil)
+		mqttrmq.SetCleanSession(msg, clean)
+		if got, err := mqttrmq.CleanSessionOf(overTheWire(msg)); got != clean || err != nil {
+			t.Errorf("CleanSessionOf(SetCleanSession(%v)) = %v, %v", clean, got, err)
+		}
+	}
+	if got, err := mqttrmq.CleanSessionOf(primitive.NewMessage("a", nil)); !got || err != nil {
+		t.Errorf("CleanSessionOf(absent) = %v, %v; want true (SPEC §3)", got, err)
+	}
+}
+
+func TestSecondTopicProperty(t *testing.T) {
+	msg := primitive.NewMessage("ACE", nil)
+	if err := mqttrmq.SetSecondTopic(msg, ""); err != nil || len(msg.GetProperties()) != 0 {
+		t.Errorf("SetSecondTopic(\"\") on a fresh message = %v, wrote %v; want nil, nothing", err, msg.GetProperties())
+	}
+	if err := mqttrmq.SetSecondTopic(msg, "/live/100"); err != nil {
+		t.Fatal(err)
+	}
+	if got := mqttrmq.SecondTopicOf(overTheWire(msg)); got != "/live/100" {
+		t.Errorf("SecondTopicOf = %q", got)
+	}
+	// The interface cannot remove a property: asking for "no subtopic" on a
+	// message that has one is refused rather than ignored.
+	if err := mqttrmq.SetSecondTopic(msg, ""); !errors.Is(err, mqttrmq.ErrInvalidTopic) {
+		t.Errorf("SetSecondTopic(\"\") over /live/100 = %v; want ErrInvalidTopic", err)
+	}
+	for _, bad := range []string{"live", "/+", "/#", "/a\x01", "/\xff"} {
+		m := primitive.NewMessage("ACE", nil)
+		if err := mqttrmq.SetSecondTopic(m, bad); !errors.Is(err, mqttrmq.ErrInvalidTopic) || len(m.GetProperties()) != 0 {
+			t.Errorf("SetSecondTopic(%q) = %v, wrote %v; want ErrInvalidTopic, nothing", bad, err, m.GetProperties())
+		}
+	}
+}
+
+func TestRealTopicProperty(t *testing.T) {
+	msg := primitive.NewMessage("ACE", nil)
+	if err := mqttrmq.SetRealTopic(msg, "ACE/shown"); err != nil {
+		t.Fatal(err)
+	}
+	if got := mqttrmq.RealTopicOf(overTheWire(msg)); got != "ACE/shown" {
+		t.Errorf("RealTopicOf = %q", got)
+	}
+	for _, bad := range []string{"", "a/+", "a\x02"} {
+		if err := mqttrmq.SetRealTopic(primitive.NewMessage("ACE", nil), bad); !errors.Is(err, mqttrmq.ErrInvalidTopic) {
+			t.Errorf("SetRealTopic(%q) = %v; want ErrInvalidTopic", bad, err)
+		}
+	}
+}
