@@ -71,14 +71,3 @@ func parseClientID(op, s string) (ClientID, error) {
 	}
 	return ClientID{GroupID: group, DeviceID: device}, nil
 }
-
-// indexNotIDByte returns the index of the first byte of s that is not a
-// letter, digit, '-' or '_', or -1.
-func indexNotIDByte(s string) int {
-	for i := 0; i < len(s); i++ {
-		if !isParentByte(s[i]) {
-			return i
-		}
-	}
-	return -1
-}

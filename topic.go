@@ -175,6 +175,14 @@ func scan(s string, mode scanMode) finding {
 	}
 	levelStart := 0
 	for i := 0; i < len(s); {
+		// Most bytes are printable ASCII that needs no attention: skip them
+		// in a tight loop.
+		for i < len(s) && plainByte[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
@@ -218,6 +226,15 @@ func scan(s string, mode scanMode) finding {
 	return fine
 }
 
+// plainByte marks the bytes scan may pass over without a second look:
+// printable ASCII but '/', '+' and '#'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '/' && c != '+' && c != '#'
+	}
+	return t
+}()
+
 // ValidateParentTopic reports whether parent may be the RocketMQ topic that
 // carries an MQTT topic's first level. It refuses, with an error wrapping
 // ErrInvalidTopic:
@@ -245,10 +262,8 @@ func checkParent(parent string) finding {
 	if len(parent) > maxParentLen {
 		return finding{probParentTooLong, maxParentLen}
 	}
-	for i := 0; i < len(parent); i++ {
-		if !isParentByte(parent[i]) {
-			return finding{probParentChar, i}
-		}
+	if i := indexNotIDByte(parent); i >= 0 {
+		return finding{probParentChar, i}
 	}
 	if isSystemTopic(parent) {
 		return finding{probSystemTopic, -1}
@@ -256,8 +271,24 @@ func checkParent(parent string) finding {
 	return fine
 }
 
-func isParentByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+// idByte marks [a-zA-Z0-9_-]: the characters of a parent topic, a group ID
+// and a device ID.
+var idByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+	}
+	return t
+}()
+
+// indexNotIDByte returns the index of the first byte of s outside
+// [a-zA-Z0-9_-], or -1.
+func indexNotIDByte(s string) int {
+	for i := 0; i < len(s); i++ {
+		if !idByte[s[i]] {
+			return i
+		}
+	}
+	return -1
 }
 
 // isSystemTopic lists RocketMQ's TopicValidator system topics. %RETRY% and

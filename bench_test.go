@@ -1,0 +1,122 @@
+package mqttrmq_test
+
+import (
+	"testing"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+
+	"github.com/mqttrmq/mqttrmq"
+)
+
+var (
+	sinkString string
+	sinkBool   bool
+)
+
+func BenchmarkSplitTopic(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		p, s, _ := mqttrmq.SplitTopic("vehicles/telemetry/GID_car@@@v1/gps")
+		sinkString = p + s[:0]
+	}
+}
+
+func BenchmarkParseP2PTopic(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_, id, ok := mqttrmq.ParseP2PTopic("vehicles/p2p/GID_car@@@v1")
+		sinkString, sinkBool = id, ok
+	}
+}
+
+var matchBench = []struct{ name, filter, topic string }{
+	{"exact", "vehicles/telemetry/GID_car@@@v1/gps", "vehicles/telemetry/GID_car@@@v1/gps"},
+	{"plus", "vehicles/+/+/gps", "vehicles/telemetry/GID_car@@@v1/gps"},
+	{"hash", "vehicles/#", "vehicles/telemetry/GID_car@@@v1/gps"},
+	{"miss", "vehicles/telemetry/GID_car@@@v2/gps", "vehicles/telemetry/GID_car@@@v1/gps"},
+	{"shared", "$share/backend/vehicles/+/+/gps", "vehicles/telemetry/GID_car@@@v1/gps"},
+}
+
+func BenchmarkMatchTopic(b *testing.B) {
+	for _, bm := range matchBench {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkBool = mqttrmq.MatchTopic(bm.filter, bm.topic)
+			}
+		})
+	}
+}
+
+var uplink = mqttrmq.Publish{
+	Topic:        "vehicles/telemetry/gps",
+	QoS:          mqttrmq.AtLeastOnce,
+	ClientID:     "GID_car@@@v1",
+	CleanSession: true,
+	Payload:      []byte(`{"lat":31.2,"lon":121.5}`),
+}
+
+// BenchmarkUplink sets ToRocketMQ beside its floor: the same four properties
+// written with WithProperty on a fresh *primitive.Message, values precomputed.
+// The README reports ToRocketMQ/floor.
+func BenchmarkUplink(b *testing.B) {
+	b.Run("floor", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			msg := &primitive.Message{Body: uplink.Payload}
+			msg.WithProperty(mqttrmq.PropQoS, "1")
+			msg.WithProperty(mqttrmq.PropCleanSession, "true")
+			msg.WithProperty(mqttrmq.PropClientID, "GID_car@@@v1")
+			msg.WithProperty(mqttrmq.PropSecondTopic, "/telemetry/gps")
+			msg.Topic = "vehicles"
+		}
+	})
+	b.Run("ToRocketMQ", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			msg := &primitive.Message{Body: uplink.Payload}
+			topic, err := mqttrmq.ToRocketMQ(uplink, msg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			msg.Topic = topic
+		}
+	})
+}
+
+func BenchmarkFromRocketMQ(b *testing.B) {
+	msg := primitive.NewMessage("vehicles", uplink.Payload)
+	if _, err := mqttrmq.ToRocketMQ(uplink, msg); err != nil {
+		b.Fatal(err)
+	}
+	received := overTheWire(msg)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := mqttrmq.FromRocketMQ("vehicles", received, uplink.Payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sinkString = p.Topic
+	}
+}
+
+// TestHotPathsDoNotAllocate holds the zero-allocation promise of the
+// documentation; allocation counts, unlike times, are exact.
+func TestHotPathsDoNotAllocate(t *testing.T) {
+	checks := map[string]func(){
+		"SplitTopic":    func() { sinkString, _, _ = mqttrmq.SplitTopic("vehicles/telemetry/gps") },
+		"ParseP2PTopic": func() { _, sinkString, _ = mqttrmq.ParseP2PTopic("vehicles/p2p/GID_car@@@v1") },
+		// Refusals on the matching path allocate nothing either.
+		"MatchTopic(invalid)": func() { sinkBool = mqttrmq.MatchTopic("a/#/b", "a/\x01") },
+		"ValidateTopicName":   func() { _ = mqttrmq.ValidateTopicName("vehicles/telemetry/gps") },
+		"ValidateTopicFilter": func() { _ = mqttrmq.ValidateTopicFilter("$share/g/vehicles/+/#") },
+	}
+	for _, bm := range matchBench {
+		checks["MatchTopic("+bm.name+")"] = func() { sinkBool = mqttrmq.MatchTopic(bm.filter, bm.topic) }
+	}
+	for name, f := range checks {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s allocates %v times per call; want 0", name, n)
+		}
+	}
+}
