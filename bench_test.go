@@ -58,9 +58,11 @@ var uplink = mqttrmq.Publish{
 
 // BenchmarkUplink sets ToRocketMQ beside its floor: the same four properties
 // written with WithProperty on a fresh *primitive.Message, values precomputed.
-// The README reports ToRocketMQ/floor.
+// The README reports ToRocketMQ/floor, side by side with
+//
+//	go test -run '^$' -bench Uplink -benchmem -count 10 . | benchstat -col /impl -
 func BenchmarkUplink(b *testing.B) {
-	b.Run("floor", func(b *testing.B) {
+	b.Run("impl=floor", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			msg := &primitive.Message{Body: uplink.Payload}
@@ -71,7 +73,7 @@ func BenchmarkUplink(b *testing.B) {
 			msg.Topic = "vehicles"
 		}
 	})
-	b.Run("ToRocketMQ", func(b *testing.B) {
+	b.Run("impl=ToRocketMQ", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			msg := &primitive.Message{Body: uplink.Payload}
