@@ -1,0 +1,340 @@
+package rocketmqtest
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The remoting frame, as both Apache RocketMQ and rocketmq-client-go write it:
+//
+//	int32 length of everything that follows
+//	int32 serialize type (high byte) and header length (low 24 bits)
+//	header: JSON, or RocketMQ's own binary form
+//	body: the remaining bytes
+//
+// A response echoes the request's opaque and sets flag bit 0; a one-way
+// request sets flag bit 1 and gets no response.
+const (
+	serializeJSON     = 0
+	serializeRocketMQ = 1
+
+	flagResponse = 1 << 0
+	flagOneway   = 1 << 1
+
+	// maxFrameLength is Java's default com.rocketmq.remoting.frameMaxLength.
+	maxFrameLength = 16 << 20
+
+	// languageJava is what the server reports in binary headers; a real
+	// broker is a Java process.
+	languageJava = 0
+
+	// brokerVersion is MQVersion.Version.V5_3_3.ordinal(), the version a
+	// current Apache RocketMQ broker puts in its responses.
+	brokerVersion = 479
+)
+
+// errMalformedFrame is wrapped by every decoding failure; the connection
+// that sent such a frame is closed, as a real broker closes it.
+var errMalformedFrame = errors.New("malformed remoting frame")
+
+// request is one decoded remoting command received from a client.
+type request struct {
+	code      RequestCode
+	version   int16
+	opaque    int32
+	flag      int32
+	remark    string
+	ext       map[string]string
+	body      []byte
+	serialize byte
+}
+
+func (r *request) oneway() bool { return r.flag&flagOneway != 0 }
+
+// field is one extFields entry of an outgoing command. A slice of fields
+// keeps the order stable and costs less than a map.
+type field struct{ key, value string }
+
+// reply is an outgoing command: a response, or a request the server sends
+// (NOTIFY_CONSUMER_IDS_CHANGED). body may be several slices; they are
+// written with one vectored write and never concatenated.
+type reply struct {
+	code      int16
+	flag      int32
+	opaque    int32
+	remark    string
+	fields    []field
+	body      [][]byte
+	serialize byte
+}
+
+func (r *reply) add(key, value string) { r.fields = append(r.fields, field{key, value}) }
+
+func (r *reply) addInt(key string, v int64) { r.add(key, strconv.FormatInt(v, 10)) }
+
+// response builds a response with code and remark.
+func response(code ResponseCode, remark string) *reply {
+	return &reply{code: int16(code), remark: remark}
+}
+
+// responsef is response with a formatted remark.
+func responsef(code ResponseCode, format string, args ...any) *reply {
+	return response(code, fmt.Sprintf(format, args...))
+}
+
+// decodeRequest decodes frame, the bytes after the leading length word.
+// It rejects frames whose header length, serialize type or header contents
+// are inconsistent; it never panics.
+func decodeRequest(frame []byte) (*request, error) {
+	if len(frame) < 4 {
+		return nil, fmt.Errorf("%w: %d bytes, need at least 4", errMalformedFrame, len(frame))
+	}
+	word := binary.BigEndian.Uint32(frame)
+	typ := byte(word >> 24)
+	hlen := int(word & 0xFFFFFF)
+	if hlen > len(frame)-4 {
+		return nil, fmt.Errorf("%w: header length %d exceeds frame of %d bytes", errMalformedFrame, hlen, len(frame))
+	}
+	header, body := frame[4:4+hlen], frame[4+hlen:]
+	var (
+		r   *request
+		err error
+	)
+	switch typ {
+	case serializeJSON:
+		r, err = decodeJSONHeader(header)
+	case serializeRocketMQ:
+		r, err = decodeBinaryHeader(header)
+	default:
+		return nil, fmt.Errorf("%w: unknown serialize type %d", errMalformedFrame, typ)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.serialize = typ
+	r.body = body
+	return r, nil
+}
+
+// jsonHeader is the JSON form of a command header. Fields the server does
+// not use (language, serializeTypeCurrentRPC) are left out; encoding/json
+// skips them.
+type jsonHeader struct {
+	Code      int16             `json:"code"`
+	Version   int16             `json:"version"`
+	Opaque    int32             `json:"opaque"`
+	Flag      int32             `json:"flag"`
+	Remark    string            `json:"remark"`
+	ExtFields map[string]string `json:"extFields"`
+}
+
+func decodeJSONHeader(b []byte) (*request, error) {
+	var h jsonHeader
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("%w: JSON header: %v", errMalformedFrame, err)
+	}
+	return &request{
+		code: RequestCode(h.Code), version: h.Version, opaque: h.Opaque,
+		flag: h.Flag, remark: h.Remark, ext: h.ExtFields,
+	}, nil
+}
+
+// decodeBinaryHeader decodes RocketMQ's binary header:
+//
+//	int16 code, byte language, int16 version, int32 opaque, int32 flag,
+//	int32 remark length, remark, int32 extFields length,
+//	extFields as repeated (int16 key length, key, int32 value length, value)
+func decodeBinaryHeader(b []byte) (*request, error) {
+	d := binReader{b: b}
+	r := &request{}
+	r.code = RequestCode(d.int16())
+	d.skip(1) // language
+	r.version = d.int16()
+	r.opaque = d.int32()
+	r.flag = d.int32()
+	r.remark = string(d.bytes(int(d.int32())))
+	ext := d.bytes(int(d.int32()))
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(ext) > 0 {
+		r.ext = make(map[string]string)
+		e := binReader{b: ext}
+		for len(e.b) > 0 && e.err == nil {
+			k := e.bytes(int(e.int16()))
+			v := e.bytes(int(e.int32()))
+			if e.err == nil {
+				r.ext[string(k)] = string(v)
+			}
+		}
+		if e.err != nil {
+			return nil, e.err
+		}
+	}
+	return r, nil
+}
+
+// binReader reads big-endian values and remembers the first overrun.
+type binReader struct {
+	b   []byte
+	err error
+}
+
+func (d *binReader) take(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || n > len(d.b) {
+		d.err = fmt.Errorf("%w: binary header wants %d bytes, has %d", errMalformedFrame, n, len(d.b))
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *binReader) skip(n int) { d.take(n) }
+
+func (d *binReader) bytes(n int) []byte { return d.take(n) }
+
+func (d *binReader) int16() int16 {
+	if v := d.take(2); v != nil {
+		return int16(binary.BigEndian.Uint16(v))
+	}
+	return 0
+}
+
+func (d *binReader) int32() int32 {
+	if v := d.take(4); v != nil {
+		return int32(binary.BigEndian.Uint32(v))
+	}
+	return 0
+}
+
+// encode renders r as one frame: a first buffer holding the length words and
+// the header, then r.body's slices as they are.
+func (r *reply) encode() net.Buffers {
+	head := make([]byte, 8, 256)
+	switch r.serialize {
+	case serializeRocketMQ:
+		head = r.appendBinaryHeader(head)
+	default:
+		head = r.appendJSONHeader(head)
+	}
+	hlen := len(head) - 8
+	total := 4 + hlen
+	for _, b := range r.body {
+		total += len(b)
+	}
+	binary.BigEndian.PutUint32(head[0:], uint32(total))
+	binary.BigEndian.PutUint32(head[4:], uint32(r.serialize)<<24|uint32(hlen)&0xFFFFFF)
+	bufs := make(net.Buffers, 0, 1+len(r.body))
+	bufs = append(bufs, head)
+	for _, b := range r.body {
+		if len(b) > 0 {
+			bufs = append(bufs, b)
+		}
+	}
+	return bufs
+}
+
+func (r *reply) appendJSONHeader(b []byte) []byte {
+	b = append(b, `{"code":`...)
+	b = strconv.AppendInt(b, int64(r.code), 10)
+	b = append(b, `,"language":"JAVA","version":`...)
+	b = strconv.AppendInt(b, brokerVersion, 10)
+	b = append(b, `,"opaque":`...)
+	b = strconv.AppendInt(b, int64(r.opaque), 10)
+	b = append(b, `,"flag":`...)
+	b = strconv.AppendInt(b, int64(r.flag), 10)
+	if r.remark != "" {
+		b = append(b, `,"remark":`...)
+		b = appendJSONString(b, r.remark)
+	}
+	if len(r.fields) > 0 {
+		b = append(b, `,"extFields":{`...)
+		for i, f := range r.fields {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, f.key)
+			b = append(b, ':')
+			b = appendJSONString(b, f.value)
+		}
+		b = append(b, '}')
+	}
+	return append(b, `,"serializeTypeCurrentRPC":"JSON"}`...)
+}
+
+func (r *reply) appendBinaryHeader(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(r.code))
+	b = append(b, languageJava)
+	b = binary.BigEndian.AppendUint16(b, brokerVersion)
+	b = binary.BigEndian.AppendUint32(b, uint32(r.opaque))
+	b = binary.BigEndian.AppendUint32(b, uint32(r.flag))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(r.remark)))
+	b = append(b, r.remark...)
+	n := 0
+	for _, f := range r.fields {
+		n += 2 + len(f.key) + 4 + len(f.value)
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(n))
+	for _, f := range r.fields {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(f.key)))
+		b = append(b, f.key...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f.value)))
+		b = append(b, f.value...)
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Control characters are
+// escaped as \u00XX (property strings carry \x01 and \x02); invalid UTF-8
+// becomes U+FFFD, as encoding/json writes it.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,132 @@
+package rocketmqtest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+)
+
+// Inspection helpers for tests. They read the server's state directly, not
+// over the wire, and work after Close as well.
+
+// Messages returns every message stored in topic, in the order the broker
+// stored them, decoded with primitive.DecodeMessage from the bytes a pull
+// would deliver (so compressed bodies come back uncompressed). Each call
+// returns fresh copies. It returns nil for a topic that does not exist.
+// Messages waiting out a delay level are in SCHEDULE_TOPIC_XXXX until due.
+func (s *Server) Messages(topic string) []*primitive.MessageExt {
+	all := s.store.snapshot(topic)
+	out := make([]*primitive.MessageExt, 0, len(all))
+	for _, st := range all {
+		msgs := primitive.DecodeMessage(st.data)
+		if len(msgs) != 1 {
+			continue // cannot happen: the server encoded it
+		}
+		m := msgs[0]
+		m.Queue.Topic = st.topic
+		m.Queue.BrokerName = BrokerName
+		out = append(out, m)
+	}
+	return out
+}
+
+// Topics returns the names of all topics, sorted, including the ones the
+// broker keeps for itself (TBW102, SCHEDULE_TOPIC_XXXX, %RETRY%…, %DLQ%…).
+func (s *Server) Topics() []string { return s.store.topicNames() }
+
+// Queues returns the number of queues of topic, 0 if it does not exist.
+func (s *Server) Queues(topic string) int {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	if t := s.store.topics[topic]; t != nil {
+		return len(t.queues)
+	}
+	return 0
+}
+
+// MaxOffset returns the offset the next message of a queue will get (the
+// number of messages it holds), 0 if the queue does not exist.
+func (s *Server) MaxOffset(topic string, queueID int) int64 {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	t := s.store.topics[topic]
+	if t == nil || queueID < 0 || queueID >= len(t.queues) {
+		return 0
+	}
+	return int64(len(t.queues[queueID].msgs))
+}
+
+// ConsumerOffset returns the offset a consumer group committed on a queue,
+// and whether it committed one.
+func (s *Server) ConsumerOffset(group, topic string, queueID int) (int64, bool) {
+	return s.groups.offset(group, topic, queueID)
+}
+
+// Consumers returns the client IDs of the members of a consumer group, as
+// GET_CONSUMER_LIST_BY_GROUP answers them, sorted.
+func (s *Server) Consumers(group string) []string { return s.groups.members(group) }
+
+// WaitForConsumers waits until a consumer group has n members, polling the
+// server's state; a test can then send knowing every member will take part
+// in the next rebalance. It returns ctx's error if ctx ends first, wrapped
+// with the number of members seen.
+func (s *Server) WaitForConsumers(ctx context.Context, group string, n int) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		have := len(s.groups.members(group))
+		if have == n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return &Error{Op: "WaitForConsumers", Input: group,
+				Err: fmt.Errorf("have %d members, want %d: %w", have, n, ctx.Err())}
+		case <-t.C:
+		}
+	}
+}
+
+// Requests returns how many requests with code the server has received
+// since it started, answered or not. Counting PullMessage over a quiet
+// interval shows whether consumers long-poll or spin.
+func (s *Server) Requests(code RequestCode) uint64 {
+	if v, ok := s.requests.Load(code); ok {
+		return v.(*atomic.Uint64).Load()
+	}
+	return 0
+}
+
+// HeldPulls returns the number of pulls the broker is holding open (long
+// polling) right now.
+func (s *Server) HeldPulls() int {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	n := 0
+	for _, t := range s.store.topics {
+		for _, q := range t.queues {
+			n += len(q.waiters)
+		}
+	}
+	return n
+}
+
+// Connections returns the number of open client connections.
+func (s *Server) Connections() int {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return len(s.conns)
+}
+
+// Scheduled returns the number of messages waiting out a delay level
+// (delayed sends and consumer retries) before delivery.
+func (s *Server) Scheduled() int { return s.sched.pending() }
+
+// String describes the server for logs: its address and size.
+func (s *Server) String() string {
+	return "rocketmqtest.Server(" + s.addr + ", " + strconv.Itoa(len(s.Topics())) + " topics)"
+}
