@@ -1,0 +1,167 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mqttrmq/mqttrmq"
+)
+
+// Config configures a Gateway. Only NameServer and ParentTopics are required.
+type Config struct {
+	// Listen is the MQTT listener's TCP address. Default "127.0.0.1:1883";
+	// use ":1883" to serve every interface, "127.0.0.1:0" for a free port.
+	Listen string
+
+	// NameServer lists the RocketMQ name servers, "ip:port" each (the
+	// RocketMQ client refuses host names such as localhost).
+	NameServer []string
+
+	// ParentTopics are the RocketMQ topics the gateway serves: the first
+	// level of every MQTT topic a device may publish or subscribe to.
+	ParentTopics []string
+
+	// InstanceID names this gateway among the others sharing one RocketMQ.
+	// It must stay the same across restarts: it names the consumer group
+	// whose offsets let a restarted instance resume where it stopped.
+	// Letters, digits, '-' and '_'. Default: the host name, sanitised.
+	InstanceID string
+
+	// UplinkTag is the tag of every message the gateway sends for a device,
+	// so that a backend can subscribe to device traffic alone. Default UplinkTag.
+	UplinkTag string
+
+	// Auth decides who may connect. Default AllowAll.
+	Auth Authenticator
+
+	// RequireHostedClientID refuses client IDs that are not of the hosted
+	// service's GroupID@@@DeviceID form.
+	RequireHostedClientID bool
+
+	// MaxPayload is the largest payload accepted from a device, in bytes.
+	// Default 64 KB, the hosted service's limit.
+	MaxPayload int
+
+	// MaxSubscriptionsPerClient refuses subscriptions past this count per
+	// client; 0 means no limit (the hosted service allows 30).
+	MaxSubscriptionsPerClient int
+
+	// SendTimeout bounds one attempt to send to RocketMQ (the RocketMQ
+	// client's own retries included). Default 3 s.
+	SendTimeout time.Duration
+
+	// SendRetryFor is how long the gateway keeps retrying a QoS 1 or 2
+	// publish RocketMQ did not take before it gives up and disconnects the
+	// device unacknowledged (the device resends it when it reconnects). The
+	// publish holds its device's read loop meanwhile, and the broker drops a
+	// connection silent for 1.5 × keep-alive, so each device's budget is
+	// also capped at half its keep-alive. Default 10 s.
+	SendRetryFor time.Duration
+
+	// ConnectTimeout is how long a new connection has to send CONNECT.
+	// Default 10 s.
+	ConnectTimeout time.Duration
+
+	// SessionStore is the path of a file that keeps persistent sessions
+	// (subscriptions and unacknowledged messages of clean-session=false
+	// clients) across restarts. Empty keeps them in memory only.
+	SessionStore string
+
+	// Logger receives the gateway's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// UplinkTag is the default tag of the messages the gateway sends for devices.
+const UplinkTag = "MQTT2MQ"
+
+// Defaults.
+const (
+	DefaultListen         = "127.0.0.1:1883"
+	DefaultMaxPayload     = 64 * 1024
+	DefaultSendTimeout    = 3 * time.Second
+	DefaultSendRetryFor   = 10 * time.Second
+	DefaultConnectTimeout = 10 * time.Second
+)
+
+// ErrConfig is what every configuration refusal of New unwraps to.
+var ErrConfig = errors.New("gateway: invalid configuration")
+
+// withDefaults returns c with every zero field defaulted, or an error
+// wrapping ErrConfig naming the first invalid field.
+func (c Config) withDefaults() (Config, error) {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if len(c.NameServer) == 0 {
+		return c, fmt.Errorf("%w: NameServer is empty", ErrConfig)
+	}
+	if len(c.ParentTopics) == 0 {
+		return c, fmt.Errorf("%w: ParentTopics is empty", ErrConfig)
+	}
+	seen := map[string]bool{}
+	for _, t := range c.ParentTopics {
+		if err := mqttrmq.ValidateParentTopic(t); err != nil {
+			return c, fmt.Errorf("%w: ParentTopics: %w", ErrConfig, err)
+		}
+		if seen[t] {
+			return c, fmt.Errorf("%w: ParentTopics lists %q twice", ErrConfig, t)
+		}
+		seen[t] = true
+	}
+	if c.InstanceID == "" {
+		host, _ := os.Hostname()
+		c.InstanceID = sanitizeID(host)
+	}
+	if err := mqttrmq.ValidateParentTopic(c.InstanceID); err != nil || len(c.InstanceID) > 64 {
+		return c, fmt.Errorf("%w: InstanceID %q must be 1–64 letters, digits, '-' or '_'", ErrConfig, c.InstanceID)
+	}
+	if c.UplinkTag == "" {
+		c.UplinkTag = UplinkTag
+	}
+	if c.UplinkTag == mqttrmq.TagToMQTT || strings.ContainsAny(c.UplinkTag, "|| *") {
+		return c, fmt.Errorf("%w: UplinkTag %q must differ from %s and hold no '|', space or '*'", ErrConfig, c.UplinkTag, mqttrmq.TagToMQTT)
+	}
+	if c.Auth == nil {
+		c.Auth = AllowAll{}
+	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = DefaultMaxPayload
+	}
+	if c.MaxPayload < 0 || c.MaxSubscriptionsPerClient < 0 {
+		return c, fmt.Errorf("%w: negative limit", ErrConfig)
+	}
+	if c.SendTimeout == 0 {
+		c.SendTimeout = DefaultSendTimeout
+	}
+	if c.SendRetryFor == 0 {
+		c.SendRetryFor = DefaultSendRetryFor
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.ConnectTimeout < 0 {
+		return c, fmt.Errorf("%w: negative timeout", ErrConfig)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// sanitizeID keeps the letters, digits, '-' and '_' of s, at most 64.
+func sanitizeID(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 128 && (r == '-' || r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') && b.Len() < 64 {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return "gateway"
+	}
+	return b.String()
+}

@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/mqttrmq/mqttrmq"
+)
+
+// newConsumer subscribes this instance's own consumer group to every
+// parent topic, for both what backends send to MQTT clients (tag
+// MQ2MQTT) and what devices published (the uplink tag).
+//
+// One group per instance means every instance receives every message
+// (RocketMQ hands each message to each group once) and delivers it to its
+// own clients, so subscribers on any instance get a message exactly once in
+// steady state. The group's offsets live in RocketMQ, so a restarted
+// instance with the same InstanceID resumes where it stopped; a new group
+// starts at its first start-up time, not at the start of history.
+//
+// The consumer is orderly: it takes one queue's messages one at a time,
+// and the uplink puts each device's messages in one queue, so a device's
+// messages reach subscribers in the order it sent them.
+func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNameServer(g.cfg.NameServer),
+		consumer.WithGroupName(g.consumerGroup()),
+		consumer.WithInstance(g.clientName()),
+		consumer.WithConsumerModel(consumer.Clustering),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp),
+		consumer.WithConsumeTimestamp(time.Now().Add(-time.Second).Format("20060102150405")),
+		consumer.WithConsumerOrder(true),
+		consumer.WithConsumeMessageBatchMaxSize(32),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: consumer: %w", err)
+	}
+	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: mqttrmq.TagToMQTT + " || " + g.cfg.UplinkTag}
+	for _, topic := range g.cfg.ParentTopics {
+		if err := c.Subscribe(topic, selector, g.consume); err != nil {
+			c.Shutdown()
+			return nil, fmt.Errorf("gateway: subscribe %s: %w", topic, err)
+		}
+	}
+	if err := c.Start(); err != nil {
+		c.Shutdown()
+		return nil, fmt.Errorf("gateway: consumer: %w", err)
+	}
+	return c, nil
+}
+
+// consume hands every message to MQTT before it returns, and only its
+// return lets the consumer commit the messages' offsets.
+func (g *Gateway) consume(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+	for _, m := range msgs {
+		g.deliver(m)
+	}
+	return consumer.ConsumeSuccess, nil
+}
+
+// deliver hands one RocketMQ message to this instance's MQTT clients.
+func (g *Gateway) deliver(m *primitive.MessageExt) {
+	p, err := mqttrmq.FromRocketMQ(m.Topic, m, m.Body)
+	if err != nil {
+		g.stats.downlinkRefused.Add(1)
+		g.log.Warn("message refused", "topic", m.Topic, "msgId", m.MsgId, "error", err)
+		return
+	}
+	// A message is P2P when it is addressed so (mqttSecondTopic
+	// /p2p/{id}), or when the topic it would be delivered on is someone's
+	// P2P topic: either way it goes to that one client and no further.
+	target, ok := mqttrmq.P2PTargetOf(m)
+	if !ok {
+		_, target, ok = mqttrmq.ParseP2PTopic(p.Topic)
+	}
+	if ok {
+		g.deliverP2P(target, p)
+		return
+	}
+	if snoopsP2P("", p.Topic) {
+		g.stats.downlinkRefused.Add(1)
+		g.log.Warn("message refused", "topic", m.Topic, "msgId", m.MsgId, "error", "malformed P2P topic "+p.Topic)
+		return
+	}
+	if err := g.broker.Publish(p.Topic, p.Payload, p.Retain, byte(p.QoS)); err != nil {
+		g.log.Error("local delivery failed", "topic", p.Topic, "error", err)
+		return
+	}
+	g.stats.downlinkDelivered.Add(1)
+}
+
+// deliverP2P writes a message to one client, without a subscription. A
+// persistent session that is offline keeps a QoS 1 or 2 message in flight
+// and gets it when it reconnects, as the broker does for subscriptions; a
+// client with no session on this instance may be on another.
+func (g *Gateway) deliverP2P(target string, p mqttrmq.Publish) {
+	cl, ok := g.broker.Clients.Get(target)
+	if !ok || cl.Net.Inline {
+		g.stats.downlinkNotHere.Add(1)
+		return
+	}
+	qos := byte(p.QoS)
+	if maxQoS := g.broker.Options.Capabilities.MaximumQos; qos > maxQoS {
+		qos = maxQoS
+	}
+	if cl.Closed() && (qos == 0 || cl.Properties.Clean) {
+		g.stats.downlinkNotHere.Add(1) // nobody to hand it to, and no session to keep it
+		return
+	}
+	out := packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: qos},
+		TopicName:   p.Topic,
+		Payload:     p.Payload,
+		Created:     time.Now().Unix(),
+		Origin:      p.ClientID,
+	}
+	if qos > 0 {
+		id, err := cl.NextPacketID()
+		if err != nil {
+			g.log.Warn("P2P message dropped: no packet ID free", "client", target, "error", err)
+			return
+		}
+		out.PacketID = uint16(id)
+		if cl.State.Inflight.Set(out) {
+			cl.State.Inflight.DecreaseSendQuota()
+		}
+	}
+	g.stats.downlinkP2P.Add(1)
+	if cl.Closed() {
+		return // in flight: resent when the session reconnects
+	}
+	if err := cl.WritePacket(out); err != nil && qos == 0 {
+		g.log.Debug("P2P message not written", "client", target, "error", err)
+	}
+}

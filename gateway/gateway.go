@@ -1,0 +1,173 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/producer"
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
+	"go.etcd.io/bbolt"
+)
+
+// Gateway is an MQTT broker whose every message passes through RocketMQ.
+// Create it with New, run it with Start, stop it with Close.
+type Gateway struct {
+	cfg     Config
+	log     *slog.Logger
+	parents map[string]bool
+	stats   counters
+
+	broker   *mqtt.Server
+	ln       *listener
+	producer rocketmq.Producer
+	consumer rocketmq.PushConsumer
+
+	state     atomic.Int32 // created, started, closed
+	closeOnce sync.Once
+	closeErr  error
+}
+
+const (
+	stateCreated int32 = iota
+	stateStarted
+	stateClosed
+)
+
+// ErrClosed is returned by Start on a gateway that was closed.
+var ErrClosed = errors.New("gateway: closed")
+
+// New checks cfg and builds a gateway; nothing listens or connects until
+// Start. It refuses, with an error wrapping ErrConfig, a configuration
+// missing NameServer or ParentTopics, or holding an invalid parent topic,
+// instance ID, uplink tag, limit or timeout.
+func New(cfg Config) (*Gateway, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: cfg.Logger.With("gateway", cfg.InstanceID), parents: map[string]bool{}}
+	for _, t := range cfg.ParentTopics {
+		g.parents[t] = true
+	}
+
+	g.broker = mqtt.New(&mqtt.Options{
+		InlineClient: true, // downlink messages are published through it
+		Logger:       g.log,
+	})
+	if err := g.broker.AddHook(&hook{g: g}, nil); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if cfg.SessionStore != "" {
+		err := g.broker.AddHook(new(bolt.Hook), &bolt.Options{Path: cfg.SessionStore, Options: &bbolt.Options{Timeout: cfg.ConnectTimeout}})
+		if err != nil {
+			return nil, fmt.Errorf("gateway: session store %s: %w", cfg.SessionStore, err)
+		}
+	}
+	g.ln = newListener("mqtt", cfg.Listen, cfg.ConnectTimeout)
+	if err := g.broker.AddListener(g.ln); err != nil {
+		g.broker.Close()
+		return nil, fmt.Errorf("gateway: listen on %s: %w", cfg.Listen, err)
+	}
+	return g, nil
+}
+
+// clientName names this instance's RocketMQ client; the client library
+// shares one connection set per name per process.
+func (g *Gateway) clientName() string { return "mqttrmq-" + g.cfg.InstanceID }
+
+// consumerGroup is this instance's own consumer group: every instance gets
+// every message, and its offsets survive a restart.
+func (g *Gateway) consumerGroup() string { return "mqttrmq-gateway-" + g.cfg.InstanceID }
+
+// producerGroup is shared by every instance.
+const producerGroup = "mqttrmq-gateway"
+
+// Start connects to RocketMQ, starts the broker and begins consuming the
+// parent topics. It returns once everything runs; ctx bounds the start-up.
+// A gateway starts once.
+func (g *Gateway) Start(ctx context.Context) error {
+	if !g.state.CompareAndSwap(stateCreated, stateStarted) {
+		if g.state.Load() == stateClosed {
+			return ErrClosed
+		}
+		return errors.New("gateway: already started")
+	}
+	if err := g.start(ctx); err != nil {
+		return errors.Join(err, g.Close())
+	}
+	g.log.Info("gateway started", "listen", g.Addr(), "parents", g.cfg.ParentTopics, "nameserver", g.cfg.NameServer)
+	return nil
+}
+
+func (g *Gateway) start(ctx context.Context) error {
+	p, err := rocketmq.NewProducer(
+		producer.WithNameServer(g.cfg.NameServer),
+		producer.WithGroupName(producerGroup),
+		producer.WithInstanceName(g.clientName()),
+		producer.WithQueueSelector(producer.NewHashQueueSelector()), // one client's messages keep their order in one queue
+		producer.WithSendMsgTimeout(g.cfg.SendTimeout),
+		producer.WithRetry(2),
+	)
+	if err != nil {
+		return fmt.Errorf("gateway: producer: %w", err)
+	}
+	if err := p.Start(); err != nil {
+		return fmt.Errorf("gateway: producer: %w", err)
+	}
+	g.producer = p
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	if err := g.broker.Serve(); err != nil {
+		return fmt.Errorf("gateway: broker: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	c, err := g.newConsumer()
+	if err != nil {
+		return err
+	}
+	g.consumer = c
+	return ctx.Err()
+}
+
+// Addr returns the MQTT listener's address, "ip:port".
+func (g *Gateway) Addr() string { return g.ln.Address() }
+
+// Stats returns a snapshot of the gateway's counters.
+func (g *Gateway) Stats() Stats { return g.stats.snapshot() }
+
+// MetricsHandler serves Stats in Prometheus's text format.
+func (g *Gateway) MetricsHandler() http.Handler { return metricsHandler{g} }
+
+func (g *Gateway) connected() int64 { return atomic.LoadInt64(&g.broker.Info.ClientsConnected) }
+
+// Close stops consuming, disconnects every client, and closes the RocketMQ
+// clients, in that order, so that no message is taken from RocketMQ without
+// being handed to a client. It is safe to call more than once.
+func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() {
+		g.state.Store(stateClosed)
+		var errs []error
+		if g.consumer != nil {
+			errs = append(errs, g.consumer.Shutdown())
+		}
+		errs = append(errs, g.broker.Close())
+		if g.producer != nil {
+			errs = append(errs, g.producer.Shutdown())
+		}
+		g.closeErr = errors.Join(errs...)
+		g.log.Info("gateway stopped", "stats", g.Stats())
+	})
+	return g.closeErr
+}

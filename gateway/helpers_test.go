@@ -1,0 +1,325 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/apache/rocketmq-client-go/v2/producer"
+	"github.com/apache/rocketmq-client-go/v2/rlog"
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"go.uber.org/goleak"
+
+	"github.com/mqttrmq/mqttrmq/gateway"
+	"github.com/mqttrmq/mqttrmq/internal/testenv"
+	"github.com/mqttrmq/mqttrmq/rocketmqtest"
+)
+
+// deadline bounds every wait. It is a failure deadline, not an expectation:
+// a healthy run finishes far sooner.
+const deadline = 30 * time.Second
+
+func TestMain(m *testing.M) {
+	rlog.SetLogLevel("fatal") // the client logs every retry after its own Shutdown
+	goleak.VerifyTestMain(m, append(testenv.ClientGoroutines(),
+		// paho's default router and the logger of a client being torn down
+		// finish shortly after Disconnect returns.
+		goleak.IgnoreAnyFunction("github.com/eclipse/paho.mqtt.golang.(*router).matchAndDispatch.func1"),
+	)...)
+}
+
+// The parent topics every test gateway serves.
+var parents = []string{"vehicles", "chat"}
+
+var seq atomic.Int64
+
+// uniq makes a name for the running test: rocketmq-client-go shares one
+// client per instance name in a process, so every gateway and client gets its own.
+func uniq(t testing.TB, kind string) string {
+	n := regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "_")
+	if len(n) > 40 {
+		n = n[:40]
+	}
+	return fmt.Sprintf("%s_%s_%d", kind, n, seq.Add(1))
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() && os.Getenv("GATEWAY_TEST_LOGS") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// newRocketMQ starts a rocketmqtest server holding the parent topics.
+func newRocketMQ(t testing.TB) *rocketmqtest.Server {
+	t.Helper()
+	s := rocketmqtest.NewServer(t)
+	for _, p := range parents {
+		if err := s.CreateTopic(p, 4); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// startGateway starts a gateway on a free loopback port against s, waits
+// until its consumer has registered, and closes it when the test ends.
+// edit, when given, changes the default test configuration.
+func startGateway(t testing.TB, s *rocketmqtest.Server, edit func(*gateway.Config)) *gateway.Gateway {
+	t.Helper()
+	cfg := gateway.Config{
+		Listen:       "127.0.0.1:0",
+		NameServer:   []string{s.Addr()},
+		ParentTopics: parents,
+		InstanceID:   uniq(t, "gw"),
+		Logger:       testLogger(t),
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	g, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatalf("gateway.New: %v", err)
+	}
+	t.Cleanup(func() { g.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := g.Start(ctx); err != nil {
+		t.Fatalf("gateway.Start: %v", err)
+	}
+	if err := s.WaitForConsumers(ctx, "mqttrmq-gateway-"+cfg.InstanceID, 1); err != nil {
+		t.Fatalf("gateway consumer never registered: %v", err)
+	}
+	return g
+}
+
+// received is one message a device got.
+type received struct {
+	Topic    string
+	QoS      byte
+	Retained bool
+	Payload  string
+}
+
+// device is a real paho client connected to a gateway.
+type device struct {
+	paho.Client
+	id  string
+	got chan received
+}
+
+type deviceOpt func(*paho.ClientOptions)
+
+func persistent(o *paho.ClientOptions) { o.SetCleanSession(false) }
+
+func autoReconnect(o *paho.ClientOptions) {
+	o.SetAutoReconnect(true).SetConnectRetry(true).SetMaxReconnectInterval(200 * time.Millisecond)
+}
+
+func credentials(user, pass string) deviceOpt {
+	return func(o *paho.ClientOptions) { o.SetUsername(user).SetPassword(pass) }
+}
+
+// connect connects a device with the given client ID to g; every message
+// it receives, subscribed or not, lands in its got channel.
+func connect(t testing.TB, g *gateway.Gateway, id string, opts ...deviceOpt) *device {
+	t.Helper()
+	d, err := dial(g.Addr(), id, opts...)
+	if err != nil {
+		t.Fatalf("device %s: connect: %v", id, err)
+	}
+	t.Cleanup(func() { d.Disconnect(0) })
+	return d
+}
+
+func dial(addr, id string, opts ...deviceOpt) (*device, error) {
+	d := &device{id: id, got: make(chan received, 10000)}
+	o := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).
+		SetCleanSession(true).SetAutoReconnect(false).SetOrderMatters(true).
+		SetKeepAlive(30 * time.Second).SetConnectTimeout(5 * time.Second).
+		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
+			d.got <- received{Topic: m.Topic(), QoS: m.Qos(), Retained: m.Retained(), Payload: string(m.Payload())}
+		})
+	for _, f := range opts {
+		f(o)
+	}
+	d.Client = paho.NewClient(o)
+	tok := d.Connect()
+	if !tok.WaitTimeout(deadline) {
+		return nil, fmt.Errorf("connect timed out")
+	}
+	return d, tok.Error()
+}
+
+// subscribe subscribes and returns the granted QoS (0x80 when refused).
+func (d *device) subscribe(t testing.TB, filter string, qos byte) byte {
+	t.Helper()
+	tok := d.Subscribe(filter, qos, nil)
+	if !tok.WaitTimeout(deadline) || tok.Error() != nil {
+		t.Fatalf("%s: subscribe %q: %v", d.id, filter, tok.Error())
+	}
+	// paho keys a shared subscription's result by its inner filter.
+	res := tok.(*paho.SubscribeToken).Result()
+	if len(res) != 1 {
+		t.Fatalf("%s: subscribe %q: %d results", d.id, filter, len(res))
+	}
+	for _, code := range res {
+		return code
+	}
+	return 0
+}
+
+func (d *device) mustSubscribe(t testing.TB, filter string, qos byte) {
+	t.Helper()
+	if code := d.subscribe(t, filter, qos); code > 2 {
+		t.Fatalf("%s: subscribe %q refused with %#x", d.id, filter, code)
+	}
+}
+
+func (d *device) publish(t testing.TB, topic string, qos byte, payload string) {
+	t.Helper()
+	tok := d.Publish(topic, qos, false, payload)
+	if !tok.WaitTimeout(deadline) || tok.Error() != nil {
+		t.Fatalf("%s: publish %q: %v", d.id, topic, tok.Error())
+	}
+}
+
+// next returns the next message the device receives.
+func (d *device) next(t testing.TB) received {
+	t.Helper()
+	select {
+	case m := <-d.got:
+		return m
+	case <-time.After(deadline):
+		t.Fatalf("%s: no message arrived", d.id)
+		return received{}
+	}
+}
+
+// none checks that nothing is waiting for the device.
+func (d *device) none(t testing.TB) {
+	t.Helper()
+	select {
+	case m := <-d.got:
+		t.Errorf("%s received %+v; want nothing", d.id, m)
+	default:
+	}
+}
+
+// backend is a real rocketmq-client-go producer, as a backend service runs one.
+// It sends every message of one test through one queue (hash of a fixed
+// sharding key), so the gateway's orderly consumer hands them over in order.
+type backend struct {
+	rocketmq.Producer
+}
+
+func newBackend(t testing.TB, s *rocketmqtest.Server) *backend {
+	t.Helper()
+	p, err := rocketmq.NewProducer(
+		producer.WithNameServer([]string{s.Addr()}),
+		producer.WithGroupName(uniq(t, "backend")),
+		producer.WithInstanceName(uniq(t, "backend")),
+		producer.WithQueueSelector(producer.NewHashQueueSelector()),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Shutdown() })
+	return &backend{p}
+}
+
+// send sends m, ordered behind every earlier message of the test.
+func (b *backend) send(t testing.TB, m *primitive.Message) {
+	t.Helper()
+	m.WithShardingKey("test-order")
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	r, err := b.SendSync(ctx, m)
+	if err != nil || r.Status != primitive.SendOK {
+		t.Fatalf("backend send: %v, %v", r, err)
+	}
+}
+
+// collector is a backend's push consumer that keeps what it reads.
+type collector struct {
+	mu   sync.Mutex
+	msgs []*primitive.MessageExt
+	more chan struct{}
+}
+
+func collect(t testing.TB, s *rocketmqtest.Server, topic, tags string) *collector {
+	t.Helper()
+	c := &collector{more: make(chan struct{}, 1)}
+	pc, err := rocketmq.NewPushConsumer(
+		consumer.WithNameServer([]string{s.Addr()}),
+		consumer.WithGroupName(uniq(t, "readers")),
+		consumer.WithInstance(uniq(t, "reader")),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pc.Subscribe(topic, consumer.MessageSelector{Type: consumer.TAG, Expression: tags},
+		func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+			c.mu.Lock()
+			c.msgs = append(c.msgs, msgs...)
+			c.mu.Unlock()
+			select {
+			case c.more <- struct{}{}:
+			default:
+			}
+			return consumer.ConsumeSuccess, nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Shutdown() })
+	return c
+}
+
+// wait returns once the collector holds n messages.
+func (c *collector) wait(t testing.TB, n int) []*primitive.MessageExt {
+	t.Helper()
+	timeout := time.After(deadline)
+	for {
+		c.mu.Lock()
+		got := append([]*primitive.MessageExt(nil), c.msgs...)
+		c.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-c.more:
+		case <-timeout:
+			t.Fatalf("backend read %d messages; want %d", len(got), n)
+		}
+	}
+}
+
+// eventually waits until cond holds.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("%s: not within %v", what, deadline)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// listener is a TCP listener for the embedded broker that bounds what a
+// connection can hold up. The broker reads CONNECT without a deadline and
+// waits for every connection when it closes, so a raw TCP connection that
+// never sends CONNECT would pin a goroutine forever and hang Close. This
+// listener gives each connection ConnectTimeout to send CONNECT (the broker
+// replaces the deadline with its keep-alive deadline once it has one) and
+// closes every connection it handed out when it closes.
+type listener struct {
+	id             string
+	address        string
+	connectTimeout time.Duration
+
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+	closed bool
+	log    *slog.Logger
+}
+
+var _ listeners.Listener = (*listener)(nil)
+
+func newListener(id, address string, connectTimeout time.Duration) *listener {
+	return &listener{id: id, address: address, connectTimeout: connectTimeout, conns: map[net.Conn]struct{}{}}
+}
+
+func (l *listener) ID() string       { return l.id }
+func (l *listener) Protocol() string { return "tcp" }
+
+func (l *listener) Address() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ln != nil {
+		return l.ln.Addr().String()
+	}
+	return l.address
+}
+
+func (l *listener) Init(log *slog.Logger) error {
+	ln, err := net.Listen("tcp", l.address)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.ln, l.log = ln, log
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *listener) Serve(establish listeners.EstablishFn) {
+	for {
+		conn, err := l.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		if !l.track(conn) {
+			conn.Close()
+			return
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(l.connectTimeout))
+		go func() {
+			defer l.untrack(conn)
+			if err := establish(l.id, conn); err != nil {
+				l.log.Debug("connection ended", "remote", conn.RemoteAddr().String(), "error", err)
+			}
+		}()
+	}
+}
+
+func (l *listener) track(c net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.conns[c] = struct{}{}
+	return true
+}
+
+func (l *listener) untrack(c net.Conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+}
+
+// Close stops accepting, lets the broker disconnect its clients, then closes
+// whatever connections remain, those that never sent CONNECT included.
+func (l *listener) Close(closeClients listeners.CloseFn) {
+	l.mu.Lock()
+	already := l.closed
+	l.closed = true
+	l.mu.Unlock()
+	if already {
+		return
+	}
+	if l.ln != nil {
+		l.ln.Close()
+	}
+	closeClients(l.id)
+	l.mu.Lock()
+	for c := range l.conns {
+		c.Close()
+	}
+	l.mu.Unlock()
+}

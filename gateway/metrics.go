@@ -1,0 +1,69 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"sync/atomic"
+)
+
+// Stats is a snapshot of the gateway's counters since it was created.
+type Stats struct {
+	UplinkSent         int64 // device publishes RocketMQ accepted
+	UplinkRefused      int64 // device publishes refused: unknown parent topic, malformed topic, payload too large, bad P2P topic
+	UplinkSendFailures int64 // send attempts RocketMQ did not take in time (every retry counts)
+	UplinkGaveUp       int64 // QoS 1/2 publishes still not taken when the retry budget ran out: their devices were disconnected unacknowledged
+	DownlinkDelivered  int64 // RocketMQ messages handed to local subscribers
+	DownlinkP2P        int64 // P2P messages handed to their target on this instance
+	DownlinkNotHere    int64 // P2P messages whose target has no session on this instance
+	DownlinkRefused    int64 // RocketMQ messages the mapping refused (malformed properties)
+	SubscribesRefused  int64 // subscriptions refused: malformed filter, unknown parent, another client's P2P topic, over the limit
+	ConnectionsRefused int64 // CONNECTs refused by authentication or the client-ID rule
+}
+
+// counters are the live counters behind Stats.
+type counters struct {
+	uplinkSent, uplinkRefused, uplinkSendFailures, uplinkGaveUp      atomic.Int64
+	downlinkDelivered, downlinkP2P, downlinkNotHere, downlinkRefused atomic.Int64
+	subscribesRefused, connectionsRefused                            atomic.Int64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		UplinkSent:         c.uplinkSent.Load(),
+		UplinkRefused:      c.uplinkRefused.Load(),
+		UplinkSendFailures: c.uplinkSendFailures.Load(),
+		UplinkGaveUp:       c.uplinkGaveUp.Load(),
+		DownlinkDelivered:  c.downlinkDelivered.Load(),
+		DownlinkP2P:        c.downlinkP2P.Load(),
+		DownlinkNotHere:    c.downlinkNotHere.Load(),
+		DownlinkRefused:    c.downlinkRefused.Load(),
+		SubscribesRefused:  c.subscribesRefused.Load(),
+		ConnectionsRefused: c.connectionsRefused.Load(),
+	}
+}
+
+// metricsHandler serves the counters in Prometheus's text format.
+type metricsHandler struct{ g *Gateway }
+
+func (h metricsHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	s := h.g.Stats()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	for _, m := range []struct {
+		name, help string
+		v          int64
+	}{
+		{"mqttrmq_uplink_sent_total", "Device publishes RocketMQ accepted.", s.UplinkSent},
+		{"mqttrmq_uplink_refused_total", "Device publishes refused as malformed or over a limit.", s.UplinkRefused},
+		{"mqttrmq_uplink_send_failures_total", "Send attempts RocketMQ did not take in time.", s.UplinkSendFailures},
+		{"mqttrmq_uplink_gave_up_total", "QoS 1/2 publishes given up after the retry budget; their devices were disconnected.", s.UplinkGaveUp},
+		{"mqttrmq_downlink_delivered_total", "RocketMQ messages handed to local subscribers.", s.DownlinkDelivered},
+		{"mqttrmq_downlink_p2p_total", "P2P messages handed to their target.", s.DownlinkP2P},
+		{"mqttrmq_downlink_not_here_total", "P2P messages whose target has no session on this instance.", s.DownlinkNotHere},
+		{"mqttrmq_downlink_refused_total", "RocketMQ messages the mapping refused.", s.DownlinkRefused},
+		{"mqttrmq_subscribes_refused_total", "Subscriptions refused.", s.SubscribesRefused},
+		{"mqttrmq_connections_refused_total", "Connections refused by authentication.", s.ConnectionsRefused},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", m.name, m.help, m.name, m.name, m.v)
+	}
+	fmt.Fprintf(w, "# HELP mqttrmq_clients_connected Clients connected to this instance.\n# TYPE mqttrmq_clients_connected gauge\nmqttrmq_clients_connected %d\n", h.g.connected())
+}
