@@ -189,6 +189,21 @@ func (c *pushClient) settle(t testing.TB) {
 	})
 }
 
+// stop shuts the consumer down mid-test, as the end of the test would.
+func (c *pushClient) stop() {
+	c.Suspend()
+	c.mu.Lock()
+	c.mu.Unlock()
+	c.Shutdown()
+}
+
+// allocated returns the queues of topic the consumer's last rebalance gave it.
+func (c *pushClient) allocated(topic string) []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.alloc[topic])
+}
+
 // startPushConsumer subscribes a real push consumer of group to topic,
 // handing every message to f, starts it and waits until it has settled.
 func startPushConsumer(t testing.TB, s *rocketmqtest.Server, group, topic string, sel consumer.MessageSelector,
