@@ -35,6 +35,9 @@ type conn struct {
 
 	// pulls are this connection's held pulls; guarded by s.store.mu.
 	pulls map[*pendingPull]struct{}
+	// clientID is the ID of the client's last heartbeat; guarded by
+	// s.groups.mu.
+	clientID string
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

@@ -33,6 +33,7 @@ type groups struct {
 	producers map[string]map[string]*conn // group -> client ID -> conn
 	offsets   map[offsetKey]int64
 	locks     map[queueKey]lockHolder
+	pullers   map[offsetKey]map[string]struct{} // client IDs that pulled a queue
 }
 
 type offsetKey struct {
@@ -68,6 +69,7 @@ func (g *groups) init() {
 	g.producers = make(map[string]map[string]*conn)
 	g.offsets = make(map[offsetKey]int64)
 	g.locks = make(map[queueKey]lockHolder)
+	g.pullers = make(map[offsetKey]map[string]struct{})
 }
 
 // heartbeatData is the HEART_BEAT body.
@@ -89,15 +91,15 @@ type heartbeatData struct {
 }
 
 // handleHeartbeat registers the client's producers and consumers
-// (ClientManageProcessor.heartBeat). A consumer group gets its retry topic,
-// and when its membership or subscriptions change every member is told to
+// (ClientManageProcessor.heartBeat). A consumer group gets its retry topic.
+// When a client joins a group, the group's other members are told to
 // rebalance with NOTIFY_CONSUMER_IDS_CHANGED.
 func (s *Server) handleHeartbeat(c *conn, req *request) *reply {
 	var hb heartbeatData
 	if err := json.Unmarshal(req.body, &hb); err != nil {
 		return responsef(CodeSystemError, "decode heartbeat body: %v", err)
 	}
-	var notify []*group
+	var joined []string
 	for _, cd := range hb.ConsumerDataSet {
 		if cd.GroupName == "" {
 			continue
@@ -111,11 +113,12 @@ func (s *Server) handleHeartbeat(c *conn, req *request) *reply {
 			}
 			subs[sd.Topic] = subscription{topic: sd.Topic, expr: sd.SubString, typ: sd.ExpressionType, filter: f}
 		}
-		if g := s.groups.register(cd.GroupName, hb.ClientID, c, cd.MessageModel, cd.ConsumeFromWhere, subs); g != nil {
-			notify = append(notify, g)
+		if s.groups.register(cd.GroupName, hb.ClientID, c, cd.MessageModel, cd.ConsumeFromWhere, subs) {
+			joined = append(joined, cd.GroupName)
 		}
 	}
 	s.groups.mu.Lock()
+	c.clientID = hb.ClientID
 	for _, pd := range hb.ProducerDataSet {
 		m := s.groups.producers[pd.GroupName]
 		if m == nil {
@@ -125,50 +128,46 @@ func (s *Server) handleHeartbeat(c *conn, req *request) *reply {
 		m[hb.ClientID] = c
 	}
 	s.groups.mu.Unlock()
-	for _, g := range notify {
-		s.notifyGroup(g.name)
+	for _, g := range joined {
+		s.notifyGroup(g, hb.ClientID)
 	}
 	return response(CodeSuccess, "")
 }
 
-// register records a consumer and returns its group if the group's
-// membership or subscriptions changed.
-func (g *groups) register(name, clientID string, c *conn, model, fromWhere string, subs map[string]subscription) *group {
+// register records a consumer's membership and subscriptions, and reports
+// whether the client is new to the group.
+func (g *groups) register(name, clientID string, c *conn, model, fromWhere string, subs map[string]subscription) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	grp := g.byName[name]
 	if grp == nil {
-		grp = &group{name: name, clients: make(map[string]*conn), subs: make(map[string]subscription)}
+		grp = &group{name: name, clients: make(map[string]*conn)}
 		g.byName[name] = grp
 	}
-	changed := grp.clients[clientID] != c
+	_, known := grp.clients[clientID]
 	grp.clients[clientID] = c
 	grp.model, grp.fromWhere = model, fromWhere
-	if len(subs) != len(grp.subs) {
-		changed = true
-	}
-	for t, sub := range subs {
-		old, ok := grp.subs[t]
-		if !ok || old.expr != sub.expr || old.typ != sub.typ {
-			changed = true
-		}
-	}
 	grp.subs = subs
-	if changed {
-		return grp
-	}
-	return nil
+	return !known
 }
 
-// notifyGroup sends NOTIFY_CONSUMER_IDS_CHANGED, one-way, to every member
-// of a group, as DefaultConsumerIdsChangeListener does on a CHANGE event.
-func (s *Server) notifyGroup(name string) {
+// notifyGroup sends NOTIFY_CONSUMER_IDS_CHANGED, one-way, to every member of
+// a group but the one whose arrival or departure caused it.
+//
+// A real broker (DefaultConsumerIdsChangeListener) also notifies the
+// member that just joined, and notifies on subscription changes too. The
+// joining client rebalances on its own as it starts, so that notification
+// only makes it rebalance a second time; with rocketmq-client-go that
+// second rebalance runs on its own goroutine and can race the client's
+// Shutdown (an unsynchronised flag in the client), which fails tests run
+// with -race. Members that stay do need to hear about the change, and do.
+func (s *Server) notifyGroup(name, except string) {
 	s.groups.mu.Lock()
 	var conns []*conn
 	if grp := s.groups.byName[name]; grp != nil {
 		seen := make(map[*conn]bool)
-		for _, c := range grp.clients {
-			if !seen[c] {
+		for id, c := range grp.clients {
+			if id != except && !seen[c] {
 				seen[c] = true
 				conns = append(conns, c)
 			}
@@ -226,7 +225,7 @@ func (g *groups) dropConn(s *Server, c *conn) {
 		return
 	}
 	for _, name := range changed {
-		s.notifyGroup(name)
+		s.notifyGroup(name, "")
 	}
 }
 
@@ -247,6 +246,24 @@ func (g *groups) filterFor(groupName, topic string) (tagFilter, *reply) {
 		return tagFilter{}, responsef(CodeSystemError, "The broker does not support consumer to filter message by %s", sub.typ)
 	}
 	return sub.filter, nil
+}
+
+// recordPull notes that the client on c pulled a queue for a group; see
+// Server.Pullers.
+func (g *groups) recordPull(group, topic string, queue int, c *conn) {
+	k := offsetKey{group, topic, queue}
+	g.mu.Lock()
+	id := c.clientID
+	if id == "" {
+		id = c.remoteString // a client that has not sent a heartbeat yet
+	}
+	m := g.pullers[k]
+	if m == nil {
+		m = make(map[string]struct{})
+		g.pullers[k] = m
+	}
+	m[id] = struct{}{}
+	g.mu.Unlock()
 }
 
 func (g *groups) commitOffset(group, topic string, queue int, offset int64) {
@@ -296,7 +313,7 @@ func (s *Server) handleUnregister(c *conn, req *request) *reply {
 	}
 	s.groups.mu.Unlock()
 	if notify != "" {
-		s.notifyGroup(notify)
+		s.notifyGroup(notify, clientID)
 	}
 	return response(CodeSuccess, "")
 }

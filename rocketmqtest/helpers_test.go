@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,6 +41,53 @@ func ctxWithDeadline(t testing.TB) context.Context {
 	return ctx
 }
 
+// clientSet holds the clients a test started, and shuts them down when the
+// test ends, consumers first.
+type clientSet struct {
+	mu        sync.Mutex
+	consumers []*pushClient
+	producers []rocketmq.Producer
+}
+
+var testClients sync.Map // testing.TB -> *clientSet
+
+func clientsOf(t testing.TB) *clientSet {
+	v, loaded := testClients.LoadOrStore(t, &clientSet{})
+	cs := v.(*clientSet)
+	if !loaded {
+		t.Cleanup(func() {
+			cs.shutdown()
+			testClients.Delete(t)
+		})
+	}
+	return cs
+}
+
+// shutdown stops the test's clients without tripping the race detector on
+// rocketmq-client-go's own race: its rmqClient.Shutdown writes a plain
+// bool that a rebalance, running on the client's goroutines, reads. So
+// every consumer is suspended first (a suspended consumer skips the
+// rebalances that NOTIFY_CONSUMER_IDS_CHANGED and the 20 s timer trigger),
+// and the test synchronises with the rebalances that already ran through
+// the lock their allocation strategy takes.
+func (cs *clientSet) shutdown() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, c := range cs.consumers {
+		c.Suspend()
+	}
+	for _, c := range cs.consumers {
+		c.mu.Lock()
+		c.mu.Unlock()
+	}
+	for i := len(cs.consumers) - 1; i >= 0; i-- {
+		cs.consumers[i].Shutdown()
+	}
+	for _, p := range cs.producers {
+		p.Shutdown()
+	}
+}
+
 // startProducer starts a real rocketmq-client-go producer against s and shuts
 // it down when the test ends.
 func startProducer(t testing.TB, s *rocketmqtest.Server, opts ...producer.Option) rocketmq.Producer {
@@ -56,31 +104,135 @@ func startProducer(t testing.TB, s *rocketmqtest.Server, opts ...producer.Option
 	if err := p.Start(); err != nil {
 		t.Fatalf("producer Start: %v", err)
 	}
-	t.Cleanup(func() { p.Shutdown() })
+	cs := clientsOf(t)
+	cs.mu.Lock()
+	cs.producers = append(cs.producers, p)
+	cs.mu.Unlock()
 	return p
 }
 
-// startPushConsumer subscribes a real push consumer of group to topic,
-// handing every message to f, and starts it.
-func startPushConsumer(t testing.TB, s *rocketmqtest.Server, group, topic string, sel consumer.MessageSelector,
-	f func(context.Context, ...*primitive.MessageExt) (consumer.ConsumeResult, error), opts ...consumer.Option) rocketmq.PushConsumer {
+// pushClient is a started push consumer and what the test knows about it.
+type pushClient struct {
+	rocketmq.PushConsumer
+	s            *rocketmqtest.Server
+	group        string
+	instance     string
+	topics       []string
+	broadcasting bool
+
+	mu    sync.Mutex
+	alloc map[string][]int // topic -> queue IDs of the last rebalance
+}
+
+// allocate is the consumer's allocation strategy: the client's default,
+// recorded, under a lock the test can synchronise with.
+func (c *pushClient) allocate(group, cid string, mqAll []*primitive.MessageQueue, cidAll []string) []*primitive.MessageQueue {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	res := consumer.AllocateByAveragely(group, cid, mqAll, cidAll)
+	if len(mqAll) > 0 {
+		ids := make([]int, 0, len(res))
+		for _, mq := range res {
+			ids = append(ids, mq.QueueId)
+		}
+		c.alloc[mqAll[0].Topic] = ids
+	}
+	return res
+}
+
+// clientID is the consumer's client ID as the server knows it.
+func (c *pushClient) clientID() string {
+	for _, id := range c.s.Consumers(c.group) {
+		if len(id) > len(c.instance) && id[len(id)-len(c.instance)-1:] == "@"+c.instance {
+			return id
+		}
+	}
+	return ""
+}
+
+// settle waits until the consumer pulls every queue its last rebalance gave
+// it (every queue, when broadcasting): from then on it receives what is
+// sent, and its start-up rebalance is over.
+func (c *pushClient) settle(t testing.TB) {
 	t.Helper()
+	topics := c.topics
+	if !c.broadcasting {
+		topics = append(append([]string(nil), topics...), "%RETRY%"+c.group)
+	}
+	waitUntil(t, "consumer "+c.instance+" to settle", func() bool {
+		id := c.clientID()
+		if id == "" {
+			return false
+		}
+		for _, topic := range topics {
+			var ids []int
+			if c.broadcasting {
+				for q := range c.s.Queues(topic) {
+					ids = append(ids, q)
+				}
+			} else {
+				c.mu.Lock()
+				a, ok := c.alloc[topic]
+				ids = append(ids, a...)
+				c.mu.Unlock()
+				if !ok {
+					return false
+				}
+			}
+			for _, q := range ids {
+				if !slices.Contains(c.s.Pullers(c.group, topic, q), id) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// stop shuts the consumer down mid-test, as the end of the test would.
+func (c *pushClient) stop() {
+	c.Suspend()
+	c.mu.Lock()
+	c.mu.Unlock()
+	c.Shutdown()
+}
+
+// allocated returns the queues of topic the consumer's last rebalance gave it.
+func (c *pushClient) allocated(topic string) []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.alloc[topic])
+}
+
+// startPushConsumer subscribes a real push consumer of group to topic,
+// handing every message to f, starts it and waits until it has settled.
+func startPushConsumer(t testing.TB, s *rocketmqtest.Server, group, topic string, sel consumer.MessageSelector,
+	f func(context.Context, ...*primitive.MessageExt) (consumer.ConsumeResult, error), opts ...consumer.Option) *pushClient {
+	t.Helper()
+	c := &pushClient{s: s, group: group, instance: uniqueName(t, "C"), topics: []string{topic}, alloc: map[string][]int{}}
 	all := append([]consumer.Option{
 		consumer.WithNameServer(primitive.NamesrvAddr{s.Addr()}),
 		consumer.WithGroupName(group),
-		consumer.WithInstance(uniqueName(t, "C")),
+		consumer.WithInstance(c.instance),
+		consumer.WithStrategy(c.allocate),
 	}, opts...)
-	c, err := rocketmq.NewPushConsumer(all...)
+	pc, err := consumer.NewPushConsumer(all...)
 	if err != nil {
 		t.Fatalf("NewPushConsumer: %v", err)
 	}
+	c.broadcasting = pc.GetModel() == consumer.BroadCasting.String()
+	c.PushConsumer = pc
 	if err := c.Subscribe(topic, sel, f); err != nil {
 		t.Fatalf("Subscribe: %v", err)
 	}
 	if err := c.Start(); err != nil {
 		t.Fatalf("consumer Start: %v", err)
 	}
-	t.Cleanup(func() { c.Shutdown() })
+	cs := clientsOf(t)
+	cs.mu.Lock()
+	cs.consumers = append(cs.consumers, c)
+	cs.mu.Unlock()
+	c.settle(t)
 	return c
 }
 

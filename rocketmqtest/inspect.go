@@ -3,6 +3,7 @@ package rocketmqtest
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,22 @@ func (s *Server) ConsumerOffset(group, topic string, queueID int) (int64, bool) 
 // Consumers returns the client IDs of the members of a consumer group, as
 // GET_CONSUMER_LIST_BY_GROUP answers them, sorted.
 func (s *Server) Consumers(group string) []string { return s.groups.members(group) }
+
+// Pullers returns the client IDs that have pulled a queue of topic on
+// behalf of group, sorted: after a rebalance, which member owns which
+// queue. A client that pulled before its first heartbeat is named by its
+// address.
+func (s *Server) Pullers(group, topic string, queueID int) []string {
+	s.groups.mu.Lock()
+	defer s.groups.mu.Unlock()
+	m := s.groups.pullers[offsetKey{group, topic, queueID}]
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
 
 // WaitForConsumers waits until a consumer group has n members, polling the
 // server's state; a test can then send knowing every member will take part

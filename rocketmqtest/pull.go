@@ -158,6 +158,9 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 		}
 		filter = f
 	}
+	if allowSuspend {
+		s.groups.recordPull(group, topicName, queueID, c)
+	}
 	if allowSuspend && sysFlag&pullFlagCommitOffset != 0 {
 		s.groups.commitOffset(group, topicName, queueID, commitOffset)
 	}

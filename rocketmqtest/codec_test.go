@@ -1,0 +1,123 @@
+package rocketmqtest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// frameOf flattens an encoded reply and strips the leading length word, the
+// form decodeRequest takes.
+func frameOf(t testing.TB, r *reply) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	for _, p := range r.encode() {
+		b.Write(p)
+	}
+	all := b.Bytes()
+	if n := int(binary.BigEndian.Uint32(all)); n != len(all)-4 {
+		t.Fatalf("length word = %d; frame has %d bytes after it", n, len(all)-4)
+	}
+	return all[4:]
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	for _, ser := range []byte{serializeJSON, serializeRocketMQ} {
+		r := &reply{
+			code:      int16(SendMessage),
+			flag:      flagOneway,
+			opaque:    -7,
+			remark:    "rémark \"quoted\" \\ \n\x01",
+			fields:    []field{{"properties", "a\x01b\x02TAGS\x01t\x02"}, {"topic", "T"}, {"ünï", "ç"}},
+			body:      [][]byte{[]byte("hello "), []byte("world")},
+			serialize: ser,
+		}
+		got, err := decodeRequest(frameOf(t, r))
+		if err != nil {
+			t.Fatalf("serialize %d: decodeRequest: %v", ser, err)
+		}
+		want := &request{
+			code: SendMessage, version: brokerVersion, opaque: -7, flag: flagOneway,
+			remark: r.remark, body: []byte("hello world"), serialize: ser,
+			ext: map[string]string{"properties": "a\x01b\x02TAGS\x01t\x02", "topic": "T", "ünï": "ç"},
+		}
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(request{})); diff != "" {
+			t.Errorf("serialize %d: round trip (-want +got):\n%s", ser, diff)
+		}
+	}
+}
+
+// The JSON header the server writes must be JSON that encoding/json (and
+// so the client's json-iterator) reads back to the same strings.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", "\x00\x01\x02\x1f\x7f", `"\`, "\n\r\t", "日本語", "emoji 🎉", "<html>&",
+		"\u2028\u2029",
+	} {
+		b := appendJSONString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Errorf("appendJSONString(%q) = %s: not JSON: %v", s, b, err)
+			continue
+		}
+		if got != s {
+			t.Errorf("appendJSONString(%q) decodes to %q", s, got)
+		}
+	}
+	// Invalid UTF-8 becomes U+FFFD, as encoding/json writes it.
+	var got string
+	if err := json.Unmarshal(appendJSONString(nil, "a\xffb"), &got); err != nil || got != "a\uFFFDb" {
+		t.Errorf("appendJSONString(%q) decodes to %q, %v; want %q", "a\xffb", got, err, "a\uFFFDb")
+	}
+}
+
+// decodeRequestRejects lists frames a broker refuses to decode; the
+// connection that sends one is closed.
+var decodeRequestRejects = []struct {
+	name  string
+	frame []byte
+}{
+	{"empty", nil},
+	{"short header word", []byte{0, 0, 1}},
+	{"header longer than frame", []byte{0, 0, 0, 9, '{', '}'}},
+	{"unknown serialize type", []byte{7, 0, 0, 2, '{', '}'}},
+	{"JSON header not JSON", []byte{0, 0, 0, 3, 'x', 'y', 'z'}},
+	{"JSON code out of range", append([]byte{0, 0, 0, 14}, `{"code":99999}`...)},
+	{"binary header truncated", []byte{1, 0, 0, 3, 0, 10, 0}},
+	{"binary remark overruns", []byte{1, 0, 0, 21, 0, 10, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 'r', 0, 0, 0, 0}},
+	{"binary negative remark length", []byte{1, 0, 0, 21, 0, 10, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}},
+	{"binary ext overruns", []byte{1, 0, 0, 21, 0, 10, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5}},
+	{"binary ext value overruns", []byte{1, 0, 0, 28, 0, 10, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 1, 'k', 0, 0, 0, 9}},
+}
+
+func TestDecodeRequestRejects(t *testing.T) {
+	for _, tc := range decodeRequestRejects {
+		if r, err := decodeRequest(tc.frame); !errors.Is(err, errMalformedFrame) {
+			t.Errorf("decodeRequest(%s) = %+v, %v; want errMalformedFrame", tc.name, r, err)
+		}
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	for _, tc := range decodeRequestRejects {
+		f.Add(tc.frame)
+	}
+	for _, ser := range []byte{serializeJSON, serializeRocketMQ} {
+		r := &reply{code: 10, fields: []field{{"topic", "T"}}, body: [][]byte{[]byte("b")}, serialize: ser}
+		var b bytes.Buffer
+		for _, p := range r.encode() {
+			b.Write(p)
+		}
+		f.Add(b.Bytes()[4:])
+	}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		r, err := decodeRequest(frame)
+		if err == nil && r == nil {
+			t.Fatal("decodeRequest returned neither request nor error")
+		}
+	})
+}
