@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2"
@@ -24,9 +25,12 @@ import (
 // instance with the same InstanceID resumes where it stopped; a new group
 // starts at its first start-up time, not at the start of history.
 //
-// The consumer is orderly: it takes one queue's messages one at a time,
-// and the uplink puts each device's messages in one queue, so a device's
-// messages reach subscribers in the order it sent them.
+// Order: the uplink puts each device's messages in one queue, and the
+// consumer runs one callback at a time per parent topic. The client takes
+// each queue's pull results in order and, with one callback slot, cannot
+// start a queue's next batch before the last one returned, so a device's
+// messages reach subscribers in the order it sent them. (The client's
+// orderly mode would say the same, but it races on its own message cache.)
 func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 	c, err := rocketmq.NewPushConsumer(
 		consumer.WithNameServer(g.cfg.NameServer),
@@ -35,8 +39,9 @@ func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 		consumer.WithConsumerModel(consumer.Clustering),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp),
 		consumer.WithConsumeTimestamp(time.Now().Add(-time.Second).Format("20060102150405")),
-		consumer.WithConsumerOrder(true),
+		consumer.WithConsumeGoroutineNums(1),
 		consumer.WithConsumeMessageBatchMaxSize(32),
+		consumer.WithStrategy(g.rebalance.allocate),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: consumer: %w", err)
@@ -138,4 +143,23 @@ func (g *Gateway) deliverP2P(target string, p mqttrmq.Publish) {
 	if err := cl.WritePacket(out); err != nil && qos == 0 {
 		g.log.Debug("P2P message not written", "client", target, "error", err)
 	}
+}
+
+// rebalanceSync lets Close wait for a rebalance in progress. The RocketMQ
+// client's Shutdown writes a flag its rebalance goroutines read without
+// synchronisation; suspending the consumer stops new rebalances, and
+// taking the lock that every rebalance holds while it allocates queues
+// orders the ones already run before Shutdown.
+type rebalanceSync struct{ mu sync.Mutex }
+
+func (r *rebalanceSync) allocate(group, clientID string, all []*primitive.MessageQueue, clients []string) []*primitive.MessageQueue {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return consumer.AllocateByAveragely(group, clientID, all, clients)
+}
+
+// settle waits for any rebalance holding the lock to let go of it.
+func (r *rebalanceSync) settle() {
+	r.mu.Lock()
+	r.mu.Unlock()
 }

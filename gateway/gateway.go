@@ -24,10 +24,11 @@ type Gateway struct {
 	parents map[string]bool
 	stats   counters
 
-	broker   *mqtt.Server
-	ln       *listener
-	producer rocketmq.Producer
-	consumer rocketmq.PushConsumer
+	broker    *mqtt.Server
+	ln        *listener
+	producer  rocketmq.Producer
+	consumer  rocketmq.PushConsumer
+	rebalance rebalanceSync
 
 	state     atomic.Int32 // created, started, closed
 	closeOnce sync.Once
@@ -160,6 +161,8 @@ func (g *Gateway) Close() error {
 		g.state.Store(stateClosed)
 		var errs []error
 		if g.consumer != nil {
+			g.consumer.Suspend()
+			g.rebalance.settle()
 			errs = append(errs, g.consumer.Shutdown())
 		}
 		errs = append(errs, g.broker.Close())

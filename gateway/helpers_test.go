@@ -97,9 +97,20 @@ func startGateway(t testing.TB, s *rocketmqtest.Server, edit func(*gateway.Confi
 	if err := g.Start(ctx); err != nil {
 		t.Fatalf("gateway.Start: %v", err)
 	}
-	if err := s.WaitForConsumers(ctx, "mqttrmq-gateway-"+cfg.InstanceID, 1); err != nil {
-		t.Fatalf("gateway consumer never registered: %v", err)
-	}
+	// Wait until the consumer pulls every queue: its start-up rebalance is
+	// over, so closing the gateway cannot race with it (see rebalanceSync),
+	// and the test need not guess when downlink starts.
+	group := "mqttrmq-gateway-" + cfg.InstanceID
+	eventually(t, "gateway consumer pulling every queue", func() bool {
+		for _, p := range cfg.ParentTopics {
+			for q := range s.Queues(p) {
+				if len(s.Pullers(group, p, q)) == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
 	return g
 }
 
