@@ -64,7 +64,7 @@ func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 // return lets the consumer commit the messages' offsets.
 func (g *Gateway) consume(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 	for _, m := range msgs {
-		g.deliver(m)
+		g.handover.deliver(func() { g.deliver(m) })
 	}
 	return consumer.ConsumeSuccess, nil
 }
@@ -134,6 +134,9 @@ func (g *Gateway) deliverP2P(target string, p mqttrmq.Publish) {
 		out.PacketID = uint16(id)
 		if cl.State.Inflight.Set(out) {
 			cl.State.Inflight.DecreaseSendQuota()
+		}
+		if g.store != nil && !cl.Properties.Clean {
+			g.store.keep(cl, out)
 		}
 	}
 	g.stats.downlinkP2P.Add(1)

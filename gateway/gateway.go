@@ -29,6 +29,8 @@ type Gateway struct {
 	producer  rocketmq.Producer
 	consumer  rocketmq.PushConsumer
 	rebalance rebalanceSync
+	handover  handover
+	store     *sessionStore // nil without Config.SessionStore
 
 	state     atomic.Int32 // created, started, closed
 	closeOnce sync.Once
@@ -66,10 +68,12 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	if cfg.SessionStore != "" {
-		err := g.broker.AddHook(new(bolt.Hook), &bolt.Options{Path: cfg.SessionStore, Options: &bbolt.Options{Timeout: cfg.ConnectTimeout}})
+		store := newSessionStore()
+		err := g.broker.AddHook(store, &bolt.Options{Path: cfg.SessionStore, Options: &bbolt.Options{Timeout: cfg.ConnectTimeout}})
 		if err != nil {
 			return nil, fmt.Errorf("gateway: session store %s: %w", cfg.SessionStore, err)
 		}
+		g.store = &store
 	}
 	g.ln = newListener("mqtt", cfg.Listen, cfg.ConnectTimeout)
 	if err := g.broker.AddListener(g.ln); err != nil {

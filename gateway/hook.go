@@ -24,8 +24,27 @@ func (h *hook) Provides(b byte) bool {
 		mqtt.OnACLCheck,
 		mqtt.OnSubscribe,
 		mqtt.OnPublish,
+		mqtt.OnSessionEstablish,
+		mqtt.OnPacketEncode,
+		mqtt.OnSessionEstablished,
+		mqtt.OnDisconnect,
 	}, b) >= 0
 }
+
+// The four hooks below bracket a session takeover; see handover.
+
+func (h *hook) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) { h.g.handover.begin(cl) }
+
+func (h *hook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type == packets.Connack {
+		h.g.handover.end(cl)
+	}
+	return pk
+}
+
+func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) { h.g.handover.end(cl) }
+
+func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { h.g.handover.end(cl) }
 
 // OnConnectAuthenticate asks the configured Authenticator, and enforces
 // the client-ID rules.
