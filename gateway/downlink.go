@@ -35,7 +35,7 @@ func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 	c, err := rocketmq.NewPushConsumer(
 		consumer.WithNameServer(g.cfg.NameServer),
 		consumer.WithGroupName(g.consumerGroup()),
-		consumer.WithInstance(g.clientName()),
+		consumer.WithInstance(g.clientName("consumer")),
 		consumer.WithConsumerModel(consumer.Clustering),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp),
 		consumer.WithConsumeTimestamp(time.Now().Add(-time.Second).Format("20060102150405")),

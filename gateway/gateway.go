@@ -83,9 +83,11 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// clientName names this instance's RocketMQ client; the client library
-// shares one connection set per name per process.
-func (g *Gateway) clientName() string { return "mqttrmq-" + g.cfg.InstanceID }
+// clientName names one of this instance's RocketMQ clients. The client
+// library shares one connection per name and broker in a process; the
+// producer and the consumer get a name each, so that a send that times
+// out never holds up the consumer's long polls on the same connection.
+func (g *Gateway) clientName(role string) string { return "mqttrmq-" + g.cfg.InstanceID + "-" + role }
 
 // consumerGroup is this instance's own consumer group: every instance gets
 // every message, and its offsets survive a restart.
@@ -115,7 +117,7 @@ func (g *Gateway) start(ctx context.Context) error {
 	p, err := rocketmq.NewProducer(
 		producer.WithNameServer(g.cfg.NameServer),
 		producer.WithGroupName(producerGroup),
-		producer.WithInstanceName(g.clientName()),
+		producer.WithInstanceName(g.clientName("producer")),
 		producer.WithQueueSelector(producer.NewHashQueueSelector()), // one client's messages keep their order in one queue
 		producer.WithSendMsgTimeout(g.cfg.SendTimeout),
 		producer.WithRetry(2),

@@ -43,10 +43,13 @@ func TestRestartLosesNothing(t *testing.T) {
 
 	const n = 200
 	var wg sync.WaitGroup
+	var hold sync.Mutex // held while the old gateway shuts down; see drain
 	wg.Add(1)
 	go func() { // the steady downlink
 		defer wg.Done()
 		for i := range n {
+			hold.Lock()
+			hold.Unlock()
 			m := command(t, fmt.Sprint(i), func(m *primitive.Message) error {
 				if i%2 == 0 {
 					return mqttrmq.SetP2P(m, "GID_car@@@v1")
@@ -62,9 +65,12 @@ func TestRestartLosesNothing(t *testing.T) {
 	for len(got) < n/4 {
 		got[dev.next(t).Payload]++
 	}
+	hold.Lock()
+	drain(t, s, id, parents)
 	if err := old.Close(); err != nil {
 		t.Fatalf("closing the old gateway: %v", err)
 	}
+	hold.Unlock() // the downlink goes on while no gateway runs
 	g2 := startGateway(t, s, sameInstance)
 
 	giveUp := time.After(deadline)
