@@ -3,11 +3,11 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"io"
 	"log/slog"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
