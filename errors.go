@@ -126,6 +126,7 @@ const (
 	probLMQPrefix
 	probLMQNotCanonical
 	probLMQP2P
+	probLMQSlash
 	probFirstLevel
 )
 
@@ -162,6 +163,7 @@ var problemText = [...]string{
 	probLMQPrefix:           "not a Light Message Queue: no %LMQ% prefix",
 	probLMQNotCanonical:     "not the queue name of any topic: a one-level topic's has no trailing '%', a longer one's has one",
 	probLMQP2P:              "the P2P queue of a client, not the queue of a topic",
+	probLMQSlash:            "'/' in a queue name, which the broker does not dispatch to",
 	probFirstLevel:          "first level is not the first-level topic",
 }
 

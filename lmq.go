@@ -150,7 +150,8 @@ func checkLMQChars(s string) finding {
 // It refuses, with an error wrapping ErrInvalidTopic, a name without the
 // %LMQ% prefix, a name LMQQueue does not produce for any input (such as
 // "%LMQ%a%", whose one level would have no trailing '%'), and the P2P queue of
-// a client ("%LMQ%%p2p%{clientID}%"), which names no topic.
+// a client ("%LMQ%%p2p%{clientID}%"), which names no topic. A '/' in name is
+// refused too: the broker does not dispatch to such a queue.
 func ParseLMQQueue(name string) (string, error) {
 	s, f := parseLMQ(name)
 	if !f.ok() {
@@ -166,6 +167,10 @@ func parseLMQ(name string) (string, finding) {
 	}
 	if strings.HasPrefix(name, p2pQueuePrefix) {
 		return "", finding{probLMQP2P, len(LMQPrefix)}
+	}
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		// ConsumeQueue.multiDispatchLmqQueue skips such a name.
+		return "", finding{probLMQSlash, len(LMQPrefix) + i}
 	}
 	if strings.IndexByte(rest, '%') >= 0 {
 		// More than one level: the name ends with the '%' that
