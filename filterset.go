@@ -367,28 +367,23 @@ func (s *FilterSet) AppendMatches(dst []string, topic string) ([]string, error) 
 // cannot name, a subtopic starting /p2p that is not /p2p/{clientID}, and a
 // P2P client ID holding '%' or ','.
 func (s *FilterSet) Queues(topic string) ([]string, error) {
-	var buf [8]string
-	q, f := s.appendQueues(buf[:0], topic)
+	target, f := checkDispatch(topic)
 	if !f.ok() {
 		return nil, f.err("FilterSet.Queues", topic, ErrInvalidTopic)
 	}
-	return slices.Clone(q), nil
-}
-
-func (s *FilterSet) appendQueues(dst []string, topic string) ([]string, finding) {
-	var own [maxLMQLen]byte
-	d, f := s.appendDispatch(own[:0], topic, false)
-	if !f.ok() {
-		return dst, f
+	out := make([]string, 1, 8)
+	if target != "" {
+		out[0] = string(appendP2PQueue(nil, target))
+		return out, nil
 	}
-	dst = append(dst, string(d))
-	if s == nil || strings.HasPrefix(dst[0], p2pQueuePrefix) {
-		return dst, fine
+	out[0] = lmqName(topic)
+	if s == nil {
+		return out, nil
 	}
 	s.mu.RLock()
-	out := walk(&s.root, topic, 0, fanOut(dst))
+	out = walk(&s.root, topic, 0, fanOut(out))
 	s.mu.RUnlock()
-	return out, fine
+	return out, nil
 }
 
 // AppendDispatch appends to dst the INNER_MULTI_DISPATCH value of a message
@@ -396,38 +391,25 @@ func (s *FilterSet) appendQueues(dst []string, topic string) ([]string, finding)
 // with room, it allocates nothing. It refuses what Queues refuses, with an
 // error wrapping ErrInvalidTopic, and then returns dst unchanged.
 func (s *FilterSet) AppendDispatch(dst []byte, topic string) ([]byte, error) {
-	out, f := s.appendDispatch(dst, topic, true)
+	out, f := s.appendDispatch(dst, topic)
 	if !f.ok() {
 		return dst, f.err("FilterSet.AppendDispatch", topic, ErrInvalidTopic)
 	}
 	return out, nil
 }
 
-// appendDispatch appends the topic's own (or P2P) queue and, when fan is
-// set, the queues of the matching filters.
-func (s *FilterSet) appendDispatch(dst []byte, topic string, fan bool) ([]byte, finding) {
-	_, second, f := splitTopic(topic)
+// appendDispatch appends the topic's own (or P2P) queue and the queues of
+// the matching filters.
+func (s *FilterSet) appendDispatch(dst []byte, topic string) ([]byte, finding) {
+	target, f := checkDispatch(topic)
 	if !f.ok() {
 		return dst, f
 	}
-	if IsP2PSubtopic(second) {
-		target, ok := p2pTarget(second)
-		if !ok {
-			return dst, finding{probNoP2PTopic, -1}
-		}
-		if f := checkP2PQueue(target); !f.ok() {
-			if f.at >= 0 {
-				f.at += len(topic) - len(target)
-			}
-			return dst, f
-		}
+	if target != "" {
 		return appendP2PQueue(dst, target), fine
 	}
-	if f := checkLMQChars(topic); !f.ok() {
-		return dst, f
-	}
 	dst = appendLMQ(dst, topic)
-	if !fan || s == nil {
+	if s == nil {
 		return dst, fine
 	}
 	s.mu.RLock()
@@ -436,9 +418,33 @@ func (s *FilterSet) appendDispatch(dst []byte, topic string, fan bool) ([]byte, 
 	return out, fine
 }
 
-// A matchSink collects the filters a walk finds. The three kinds differ in
-// what they keep: every filter's queue, or only wildcard filters' queues
-// (after the topic's own), as strings or as one comma-separated list.
+// checkDispatch checks that a message published to topic can be dispatched
+// to Light Message Queues, and returns the target of a P2P topic.
+func checkDispatch(topic string) (p2pTarget string, f finding) {
+	_, second, f := splitTopic(topic)
+	if !f.ok() {
+		return "", f
+	}
+	if IsP2PSubtopic(second) {
+		target, ok := p2pTargetOf(second)
+		if !ok {
+			return "", finding{probNoP2PTopic, -1}
+		}
+		if f := checkP2PQueue(target); !f.ok() {
+			if f.at >= 0 {
+				f.at += len(topic) - len(target)
+			}
+			return "", f
+		}
+		return target, fine
+	}
+	return "", checkLMQChars(topic)
+}
+
+// A matchSink collects the filters a walk finds. The kinds differ in what
+// they keep: every filter's queue, or only wildcard filters' queues (after
+// the topic's own, which an exact filter would repeat), as strings or as one
+// comma-separated list.
 type matchSink[S any] interface {
 	add(n *filterNode) S
 }

@@ -32,8 +32,8 @@ func (d *Dialect) toRocketMQLMQ(p Publish, dst Properties) (string, error) {
 	if err := checkUserProperties(op, p.UserProperties, true); err != nil {
 		return "", err
 	}
-	var dispatchBuf [512]byte
-	dispatch, f := d.filters.appendDispatch(dispatchBuf[:0], p.Topic, true)
+	// Room for the topic's queue and a few filters' as long.
+	dispatch, f := d.filters.appendDispatch(make([]byte, 0, 4*lmqLen(p.Topic)+3), p.Topic)
 	if !f.ok() {
 		return "", f.err(op, p.Topic, ErrInvalidTopic)
 	}
