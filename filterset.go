@@ -57,6 +57,11 @@ func checkSetFilter(filter string) (inner string, f finding) {
 	if !f.ok() {
 		return "", f
 	}
+	if start > 0 && strings.HasPrefix(inner, sharePrefix) {
+		// $share/g/$share/x: the inner filter would read as shared
+		// again, and LMQQueue names no queue for it.
+		return "", finding{probLMQShared, start}
+	}
 	if f = scan(inner, scanFilter); !f.ok() {
 		if f.at >= 0 {
 			f.at += start
@@ -80,7 +85,8 @@ func checkSetFilter(filter string) (inner string, f finding) {
 // Add refuses, with an error wrapping ErrInvalidFilter, what
 // ValidateTopicFilter refuses and a filter whose queue LMQQueue cannot name
 // (a trailing '/', an empty first level, '%', ',', a later level named LMQ,
-// a name over 255 bytes), and then changes nothing.
+// a name over 255 bytes, a shared subscription whose inner filter starts with
+// $share/ again), and then changes nothing.
 func (s *FilterSet) Add(filter string) error {
 	inner, f := checkSetFilter(filter)
 	if !f.ok() {

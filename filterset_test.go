@@ -145,6 +145,7 @@ func FuzzFilterSet(f *testing.F) {
 	f.Fuzz(func(t *testing.T, filters, topic string) {
 		var fs mqttrmq.FilterSet
 		registered := map[string]int{}
+		var added []string
 		for i, line := range strings.Split(filters, "\n") {
 			if i == 64 {
 				break
@@ -160,14 +161,15 @@ func FuzzFilterSet(f *testing.F) {
 				t.Fatalf("Add(%q) accepted what ValidateTopicFilter refuses", line)
 			}
 			registered[innerFilter(line)]++
+			added = append(added, line)
 		}
 		checkAgainstMatchTopic(t, &fs, registered, topic)
-		// Taking every registration back leaves the set empty.
-		for inner, n := range registered {
-			for range n {
-				if !fs.Remove(inner) {
-					t.Fatalf("Remove(%q) = false", inner)
-				}
+		// Taking every registration back leaves the set empty. (A filter
+		// registered as $share/g/$share/x is removed by that name: its
+		// inner filter alone reads as a shared subscription.)
+		for _, f := range added {
+			if !fs.Remove(f) {
+				t.Fatalf("Remove(%q) = false", f)
 			}
 		}
 		if fs.Len() != 0 {

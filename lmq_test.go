@@ -108,15 +108,16 @@ func TestFilterSetQueuesGolden(t *testing.T) {
 func TestFilterSetAddRefuses(t *testing.T) {
 	var fs mqttrmq.FilterSet
 	for _, f := range []string{
-		"a/+/",          // lossy queue name
-		"/+",            // empty first level
-		"a/%/+",         // '%'
-		"a/,/#",         // ','
-		"a/LMQ/#",       // RocketMQ-MQTT's reader
-		"a/#/b",         // MQTT-4.7.1-2
-		"a/b+",          // MQTT-4.7.1-3
-		"$share//a/+",   // MQTT-4.8.2-1
-		"$share/g/a/+/", // the inner filter's queue
+		"a/+/",              // lossy queue name
+		"/+",                // empty first level
+		"a/%/+",             // '%'
+		"a/,/#",             // ','
+		"a/LMQ/#",           // RocketMQ-MQTT's reader
+		"a/#/b",             // MQTT-4.7.1-2
+		"a/b+",              // MQTT-4.7.1-3
+		"$share//a/+",       // MQTT-4.8.2-1
+		"$share/g/a/+/",     // the inner filter's queue
+		"$share/g/$share/x", // an inner filter that reads as shared
 		"",
 		"a/\x02",
 	} {
