@@ -193,6 +193,11 @@ func parseLMQ(name string) (string, finding) {
 // checkP2PQueue checks that the P2P queue of clientID, a valid topic level,
 // names that client alone.
 func checkP2PQueue(clientID string) finding {
+	if clientID == "LMQ" {
+		// %LMQ%%p2p%LMQ% holds %LMQ% twice: RocketMQ-MQTT's reader
+		// would delete both.
+		return finding{probLMQLevel, 0}
+	}
 	if i := strings.IndexAny(clientID, "%,"); i >= 0 {
 		if clientID[i] == '%' {
 			return finding{probLMQPercent, i}
