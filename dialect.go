@@ -1,5 +1,7 @@
 package mqttrmq
 
+import "strings"
+
 // Dialect holds every property key, tag and rule of one way of writing the
 // mapping. Two exist: AlibabaCloud, the hosted service's, which the
 // package-level functions use, and ApacheRocketMQMQTT, the open-source proxy's.
@@ -175,3 +177,35 @@ func (d *Dialect) CleanSessionOf(m Properties) (bool, error) {
 // ClientIDOf returns the client ID of the device that sent the message, ""
 // when absent. FromRocketMQ checks it; this accessor does not.
 func (d *Dialect) ClientIDOf(m Properties) string { return get(m, d.or().clientID) }
+
+// P2PTargetOf returns the client ID a message is addressed to point to
+// point; ok is false for any other message. The hosted dialect reads
+// mqttSecondTopic, /p2p/{clientID}, as the package-level P2PTargetOf does.
+// The Apache dialect reads originMqttTopic, {parent}/p2p/{clientID}, or, when
+// that is absent, the P2P queue of INNER_MULTI_DISPATCH,
+// %LMQ%%p2p%{clientID}%. Neither is hidden by mqttRealTopic.
+func (d *Dialect) P2PTargetOf(m Properties) (clientID string, ok bool) {
+	if d = d.or(); !d.lmq || m == nil {
+		return p2pTargetOf(get(m, d.secondTopic))
+	}
+	if origin := m.GetProperty(PropOriginTopic); origin != "" {
+		_, clientID, ok = ParseP2PTopic(origin)
+		return clientID, ok
+	}
+	for rest := m.GetProperty(PropDispatch); rest != ""; {
+		q := rest
+		if i := strings.IndexByte(rest, dispatchSeparator); i >= 0 {
+			q, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if id, ok := strings.CutPrefix(q, p2pQueuePrefix); ok {
+			id, ok = strings.CutSuffix(id, "%")
+			if ok && checkLevel(id).ok() && checkP2PQueue(id).ok() {
+				return id, true
+			}
+			return "", false
+		}
+	}
+	return "", false
+}

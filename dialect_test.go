@@ -266,3 +266,38 @@ func TestDialectNilMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestDialectP2PTargetOf(t *testing.T) {
+	for _, c := range []struct {
+		d     *mqttrmq.Dialect
+		props map[string]string
+		want  string
+	}{
+		{mqttrmq.AlibabaCloud, map[string]string{"mqttSecondTopic": "/p2p/GID_car@@@v1", "mqttRealTopic": "vehicles/cmd"}, "GID_car@@@v1"},
+		{mqttrmq.AlibabaCloud, map[string]string{"originMqttTopic": "vehicles/p2p/GID_car@@@v1"}, ""},
+		{mqttrmq.ApacheRocketMQMQTT, map[string]string{"originMqttTopic": "vehicles/p2p/GID_car@@@v1"}, "GID_car@@@v1"},
+		{mqttrmq.ApacheRocketMQMQTT, map[string]string{"INNER_MULTI_DISPATCH": "%LMQ%%p2p%GID_car@@@v1%"}, "GID_car@@@v1"},
+		{mqttrmq.ApacheRocketMQMQTT, map[string]string{"INNER_MULTI_DISPATCH": "%LMQ%%p2p%a%b%"}, ""},
+		{mqttrmq.ApacheRocketMQMQTT, map[string]string{"originMqttTopic": "vehicles/v1/cmd", "INNER_MULTI_DISPATCH": "%LMQ%%p2p%x%"}, ""},
+		{mqttrmq.ApacheRocketMQMQTT, map[string]string{"mqttSecondTopic": "/p2p/GID_car@@@v1"}, ""},
+	} {
+		m := primitive.NewMessage("vehicles", nil)
+		for k, v := range c.props {
+			m.WithProperty(k, v)
+		}
+		got, ok := c.d.P2PTargetOf(overTheWire(m))
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("%v.P2PTargetOf(%q) = %q, %v; want %q", c.d, c.props, got, ok, c.want)
+		}
+	}
+	// What ToRocketMQ writes for a P2P publish, P2PTargetOf reads.
+	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
+		m := primitive.NewMessage("", nil)
+		if _, err := d.ToRocketMQ(mqttrmq.Publish{Topic: "vehicles/p2p/GID_car@@@v2", QoS: 1}, m); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := d.P2PTargetOf(overTheWire(m)); got != "GID_car@@@v2" || !ok {
+			t.Errorf("%v.P2PTargetOf(ToRocketMQ(P2P)) = %q, %v", d, got, ok)
+		}
+	}
+}
