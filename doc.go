@@ -22,6 +22,19 @@
 // (ValidateTopicName, ValidateTopicFilter, MatchTopic) before it uses them. A
 // gateway maps every PUBLISH with ToRocketMQ and back with FromRocketMQ.
 //
+// # Dialects
+//
+// The package-level functions speak the hosted service's dialect,
+// AlibabaCloud. Apache RocketMQ-MQTT, the open-source MQTT proxy of RocketMQ 5,
+// speaks another, ApacheRocketMQMQTT: the whole topic in originMqttTopic,
+// qosLevel and cleanSessionFlag, the MQTT 5 user properties in extData, and
+// INNER_MULTI_DISPATCH naming the Light Message Queues the broker indexes the
+// message in, one for the topic and one per matching wildcard filter. A
+// Dialect's ToRocketMQ and FromRocketMQ map in it; WithFilters gives it a
+// FilterSet, which finds the matching filters without allocating, so that a
+// message reaches the subscribers of topic/# too. LMQQueue and ParseLMQQueue
+// name the queues, refusing the topics whose names would collide.
+//
 // The package imports only the standard library, so a device program does
 // not compile the RocketMQ client. It works on messages through Properties,
 // which *primitive.Message and *primitive.MessageExt satisfy.

@@ -27,6 +27,8 @@ var (
 	// ErrInvalidCredentials: a credential part would make an ambiguous
 	// username or password (it contains the | separator, or is empty).
 	ErrInvalidCredentials = errors.New("invalid credentials")
+	// ErrInvalidDialect: a name that is not a dialect's (see ParseDialect).
+	ErrInvalidDialect = errors.New("invalid dialect")
 )
 
 // Error is the one error type the package returns. It names the operation,
@@ -114,6 +116,18 @@ const (
 	probLevelSlash
 	probLevelWildcard
 	probNoP2PTopic
+	probLMQShared
+	probLMQLeadingSlash
+	probLMQTrailingSlash
+	probLMQPercent
+	probLMQComma
+	probLMQLevel
+	probLMQTooLong
+	probLMQPrefix
+	probLMQNotCanonical
+	probLMQP2P
+	probLMQSlash
+	probFirstLevel
 )
 
 var problemText = [...]string{
@@ -139,6 +153,18 @@ var problemText = [...]string{
 	probLevelSlash:          "'/' inside one topic level",
 	probLevelWildcard:       "wildcard inside a topic level",
 	probNoP2PTopic:          "not of the form {parent}/p2p/{clientID}",
+	probLMQShared:           "a $share/{name}/{filter} subscription reads the queue of its inner filter",
+	probLMQLeadingSlash:     "empty first level: its queue would be a P2P queue's or a namesake's",
+	probLMQTrailingSlash:    "trailing '/': RocketMQ-MQTT gives a/b and a/b/ the same queue",
+	probLMQPercent:          "'%' in a queue name stands for '/'",
+	probLMQComma:            "',' separates the queues of INNER_MULTI_DISPATCH",
+	probLMQLevel:            "a level named LMQ after the first: RocketMQ-MQTT deletes every %LMQ% from a queue name it reads",
+	probLMQTooLong:          "queue name longer than 255 bytes, the broker's limit on a file name",
+	probLMQPrefix:           "not a Light Message Queue: no %LMQ% prefix",
+	probLMQNotCanonical:     "not the queue name of any topic: a one-level topic's has no trailing '%', a longer one's has one",
+	probLMQP2P:              "the P2P queue of a client, not the queue of a topic",
+	probLMQSlash:            "'/' in a queue name, which the broker does not dispatch to",
+	probFirstLevel:          "first level is not the first-level topic",
 }
 
 // finding is what a validating worker reports: a problem and the byte

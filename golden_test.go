@@ -23,24 +23,29 @@ type splitGolden struct {
 
 // publishJSON is mqttrmq.Publish as the golden files spell it.
 type publishJSON struct {
-	Topic        string `json:"topic"`
-	QoS          byte   `json:"qos"`
-	Retain       bool   `json:"retain"`
-	ClientID     string `json:"clientId"`
-	CleanSession bool   `json:"cleanSession"`
+	Topic          string                 `json:"topic"`
+	QoS            byte                   `json:"qos"`
+	Retain         bool                   `json:"retain"`
+	ClientID       string                 `json:"clientId"`
+	CleanSession   bool                   `json:"cleanSession"`
+	UserProperties []mqttrmq.UserProperty `json:"userProperties"`
 }
 
 func (p publishJSON) publish(payload []byte) mqttrmq.Publish {
 	return mqttrmq.Publish{Topic: p.Topic, QoS: mqttrmq.QoS(p.QoS), Retain: p.Retain,
-		ClientID: p.ClientID, CleanSession: p.CleanSession, Payload: payload}
+		ClientID: p.ClientID, CleanSession: p.CleanSession, Payload: payload,
+		UserProperties: p.UserProperties}
 }
 
 type uplinkGolden struct {
 	Rule          string            `json:"rule"`
+	Filters       []string          `json:"filters"` // the dialect's FilterSet
 	Publish       publishJSON       `json:"publish"`
 	RocketMQTopic string            `json:"rocketmqTopic"`
 	Properties    map[string]string `json:"properties"`
-	Err           string            `json:"err"`
+	// Delivered is what FromRocketMQ reads back, when it is not Publish.
+	Delivered *publishJSON `json:"delivered"`
+	Err       string       `json:"err"`
 }
 
 type downlinkGolden struct {

@@ -23,28 +23,43 @@ const (
 	// absent means false. The hosted service's SDK names it but does not
 	// document it.
 	PropRetain = "mqttRetain"
+	// PropUserProperties holds the MQTT 5 user properties of a message on the
+	// hosted service: a JSON array [{"key":"k","value":"v"}] of at most 8 KB,
+	// in order, duplicate keys kept.
+	PropUserProperties = "mqtt5UserProperty"
 )
 
 // TagToMQTT is the RocketMQ tag a backend message meant for MQTT clients
-// must carry: the gateway delivers nothing without it.
+// must carry on the hosted service: the gateway delivers nothing without it.
 const TagToMQTT = "MQ2MQTT"
 
-// keys names the properties of one dialect of the mapping in one place, so
-// that every reader and writer of the package takes its key names from here.
-type keys struct {
-	qos, cleanSession, secondTopic, realTopic, clientID, retain string
-	// Readers also accept these spellings, which Apache RocketMQ-MQTT uses.
-	qosAlt, cleanSessionAlt string
-}
+// The message properties Apache RocketMQ-MQTT adds to those above; it spells
+// the QoS and clean-session keys qosLevel and cleanSessionFlag (see
+// ApacheRocketMQMQTT).
+const (
+	// PropOriginTopic holds the whole MQTT topic name a message was published
+	// to.
+	PropOriginTopic = "originMqttTopic"
+	// PropExtData holds a JSON object of string values: the QoS (qosLevel),
+	// optionally mqttRealTopic, and the MQTT 5 user properties.
+	PropExtData = "extData"
+	// PropDispatch lists, comma-separated, the Light Message Queues the
+	// broker dispatches a message to (RocketMQ's INNER_MULTI_DISPATCH): one
+	// for the MQTT topic and one per matching wildcard filter; see LMQQueue.
+	PropDispatch = "INNER_MULTI_DISPATCH"
+)
 
-// hosted is the hosted service's dialect, the default.
-var hosted = keys{
-	qos:             PropQoS,
-	cleanSession:    PropCleanSession,
-	secondTopic:     PropSecondTopic,
-	realTopic:       PropRealTopic,
-	clientID:        PropClientID,
-	retain:          PropRetain,
-	qosAlt:          "qosLevel",
-	cleanSessionAlt: "cleanSessionFlag",
-}
+// TagMQTTCommon is the tag Apache RocketMQ-MQTT puts on every message it
+// writes; RocketMQ consumers of MQTT messages subscribe with it. Delivery to
+// MQTT clients goes by PropDispatch, not by tag.
+const TagMQTTCommon = "MQTT_COMMON"
+
+// Keys of Apache RocketMQ-MQTT that have no exported name: the spellings of
+// its Constants and Message classes.
+const (
+	apacheQoS          = "qosLevel"
+	apacheCleanSession = "cleanSessionFlag"
+	apacheEmpty        = "IS_EMPTY_MSG" // "true" when the MQTT payload was empty
+	apacheRetryTimes   = "retryTimes"   // "0" on a message published by a client
+	apacheNamespace    = "namespace"    // a key of extData, never a user property
+)

@@ -37,7 +37,7 @@ func ParseP2PTopic(topic string) (parent, clientID string, ok bool) {
 	if !f.ok() {
 		return "", "", false
 	}
-	clientID, ok = p2pTarget(second)
+	clientID, ok = p2pTargetOf(second)
 	if !ok {
 		return "", "", false
 	}
@@ -46,7 +46,7 @@ func ParseP2PTopic(topic string) (parent, clientID string, ok bool) {
 
 // p2pTarget returns the client ID a subtopic of the form /p2p/{clientID}
 // addresses.
-func p2pTarget(second string) (clientID string, ok bool) {
+func p2pTargetOf(second string) (clientID string, ok bool) {
 	if !strings.HasPrefix(second, p2pLevel) {
 		return "", false
 	}
@@ -90,7 +90,7 @@ func SetP2P(m Properties, clientID string) error {
 // mqttSecondTopic is /p2p/{clientID}; ok is false for any other message. It
 // reads the address, not the delivered topic, so mqttRealTopic does not hide it.
 func P2PTargetOf(m Properties) (clientID string, ok bool) {
-	return p2pTarget(get(m, hosted.secondTopic))
+	return p2pTargetOf(get(m, hosted.secondTopic))
 }
 
 // checkLevel checks that s can stand as one whole topic level of a name.

@@ -39,13 +39,13 @@ func QoSOf(m Properties) (QoS, error) {
 	return hosted.qosOf("QoSOf", m)
 }
 
-func (k *keys) qosOf(op string, m Properties) (QoS, error) {
+func (d *Dialect) qosOf(op string, m Properties) (QoS, error) {
 	if m == nil {
 		return AtLeastOnce, nil
 	}
-	key, v := k.qos, m.GetProperty(k.qos)
+	key, v := d.qos, m.GetProperty(d.qos)
 	if v == "" {
-		key, v = k.qosAlt, m.GetProperty(k.qosAlt)
+		key, v = d.qosAlt, m.GetProperty(d.qosAlt)
 	}
 	if v == "" {
 		return AtLeastOnce, nil
@@ -82,13 +82,13 @@ func CleanSessionOf(m Properties) (bool, error) {
 	return hosted.cleanSessionOf("CleanSessionOf", m)
 }
 
-func (k *keys) cleanSessionOf(op string, m Properties) (bool, error) {
+func (d *Dialect) cleanSessionOf(op string, m Properties) (bool, error) {
 	if m == nil {
 		return true, nil
 	}
-	key, v := k.cleanSession, m.GetProperty(k.cleanSession)
+	key, v := d.cleanSession, m.GetProperty(d.cleanSession)
 	if v == "" {
-		key, v = k.cleanSessionAlt, m.GetProperty(k.cleanSessionAlt)
+		key, v = d.cleanSessionAlt, m.GetProperty(d.cleanSessionAlt)
 	}
 	return parseBool(op, key, v, true)
 }

@@ -1,0 +1,211 @@
+package mqttrmq
+
+import "strings"
+
+// Dialect holds every property key, tag and rule of one way of writing the
+// mapping. Two exist: AlibabaCloud, the hosted service's, which the
+// package-level functions use, and ApacheRocketMQMQTT, the open-source proxy's.
+// Readers of both accept the other's spellings of the QoS and clean-session
+// keys.
+//
+// A Dialect is immutable and safe for concurrent use; WithFilters returns a
+// configured copy. A nil *Dialect, and the zero Dialect, are AlibabaCloud.
+type Dialect struct {
+	name string
+
+	qos, cleanSession, realTopic, clientID string
+	// Readers also accept these spellings, which the other dialect writes.
+	qosAlt, cleanSessionAlt string
+
+	secondTopic, retain string // the hosted dialect's; "" in the Apache one
+	userProperties      string // where MQTT 5 user properties travel
+	tag                 string
+
+	// lmq marks Apache RocketMQ-MQTT's rules: the whole topic in
+	// originMqttTopic, Light Message Queue dispatch, QoS and user
+	// properties in extData.
+	lmq     bool
+	filters *FilterSet
+}
+
+func newAlibabaCloud() *Dialect {
+	return &Dialect{
+		name:            "alibaba-cloud",
+		qos:             PropQoS,
+		cleanSession:    PropCleanSession,
+		realTopic:       PropRealTopic,
+		clientID:        PropClientID,
+		qosAlt:          apacheQoS,
+		cleanSessionAlt: apacheCleanSession,
+		secondTopic:     PropSecondTopic,
+		retain:          PropRetain,
+		userProperties:  PropUserProperties,
+		tag:             TagToMQTT,
+	}
+}
+
+func newApacheRocketMQMQTT() *Dialect {
+	return &Dialect{
+		name:            "apache-rocketmq-mqtt",
+		qos:             apacheQoS,
+		cleanSession:    apacheCleanSession,
+		realTopic:       PropRealTopic,
+		clientID:        PropClientID,
+		qosAlt:          PropQoS,
+		cleanSessionAlt: PropCleanSession,
+		userProperties:  PropExtData,
+		tag:             TagMQTTCommon,
+		lmq:             true,
+	}
+}
+
+var (
+	// AlibabaCloud is the dialect of Alibaba Cloud's MQTT service (SPEC §3):
+	// qoslevel, cleansessionflag, clientId, mqttSecondTopic for the levels
+	// after the first, mqttRetain, mqtt5UserProperty and the tag MQ2MQTT. It is
+	// the default: the package-level functions speak it.
+	AlibabaCloud = newAlibabaCloud()
+
+	// ApacheRocketMQMQTT is the dialect of Apache RocketMQ-MQTT, the
+	// open-source MQTT proxy of RocketMQ 5: originMqttTopic for the whole
+	// topic, qosLevel, cleanSessionFlag, clientId, extData for the QoS and the
+	// user properties, the tag MQTT_COMMON, and INNER_MULTI_DISPATCH naming
+	// the Light Message Queues of the topic and of every matching wildcard
+	// filter (see WithFilters). It carries no retain flag: RocketMQ-MQTT keeps
+	// retained messages in its own store.
+	ApacheRocketMQMQTT = newApacheRocketMQMQTT()
+)
+
+// hosted is the package-level functions' dialect. It is a copy of its own,
+// so that reassigning AlibabaCloud, or the value it points to, changes nothing
+// here.
+var hosted = newAlibabaCloud()
+
+// ParseDialect returns the dialect String names: "alibaba-cloud" or
+// "apache-rocketmq-mqtt", for a command-line flag or a configuration file. It
+// refuses any other name with an error wrapping ErrInvalidDialect.
+func ParseDialect(name string) (*Dialect, error) {
+	switch name {
+	case hosted.name:
+		return newAlibabaCloud(), nil
+	case "apache-rocketmq-mqtt":
+		return newApacheRocketMQMQTT(), nil
+	}
+	return nil, newError("ParseDialect", name, `want "alibaba-cloud" or "apache-rocketmq-mqtt"`, ErrInvalidDialect)
+}
+
+// or returns the dialect d stands for: nil and the zero Dialect are the
+// default.
+func (d *Dialect) or() *Dialect {
+	if d == nil || d.name == "" {
+		return hosted
+	}
+	return d
+}
+
+// String returns the dialect's name, which ParseDialect reads.
+func (d *Dialect) String() string { return d.or().name }
+
+// WithFilters returns a copy of d that, in the Apache dialect, dispatches
+// every message to the queues of the matching filters of fs as well as to its
+// topic's own queue (see FilterSet). fs is shared, not copied: filters added
+// to it later take effect at once. A nil fs dispatches to the topic's queue
+// alone. The hosted dialect has no use for filters and ignores them.
+func (d *Dialect) WithFilters(fs *FilterSet) *Dialect {
+	c := *d.or()
+	c.filters = fs
+	return &c
+}
+
+// Filters returns the filter set WithFilters configured, or nil.
+func (d *Dialect) Filters() *FilterSet { return d.or().filters }
+
+// TagToMQTT returns the RocketMQ tag of the dialect: MQ2MQTT, which a
+// backend's message must carry for the hosted service to deliver it, or
+// MQTT_COMMON, which Apache RocketMQ-MQTT puts on what it writes (it delivers
+// by INNER_MULTI_DISPATCH, whatever the tag).
+func (d *Dialect) TagToMQTT() string { return d.or().tag }
+
+// QoSKey returns the key of the QoS property: qoslevel or qosLevel.
+func (d *Dialect) QoSKey() string { return d.or().qos }
+
+// CleanSessionKey returns the key of the clean-session property:
+// cleansessionflag or cleanSessionFlag.
+func (d *Dialect) CleanSessionKey() string { return d.or().cleanSession }
+
+// ClientIDKey returns the key of the sender's client ID: clientId in both.
+func (d *Dialect) ClientIDKey() string { return d.or().clientID }
+
+// TopicKey returns the key that carries the MQTT topic beyond the RocketMQ
+// topic: mqttSecondTopic (the levels after the first) or originMqttTopic (the
+// whole topic).
+func (d *Dialect) TopicKey() string {
+	if d := d.or(); d.lmq {
+		return PropOriginTopic
+	}
+	return PropSecondTopic
+}
+
+// UserPropertiesKey returns the key that carries MQTT 5 user properties:
+// mqtt5UserProperty (a JSON array) or extData (a JSON object).
+func (d *Dialect) UserPropertiesKey() string { return d.or().userProperties }
+
+// QoSOf reads the QoS of a message as the dialect does: its own key first,
+// then the other dialect's, then (Apache) extData's qosLevel. A message with
+// none is AtLeastOnce. It refuses, with an error wrapping ErrInvalidProperty,
+// any value but "0", "1" and "2", and an extData it cannot read.
+func (d *Dialect) QoSOf(m Properties) (QoS, error) {
+	d = d.or()
+	if !d.lmq || m == nil {
+		return d.qosOf("QoSOf", m)
+	}
+	ext, err := parseExtData("QoSOf", m.GetProperty(PropExtData))
+	if err != nil {
+		return 0, err
+	}
+	return d.qosOfLMQ("QoSOf", m, ext)
+}
+
+// CleanSessionOf reads the clean-session flag of a message as the dialect
+// does: its own key first, then the other dialect's; absent is true. It
+// accepts "true" and "false" in any letter case and refuses anything else with
+// an error wrapping ErrInvalidProperty.
+func (d *Dialect) CleanSessionOf(m Properties) (bool, error) {
+	return d.or().cleanSessionOf("CleanSessionOf", m)
+}
+
+// ClientIDOf returns the client ID of the device that sent the message, ""
+// when absent. FromRocketMQ checks it; this accessor does not.
+func (d *Dialect) ClientIDOf(m Properties) string { return get(m, d.or().clientID) }
+
+// P2PTargetOf returns the client ID a message is addressed to point to
+// point; ok is false for any other message. The hosted dialect reads
+// mqttSecondTopic, /p2p/{clientID}, as the package-level P2PTargetOf does.
+// The Apache dialect reads originMqttTopic, {parent}/p2p/{clientID}, or, when
+// that is absent, the P2P queue of INNER_MULTI_DISPATCH,
+// %LMQ%%p2p%{clientID}%. Neither is hidden by mqttRealTopic.
+func (d *Dialect) P2PTargetOf(m Properties) (clientID string, ok bool) {
+	if d = d.or(); !d.lmq || m == nil {
+		return p2pTargetOf(get(m, d.secondTopic))
+	}
+	if origin := m.GetProperty(PropOriginTopic); origin != "" {
+		_, clientID, ok = ParseP2PTopic(origin)
+		return clientID, ok
+	}
+	for rest := m.GetProperty(PropDispatch); rest != ""; {
+		q := rest
+		if i := strings.IndexByte(rest, dispatchSeparator); i >= 0 {
+			q, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if id, ok := strings.CutPrefix(q, p2pQueuePrefix); ok {
+			id, ok = strings.CutSuffix(id, "%")
+			if ok && checkLevel(id).ok() && checkP2PQueue(id).ok() {
+				return id, true
+			}
+			return "", false
+		}
+	}
+	return "", false
+}
