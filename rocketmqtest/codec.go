@@ -134,6 +134,9 @@ type jsonHeader struct {
 }
 
 func decodeJSONHeader(b []byte) (*request, error) {
+	if r, ok := parseJSONHeader(b); ok {
+		return r, nil
+	}
 	var h jsonHeader
 	if err := json.Unmarshal(b, &h); err != nil {
 		return nil, fmt.Errorf("%w: JSON header: %v", errMalformedFrame, err)

@@ -121,3 +121,54 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 	})
 }
+
+// jsonHeaderSeeds are headers as clients write them, and near misses.
+var jsonHeaderSeeds = []string{
+	`{"code":10,"language":"GO","version":317,"opaque":5,"flag":0,"remark":"","extFields":{"topic":"T","properties":"a\u0001b\u0002"}}`,
+	`{"code":34,"extFields":{},"flag":0,"language":"JAVA","opaque":1,"serializeTypeCurrentRPC":"JSON","version":479}`,
+	`{}`,
+	` { "code" : -1 , "remark" : "x\"y\\z\/\b\f\n\r\t\u00e9\ud83d\ude00\ud800" } `,
+	`{"code":10,"code":11}`,
+	`{"Code":10}`,
+	`{"code":1e1}`,
+	`{"code":01}`,
+	`{"code":40000}`,
+	`{"code":null,"remark":null,"extFields":null}`,
+	`{"extFields":{"k":"v","k":"w"}}`,
+	`{"unknown":[1,2],"code":1}`,
+	`{"unknown":1.5e3,"other":true,"third":null,"code":2}`,
+	"{\"remark\":\"\xff\"}",
+	`{"remark":"a` + "\x01" + `"}`,
+	`{"code":1}x`,
+	`{"code":1,}`,
+	`{"extFields":{"k":1}}`,
+}
+
+func FuzzJSONHeader(f *testing.F) {
+	for _, s := range jsonHeaderSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := parseJSONHeader(b)
+		var h jsonHeader
+		err := json.Unmarshal(b, &h)
+		if !ok {
+			return // decodeJSONHeader uses encoding/json
+		}
+		if err != nil {
+			t.Fatalf("fast parser accepted %q; encoding/json: %v", b, err)
+		}
+		want := &request{code: RequestCode(h.Code), version: h.Version, opaque: h.Opaque, flag: h.Flag, remark: h.Remark, ext: h.ExtFields}
+		if diff := cmp.Diff(want, fast, cmp.AllowUnexported(request{})); diff != "" {
+			t.Fatalf("fast parser of %q differs from encoding/json (-json +fast):\n%s", b, diff)
+		}
+	})
+}
+
+func TestJSONHeaderFastPath(t *testing.T) {
+	for _, s := range jsonHeaderSeeds[:4] {
+		if _, ok := parseJSONHeader([]byte(s)); !ok {
+			t.Errorf("parseJSONHeader(%s) fell back to encoding/json", s)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package rocketmqtest_test
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "" {
 		os.Exit(runInTempHome())
 	}
-	rlog.SetLogLevel("error")
+	rlog.SetLogLevel(cmp.Or(os.Getenv("RLOG"), "error"))
 	goleak.VerifyTestMain(m, clientGoroutines()...)
 }
 

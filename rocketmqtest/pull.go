@@ -2,6 +2,7 @@ package rocketmqtest
 
 import (
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -87,6 +88,63 @@ func (p *pendingPull) expire() {
 	p.q.removeWaiterLocked(p)
 	st.mu.Unlock()
 	p.s.answerHeld(p)
+}
+
+// waker answers the held pulls that new messages satisfied, on its own
+// goroutine and after reputInterval, as the broker's reput service does:
+// it makes new messages visible to held pulls in passes, sleeping 1 ms
+// between them. So the sender's response does not wait for the pulls, and
+// a busy queue is answered with the messages of a millisecond rather than
+// with one message per pull.
+type waker struct {
+	mu     sync.Mutex
+	queue  []*pendingPull
+	signal chan struct{}
+}
+
+func (w *waker) init() { w.signal = make(chan struct{}, 1) }
+
+// wake queues held pulls, already detached from their queues, for answering.
+func (s *Server) wake(ps []*pendingPull) {
+	if len(ps) == 0 {
+		return
+	}
+	s.waker.mu.Lock()
+	s.waker.queue = append(s.waker.queue, ps...)
+	s.waker.mu.Unlock()
+	select {
+	case s.waker.signal <- struct{}{}:
+	default:
+	}
+}
+
+// reputInterval is ReputMessageService's sleep between passes.
+const reputInterval = time.Millisecond
+
+func (w *waker) run(s *Server) {
+	defer s.wg.Done()
+	pass := time.NewTimer(reputInterval)
+	defer pass.Stop()
+	for {
+		select {
+		case <-w.signal:
+		case <-s.done:
+			return
+		}
+		pass.Reset(reputInterval)
+		select {
+		case <-pass.C:
+		case <-s.done:
+			return
+		}
+		w.mu.Lock()
+		ps := w.queue
+		w.queue = nil
+		w.mu.Unlock()
+		for _, p := range ps {
+			s.answerHeld(p)
+		}
+	}
 }
 
 // answerHeld re-runs a held pull, this time without holding it again, and

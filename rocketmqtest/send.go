@@ -246,9 +246,7 @@ func (s *Server) put(m *message) (*stored, *reply) {
 	}
 	st, woken := s.store.appendLocked(t.queues[m.queueID], m, s.storeHost, now)
 	s.store.mu.Unlock()
-	for _, p := range woken {
-		s.answerHeld(p)
-	}
+	s.wake(woken)
 	if m.topic == scheduleTopic {
 		s.sched.add(now.Add(due), st)
 	}
@@ -314,9 +312,7 @@ func (s *Server) sendBatch(c *conn, req *request, sh *sendHeader, t *topic, queu
 		}
 	}
 	s.store.mu.Unlock()
-	for _, p := range woken {
-		s.answerHeld(p)
-	}
+	s.wake(woken)
 	rep := sendOK(strings.Join(ids, ","))
 	rep.addInt("queueId", int64(queueID))
 	rep.addInt("queueOffset", first.queueOffset)

@@ -43,6 +43,7 @@ type Server struct {
 	store    store
 	groups   groups
 	sched    scheduler
+	waker    waker
 	faults   faults
 	requests sync.Map // RequestCode -> *atomic.Uint64
 
@@ -77,10 +78,12 @@ func Start(opts ...Option) (*Server, error) {
 	s.groups.init()
 	s.faults.init()
 	s.sched.init()
+	s.waker.init()
 
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.acceptLoop()
 	go s.sched.run(s)
+	go s.waker.run(s)
 	s.log.Info("rocketmqtest: listening", "addr", s.addr)
 	return s, nil
 }
