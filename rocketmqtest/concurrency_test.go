@@ -3,7 +3,6 @@ package rocketmqtest_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 
@@ -12,28 +11,6 @@ import (
 
 	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
-
-// waitBalanced waits until the consumers of one group split every queue of
-// topic between them, each queue owned once, and each has settled.
-func waitBalanced(t testing.TB, topic string, queues int, cs ...*pushClient) {
-	t.Helper()
-	waitUntil(t, "the group to balance", func() bool {
-		var all []int
-		for _, c := range cs {
-			all = append(all, c.allocated(topic)...)
-		}
-		slices.Sort(all)
-		for i := range queues {
-			if i >= len(all) || all[i] != i {
-				return false
-			}
-		}
-		return len(all) == queues
-	})
-	for _, c := range cs {
-		c.settle(t)
-	}
-}
 
 // Many producers and consumers at once, on one server: every message
 // reaches every group that should have it, once.
@@ -45,12 +22,10 @@ func TestManyProducersAndConsumers(t *testing.T) {
 	// Group A: three clustering consumers of orders. Group B: one consumer
 	// of events. Group C: two broadcasting consumers of orders.
 	groupA, groupB, groupC := uniqueName(t, "GA"), uniqueName(t, "GB"), uniqueName(t, "GC")
-	var a []*pushClient
 	colA := newCollector()
 	for range 3 {
-		a = append(a, startPushConsumer(t, s, groupA, orders, consumer.MessageSelector{}, colA.consume))
+		startPushConsumer(t, s, groupA, orders, consumer.MessageSelector{}, colA.consume)
 	}
-	waitBalanced(t, orders, queues, a...)
 	colB := newCollector()
 	startPushConsumer(t, s, groupB, events, consumer.MessageSelector{}, colB.consume)
 	colC := []*collector{newCollector(), newCollector()}
