@@ -99,7 +99,7 @@ func TestHeartbeatGroups(t *testing.T) {
 
 	// a hears that b joined; b, who joined, is not told.
 	r, err := a.read()
-	if err != nil || r.code != NotifyConsumerIdsChanged || r.flag&flagOneway == 0 || r.ext["consumerGroup"] != "G" {
+	if err != nil || r.code != NotifyConsumerIdsChanged || r.flag&flagOneway == 0 || r.ext.get("consumerGroup") != "G" {
 		t.Fatalf("member a got %+v, %v; want a one-way NOTIFY_CONSUMER_IDS_CHANGED for G", r, err)
 	}
 	r = b.call(GetConsumerListByGroup, map[string]string{"consumerGroup": "G"}, nil)
@@ -171,8 +171,8 @@ func TestOffsetRequests(t *testing.T) {
 	if r := rc.call(UpdateConsumerOffset, up, nil); ResponseCode(r.code) != CodeSuccess {
 		t.Fatalf("UPDATE_CONSUMER_OFFSET = %v %q", ResponseCode(r.code), r.remark)
 	}
-	if r := rc.call(QueryConsumerOffset, q, nil); ResponseCode(r.code) != CodeSuccess || r.ext["offset"] != "1" {
-		t.Errorf("offset after commit = %v %s; want 1", ResponseCode(r.code), r.ext["offset"])
+	if r := rc.call(QueryConsumerOffset, q, nil); ResponseCode(r.code) != CodeSuccess || r.ext.get("offset") != "1" {
+		t.Errorf("offset after commit = %v %s; want 1", ResponseCode(r.code), r.ext.get("offset"))
 	}
 	up["topic"] = "Nope"
 	if r := rc.call(UpdateConsumerOffset, up, nil); ResponseCode(r.code) != CodeTopicNotExist {
@@ -189,22 +189,22 @@ func TestOffsetRequests(t *testing.T) {
 	}
 
 	queue := map[string]string{"topic": "T", "queueId": "0"}
-	if r := rc.call(GetMaxOffset, queue, nil); r.ext["offset"] != "2" {
-		t.Errorf("GET_MAX_OFFSET = %s; want 2", r.ext["offset"])
+	if r := rc.call(GetMaxOffset, queue, nil); r.ext.get("offset") != "2" {
+		t.Errorf("GET_MAX_OFFSET = %s; want 2", r.ext.get("offset"))
 	}
-	if r := rc.call(GetMinOffset, queue, nil); r.ext["offset"] != "0" {
-		t.Errorf("GET_MIN_OFFSET = %s; want 0", r.ext["offset"])
+	if r := rc.call(GetMinOffset, queue, nil); r.ext.get("offset") != "0" {
+		t.Errorf("GET_MIN_OFFSET = %s; want 0", r.ext.get("offset"))
 	}
-	if r := rc.call(GetEarliestMsgStoreTime, queue, nil); r.ext["timestamp"] == "-1" {
+	if r := rc.call(GetEarliestMsgStoreTime, queue, nil); r.ext.get("timestamp") == "-1" {
 		t.Error("GET_EARLIEST_MSG_STORETIME found no message")
 	}
 	ts := map[string]string{"topic": "T", "queueId": "0", "timestamp": strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)}
-	if r := rc.call(SearchOffsetByTimestamp, ts, nil); r.ext["offset"] != "2" {
-		t.Errorf("SEARCH_OFFSET_BY_TIMESTAMP(future) = %s; want the max offset 2", r.ext["offset"])
+	if r := rc.call(SearchOffsetByTimestamp, ts, nil); r.ext.get("offset") != "2" {
+		t.Errorf("SEARCH_OFFSET_BY_TIMESTAMP(future) = %s; want the max offset 2", r.ext.get("offset"))
 	}
 	ts["timestamp"] = "0"
-	if r := rc.call(SearchOffsetByTimestamp, ts, nil); r.ext["offset"] != "0" {
-		t.Errorf("SEARCH_OFFSET_BY_TIMESTAMP(0) = %s; want 0", r.ext["offset"])
+	if r := rc.call(SearchOffsetByTimestamp, ts, nil); r.ext.get("offset") != "0" {
+		t.Errorf("SEARCH_OFFSET_BY_TIMESTAMP(0) = %s; want 0", r.ext.get("offset"))
 	}
 
 	// VIEW_MESSAGE_BY_ID reads a message by the commit-log offset in its ID.
@@ -304,8 +304,8 @@ func TestDelayedMessage(t *testing.T) {
 			"queueId": "1", "sysFlag": "0", "bornTimestamp": "1", "flag": "0", "properties": "DELAY\x01" + level + "\x02k\x01v\x02",
 		}, []byte("level "+level))
 	}
-	if r := send("99"); ResponseCode(r.code) != CodeSuccess || r.ext["queueId"] != "1" { // past the last level: capped to it
-		t.Fatalf("delayed send = %v, queueId %s", ResponseCode(r.code), r.ext["queueId"])
+	if r := send("99"); ResponseCode(r.code) != CodeSuccess || r.ext.get("queueId") != "1" { // past the last level: capped to it
+		t.Fatalf("delayed send = %v, queueId %s", ResponseCode(r.code), r.ext.get("queueId"))
 	}
 	send("1") // one hour: still waiting when the test ends
 	waitFor(t, "the delivery", func() bool { return len(s.Messages("T")) == 1 })

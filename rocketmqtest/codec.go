@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -49,9 +51,30 @@ type request struct {
 	opaque    int32
 	flag      int32
 	remark    string
-	ext       map[string]string
+	ext       extFields
 	body      []byte
 	serialize byte
+}
+
+// extFields are a command's custom header fields, in the order they came.
+// A slice beats a map here: a request carries a dozen fields or so, and
+// building a map costs more than scanning them.
+type extFields []field
+
+// lookup returns the value of key and whether it is present.
+func (e extFields) lookup(key string) (string, bool) {
+	for _, f := range e {
+		if f.key == key {
+			return f.value, true
+		}
+	}
+	return "", false
+}
+
+// get returns the value of key, "" if absent.
+func (e extFields) get(key string) string {
+	v, _ := e.lookup(key)
+	return v
 }
 
 func (r *request) oneway() bool { return r.flag&flagOneway != 0 }
@@ -143,8 +166,33 @@ func decodeJSONHeader(b []byte) (*request, error) {
 	}
 	return &request{
 		code: RequestCode(h.Code), version: h.Version, opaque: h.Opaque,
-		flag: h.Flag, remark: h.Remark, ext: h.ExtFields,
+		flag: h.Flag, remark: h.Remark, ext: fieldsOf(h.ExtFields),
 	}, nil
+}
+
+// fieldsOf turns encoding/json's map into fields, sorted by key.
+func fieldsOf(m map[string]string) extFields {
+	if m == nil {
+		return nil
+	}
+	e := make(extFields, 0, len(m))
+	for k, v := range m {
+		e = append(e, field{k, v})
+	}
+	slices.SortFunc(e, func(a, b field) int { return strings.Compare(a.key, b.key) })
+	return e
+}
+
+// with sets key to value: a repeated key keeps its place and takes the
+// new value, as a map assignment would.
+func (e extFields) with(key, value string) extFields {
+	for i := range e {
+		if e[i].key == key {
+			e[i].value = value
+			return e
+		}
+	}
+	return append(e, field{key, value})
 }
 
 // decodeBinaryHeader decodes RocketMQ's binary header:
@@ -166,13 +214,13 @@ func decodeBinaryHeader(b []byte) (*request, error) {
 		return nil, d.err
 	}
 	if len(ext) > 0 {
-		r.ext = make(map[string]string)
+		r.ext = make(extFields, 0, 16)
 		e := binReader{b: ext}
 		for len(e.b) > 0 && e.err == nil {
 			k := e.bytes(int(e.int16()))
 			v := e.bytes(int(e.int32()))
 			if e.err == nil {
-				r.ext[string(k)] = string(v)
+				r.ext = r.ext.with(internKey(k), string(v))
 			}
 		}
 		if e.err != nil {

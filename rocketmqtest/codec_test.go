@@ -43,9 +43,9 @@ func TestCodecRoundTrip(t *testing.T) {
 		want := &request{
 			code: SendMessage, version: brokerVersion, opaque: -7, flag: flagOneway,
 			remark: r.remark, body: []byte("hello world"), serialize: ser,
-			ext: map[string]string{"properties": "a\x01b\x02TAGS\x01t\x02", "topic": "T", "ünï": "ç"},
+			ext: extFields{{"properties", "a\x01b\x02TAGS\x01t\x02"}, {"topic", "T"}, {"ünï", "ç"}},
 		}
-		if diff := cmp.Diff(want, got, cmp.AllowUnexported(request{})); diff != "" {
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(request{}, field{})); diff != "" {
 			t.Errorf("serialize %d: round trip (-want +got):\n%s", ser, diff)
 		}
 	}
@@ -158,8 +158,11 @@ func FuzzJSONHeader(f *testing.F) {
 		if err != nil {
 			t.Fatalf("fast parser accepted %q; encoding/json: %v", b, err)
 		}
-		want := &request{code: RequestCode(h.Code), version: h.Version, opaque: h.Opaque, flag: h.Flag, remark: h.Remark, ext: h.ExtFields}
-		if diff := cmp.Diff(want, fast, cmp.AllowUnexported(request{})); diff != "" {
+		want := &request{code: RequestCode(h.Code), version: h.Version, opaque: h.Opaque, flag: h.Flag, remark: h.Remark, ext: fieldsOf(h.ExtFields)}
+		if fast.ext != nil {
+			fast.ext = fieldsOf(fast.ext.toMap())
+		}
+		if diff := cmp.Diff(want, fast, cmp.AllowUnexported(request{}, field{})); diff != "" {
 			t.Fatalf("fast parser of %q differs from encoding/json (-json +fast):\n%s", b, diff)
 		}
 	})
@@ -171,4 +174,12 @@ func TestJSONHeaderFastPath(t *testing.T) {
 			t.Errorf("parseJSONHeader(%s) fell back to encoding/json", s)
 		}
 	}
+}
+
+func (e extFields) toMap() map[string]string {
+	m := make(map[string]string, len(e))
+	for _, f := range e {
+		m[f.key] = f.value
+	}
+	return m
 }

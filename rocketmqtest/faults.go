@@ -118,6 +118,12 @@ func (f *faults) waitUnpaused(done <-chan struct{}) bool {
 	}
 }
 
+func (f *faults) isPaused() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.paused != nil
+}
+
 // stop ends any pause for good; Close calls it.
 func (f *faults) stop() {
 	f.mu.Lock()

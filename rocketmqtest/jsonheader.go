@@ -375,7 +375,7 @@ func (s *jsonScanner) extFields(r *request) bool {
 	if !s.consume('{') {
 		return false
 	}
-	r.ext = make(map[string]string, 16)
+	r.ext = make(extFields, 0, 16)
 	if s.consume('}') {
 		return true
 	}
@@ -393,10 +393,10 @@ func (s *jsonScanner) extFields(r *request) bool {
 		if !ok {
 			return false
 		}
-		if _, dup := r.ext[key]; dup {
+		if _, dup := r.ext.lookup(key); dup {
 			return false
 		}
-		r.ext[key] = v
+		r.ext = append(r.ext, field{key, v})
 		if s.consume(',') {
 			continue
 		}

@@ -200,11 +200,11 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 
 	var filter tagFilter
 	if sysFlag&pullFlagSubscription != 0 {
-		typ := req.ext["expressionType"]
+		typ := req.ext.get("expressionType")
 		if typ != "" && typ != expressionTag {
 			return responsef(CodeSystemError, "The broker does not support consumer to filter message by %s", typ)
 		}
-		f, err := parseTagFilter(req.ext["subscription"])
+		f, err := parseTagFilter(req.ext.get("subscription"))
 		if err != nil {
 			return response(CodeSubscriptionParseFailed, err.Error())
 		}
@@ -315,7 +315,7 @@ func (h *headerReader) fail(name string) {
 }
 
 func (h *headerReader) str(req *request, name string) string {
-	v, ok := req.ext[name]
+	v, ok := req.ext.lookup(name)
 	if !ok {
 		h.fail(name)
 	}
@@ -323,7 +323,7 @@ func (h *headerReader) str(req *request, name string) string {
 }
 
 func (h *headerReader) int64(req *request, name string) int64 {
-	v, err := strconv.ParseInt(req.ext[name], 10, 64)
+	v, err := strconv.ParseInt(req.ext.get(name), 10, 64)
 	if err != nil {
 		h.fail(name)
 	}
@@ -331,7 +331,7 @@ func (h *headerReader) int64(req *request, name string) int64 {
 }
 
 func (h *headerReader) int(req *request, name string) int {
-	v, err := strconv.ParseInt(req.ext[name], 10, 32)
+	v, err := strconv.ParseInt(req.ext.get(name), 10, 32)
 	if err != nil {
 		h.fail(name)
 	}
@@ -339,7 +339,7 @@ func (h *headerReader) int(req *request, name string) int {
 }
 
 func (h *headerReader) optInt64(req *request, name string, def int64) int64 {
-	s, ok := req.ext[name]
+	s, ok := req.ext.lookup(name)
 	if !ok || s == "" {
 		return def
 	}
@@ -355,7 +355,7 @@ func (h *headerReader) optInt(req *request, name string, def int) int {
 }
 
 func (h *headerReader) optBool(req *request, name string) bool {
-	v, _ := strconv.ParseBool(req.ext[name])
+	v, _ := strconv.ParseBool(req.ext.get(name))
 	return v
 }
 

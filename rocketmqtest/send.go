@@ -49,10 +49,10 @@ var sendHeaderNames = [][2]string{
 func decodeSendHeader(req *request) (*sendHeader, *reply) {
 	if req.code != SendMessage {
 		// Rename V2 letters in place so one decoder serves both.
-		v1 := make(map[string]string, len(req.ext))
+		v1 := make(extFields, 0, len(req.ext))
 		for _, n := range sendHeaderNames {
-			if v, ok := req.ext[n[1]]; ok {
-				v1[n[0]] = v
+			if v, ok := req.ext.lookup(n[1]); ok {
+				v1 = append(v1, field{n[0], v})
 			}
 		}
 		req.ext = v1
@@ -67,7 +67,7 @@ func decodeSendHeader(req *request) (*sendHeader, *reply) {
 		sysFlag:           int32(h.int(req, "sysFlag")),
 		bornTime:          h.int64(req, "bornTimestamp"),
 		flag:              int32(h.int(req, "flag")),
-		properties:        req.ext["properties"],
+		properties:        req.ext.get("properties"),
 		reconsumeTimes:    int32(h.optInt(req, "reconsumeTimes", 0)),
 		maxReconsumeTimes: h.optInt(req, "maxReconsumeTimes", -1),
 		batch:             h.optBool(req, "batch"),

@@ -259,7 +259,8 @@ func (s *Server) dispatch(c *conn, req *request) {
 	if rep == nil || req.oneway() {
 		return
 	}
-	c.respond(req, rep)
+	markResponse(req, rep)
+	c.sendOwn(rep)
 }
 
 func (s *Server) countRequest(code RequestCode) {
