@@ -102,7 +102,7 @@ func (r *reply) addInt(key string, v int64) { r.add(key, strconv.FormatInt(v, 10
 
 // response builds a response with code and remark.
 func response(code ResponseCode, remark string) *reply {
-	return &reply{code: int16(code), remark: remark}
+	return &reply{code: int16(code), remark: remark, fields: make([]field, 0, 8)}
 }
 
 // responsef is response with a formatted remark.
@@ -270,7 +270,11 @@ func (d *binReader) int32() int32 {
 // encode renders r as one frame: a first buffer holding the length words and
 // the header, then r.body's slices as they are.
 func (r *reply) encode() net.Buffers {
-	head := make([]byte, 8, 256)
+	size := 8 + 160 + 2*len(r.remark)
+	for _, f := range r.fields {
+		size += 6 + len(f.key) + 2*len(f.value)
+	}
+	head := make([]byte, 8, size)
 	switch r.serialize {
 	case serializeRocketMQ:
 		head = r.appendBinaryHeader(head)

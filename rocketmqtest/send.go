@@ -99,8 +99,8 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 		return s.sendBatch(c, req, sh, t, queueID)
 	}
 
-	props := parseProperties(sh.properties)
 	topicName := sh.topic
+	retryToDLQ := false
 	if strings.HasPrefix(topicName, retryGroupPrefix) {
 		maxTimes := sh.maxReconsumeTimes
 		if maxTimes < 0 {
@@ -108,23 +108,35 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 		}
 		if int(sh.reconsumeTimes) > maxTimes {
 			// SendMessageProcessor.handleRetryAndDLQ
+			retryToDLQ = true
 			topicName = dlqGroupPrefix + strings.TrimPrefix(topicName, retryGroupPrefix)
 			s.store.ensure(topicName, 1)
 			queueID = 0
-			props.set(propDelay, "-1")
 		}
 	}
-	if v, _ := props.get(propTransaction); v == "true" {
+	if propertyValue(sh.properties, propTransaction) == "true" {
 		// A broker with rejectTransactionMessage=true: this server does not
 		// implement half messages and their check-back.
 		return responsef(CodeNoPermission, "the broker[%s] sending transaction message is forbidden", s.storeHost.Addr())
 	}
-	uniq, ok := props.get(propUniqKey)
-	if !ok {
-		uniq = s.newUniqID()
-		props.set(propUniqKey, uniq)
+	// The broker adds UNIQ_KEY when it is missing, and CLUSTER.
+	var propsOut, uniq string
+	if ok, hasUniq, hasCluster := canonical(sh.properties); ok && hasUniq && !hasCluster && !retryToDLQ {
+		propsOut = sh.properties + propCluster + "\x01" + ClusterName + "\x02"
+		uniq = propertyValue(sh.properties, propUniqKey)
+	} else {
+		props := parseProperties(sh.properties)
+		if retryToDLQ {
+			props.set(propDelay, "-1")
+		}
+		var ok bool
+		if uniq, ok = props.get(propUniqKey); !ok {
+			uniq = s.newUniqID()
+			props.set(propUniqKey, uniq)
+		}
+		props.set(propCluster, ClusterName)
+		propsOut = props.String()
 	}
-	props.set(propCluster, ClusterName)
 
 	m := &message{
 		topic:          topicName,
@@ -135,7 +147,7 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 		bornHost:       c.remote,
 		reconsumeTimes: sh.reconsumeTimes,
 		body:           req.body,
-		props:          props.String(),
+		props:          propsOut,
 	}
 	st, rep := s.put(m)
 	if rep != nil {
