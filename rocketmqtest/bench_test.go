@@ -70,7 +70,9 @@ func BenchmarkThroughput(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
-	b.ReportMetric(float64(b.N)/float64(s.Requests(rocketmqtest.PullMessage)), "msg/pull")
+	if pulls := s.Requests(rocketmqtest.PullMessage); pulls > 0 {
+		b.ReportMetric(float64(b.N)/float64(pulls), "msg/pull")
+	}
 }
 
 // processCPU returns the CPU time the process has used, user and system.
