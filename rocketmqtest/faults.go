@@ -20,8 +20,6 @@ type faults struct {
 	stopped     bool
 }
 
-func (f *faults) init() {}
-
 // RefuseSends makes the broker refuse the next n send requests (SEND_MESSAGE,
 // SEND_MESSAGE_V2, SEND_BATCH_MESSAGE) with SERVICE_NOT_AVAILABLE, a code
 // rocketmq-client-go's producer retries on: with its default three retries

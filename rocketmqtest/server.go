@@ -1,7 +1,6 @@
 package rocketmqtest
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -76,7 +75,6 @@ func Start(opts ...Option) (*Server, error) {
 	s.addr = s.storeHost.String()
 	s.store.init(cfg.autoCreateTopics)
 	s.groups.init()
-	s.faults.init()
 	s.sched.init()
 	s.waker.init()
 
@@ -271,13 +269,7 @@ func (s *Server) countRequest(code RequestCode) {
 	v.(*atomic.Uint64).Add(1)
 }
 
-// logEnabled reports whether a record at level would be written, so hot
-// paths can skip building attributes.
-func (s *Server) logEnabled(level slog.Level) bool {
-	return s.log.Enabled(context.Background(), level)
-}
-
-// errServerClosed is returned by inspection and control methods after Close
+// errClosed is returned by inspection and control methods after Close
 // when they cannot answer.
 func (s *Server) errClosed(op, input string) error {
 	return &Error{Op: op, Input: input, Err: ErrClosed}
