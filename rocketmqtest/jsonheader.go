@@ -14,8 +14,11 @@ import (
 // gives up and decodeJSONHeader falls back to encoding/json, so the result
 // is always what encoding/json would produce. FuzzJSONHeader checks that.
 
+// jsonScanner scans a copy of the header made once, as a string, so that
+// every value without escapes is a substring of it rather than an
+// allocation of its own.
 type jsonScanner struct {
-	b []byte
+	b string
 	i int
 }
 
@@ -42,10 +45,10 @@ func (s *jsonScanner) consume(c byte) bool {
 // rawString returns the bytes between the quotes of a string without
 // escapes or bytes outside printable ASCII, the common case; ok is false
 // otherwise, with the scanner unmoved.
-func (s *jsonScanner) rawString() (raw []byte, ok bool) {
+func (s *jsonScanner) rawString() (raw string, ok bool) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return nil, false
+		return "", false
 	}
 	for j := s.i + 1; j < len(s.b); j++ {
 		c := s.b[j]
@@ -55,17 +58,17 @@ func (s *jsonScanner) rawString() (raw []byte, ok bool) {
 			s.i = j + 1
 			return raw, true
 		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
-			return nil, false
+			return "", false
 		}
 	}
-	return nil, false
+	return "", false
 }
 
 // str reads a string, decoding escapes. It reports false for invalid
 // UTF-8, raw control characters and malformed escapes.
 func (s *jsonScanner) str() (string, bool) {
 	if raw, ok := s.rawString(); ok {
-		return string(raw), true
+		return raw, true
 	}
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
@@ -129,7 +132,7 @@ func (s *jsonScanner) str() (string, bool) {
 			}
 			i++
 		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(s.b[i:])
+			r, size := utf8.DecodeRuneInString(s.b[i:])
 			if r == utf8.RuneError && size == 1 {
 				return "", false // encoding/json would substitute U+FFFD
 			}
@@ -148,7 +151,8 @@ func (s *jsonScanner) hex4(j int) (r rune, n int) {
 	if j+4 > len(s.b) {
 		return 0, 0
 	}
-	for _, c := range s.b[j : j+4] {
+	for k := j; k < j+4; k++ {
+		c := s.b[k]
 		var d byte
 		switch {
 		case c >= '0' && c <= '9':
@@ -186,7 +190,7 @@ func (s *jsonScanner) integer(bits int) (int64, bool) {
 			return 0, false
 		}
 	}
-	v, err := strconv.ParseInt(string(s.b[start:s.i]), 10, bits)
+	v, err := strconv.ParseInt(s.b[start:s.i], 10, bits)
 	return v, err == nil
 }
 
@@ -205,11 +209,11 @@ func (s *jsonScanner) skipScalar() bool {
 		for s.i < len(s.b) && (s.b[s.i] == '-' || s.b[s.i] == '+' || s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E' || (s.b[s.i] >= '0' && s.b[s.i] <= '9')) {
 			s.i++
 		}
-		_, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
+		_, err := strconv.ParseFloat(s.b[start:s.i], 64)
 		return err == nil && validJSONNumber(s.b[start:s.i])
 	default:
 		for _, lit := range []string{"true", "false", "null"} {
-			if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+			if len(s.b)-s.i >= len(lit) && s.b[s.i:s.i+len(lit)] == lit {
 				s.i += len(lit)
 				return true
 			}
@@ -220,7 +224,7 @@ func (s *jsonScanner) skipScalar() bool {
 
 // validJSONNumber applies JSON's number grammar, which is stricter than
 // strconv's (no leading zeros, no '+', digits around the point).
-func validJSONNumber(b []byte) bool {
+func validJSONNumber(b string) bool {
 	i := 0
 	if i < len(b) && b[i] == '-' {
 		i++
@@ -268,7 +272,7 @@ const (
 // parseJSONHeader is the fast path of decodeJSONHeader; ok is false when it
 // cannot be sure to match encoding/json.
 func parseJSONHeader(b []byte) (r *request, ok bool) {
-	s := jsonScanner{b: b}
+	s := jsonScanner{b: string(b)}
 	r = &request{}
 	if !s.consume('{') {
 		return nil, false
@@ -283,7 +287,7 @@ func parseJSONHeader(b []byte) (r *request, ok bool) {
 			return nil, false
 		}
 		bit := 0
-		switch string(raw) {
+		switch raw {
 		case "code":
 			bit = seenCode
 			v, ok := s.integer(16)
@@ -351,7 +355,7 @@ func finish(s *jsonScanner, r *request) (*request, bool) {
 // isHeaderFieldFold reports whether a key that is not exactly a header
 // field's name would still match one in encoding/json, which matches names
 // without regard to case.
-func isHeaderFieldFold(raw []byte) bool {
+func isHeaderFieldFold(raw string) bool {
 	for _, n := range []string{"code", "version", "opaque", "flag", "remark", "extFields"} {
 		if len(raw) == len(n) && equalFoldASCII(raw, n) {
 			return true
@@ -360,7 +364,7 @@ func isHeaderFieldFold(raw []byte) bool {
 	return false
 }
 
-func equalFoldASCII(b []byte, s string) bool {
+func equalFoldASCII(b, s string) bool {
 	for i := range b {
 		x, y := b[i]|0x20, s[i]|0x20
 		if x != y || (x < 'a' || x > 'z') && b[i] != s[i] {
@@ -380,10 +384,8 @@ func (s *jsonScanner) extFields(r *request) bool {
 		return true
 	}
 	for {
-		var key string
-		if raw, ok := s.rawString(); ok {
-			key = internKey(raw)
-		} else {
+		key, ok := s.rawString()
+		if !ok {
 			return false
 		}
 		if !s.consume(':') {
@@ -404,8 +406,8 @@ func (s *jsonScanner) extFields(r *request) bool {
 	}
 }
 
-// commonKeys are the extFields names requests carry; reusing these strings
-// saves an allocation per field.
+// commonKeys are the extFields names requests carry; the binary header
+// decoder reuses these strings rather than allocating one per field.
 var commonKeys = func() map[string]string {
 	m := make(map[string]string)
 	for _, k := range []string{
