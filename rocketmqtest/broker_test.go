@@ -339,3 +339,31 @@ func TestSendV2WithBinaryHeaders(t *testing.T) {
 		t.Errorf("stored %v", msgs)
 	}
 }
+
+// A topic can grow while it is being sent to and pulled from.
+func TestTopicGrowsUnderLoad(t *testing.T) {
+	s := newTestServer(t)
+	if err := s.CreateTopic("Grow", 1); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rc := dialRaw(t, s)
+		for i := range 200 {
+			sendRaw(t, rc, "Grow", "", []byte("x"))
+			h := pullHeader("Grow", int64(i), 0, "*")
+			h["sysFlag"] = strconv.Itoa(pullFlagSubscription)
+			rc.call(PullMessage, h, nil)
+		}
+	}()
+	for n := 2; n <= 64; n++ {
+		if err := s.CreateTopic("Grow", n); err != nil {
+			t.Error(err)
+		}
+	}
+	<-done
+	if got := len(s.Messages("Grow")); got != 200 {
+		t.Errorf("stored %d messages; want 200", got)
+	}
+}

@@ -185,16 +185,16 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 		return h.errReply()
 	}
 
-	t := s.store.lookup(topicName)
-	if t == nil {
+	t := s.store.info(topicName)
+	if t.topic == nil {
 		return responsef(CodeTopicNotExist, "topic[%s] not exist, apply first please! %s", topicName, faqSuffix)
 	}
 	if t.perm&permRead == 0 {
 		return responsef(CodeNoPermission, "the topic[%s] pulling message is forbidden", topicName)
 	}
-	if queueID < 0 || queueID >= len(t.queues) {
+	if queueID < 0 || queueID >= t.nQueues {
 		return responsef(CodeInvalidParameter, "queueId[%d] is illegal, topic:[%s] topicConfig.readQueueNums:[%d] consumer:[%s]",
-			queueID, topicName, len(t.queues), c.remoteString)
+			queueID, topicName, t.nQueues, c.remoteString)
 	}
 
 	var filter tagFilter

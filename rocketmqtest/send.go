@@ -93,7 +93,7 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 	}
 	queueID := sh.queueID
 	if queueID < 0 {
-		queueID = rand.IntN(len(t.queues))
+		queueID = rand.IntN(t.nQueues)
 	}
 	if sh.batch {
 		return s.sendBatch(c, req, sh, t, queueID)
@@ -114,7 +114,7 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 			queueID = 0
 		}
 	}
-	if propertyValue(sh.properties, propTransaction) == "true" {
+	if strings.EqualFold(propertyValue(sh.properties, propTransaction), "true") { // Boolean.parseBoolean
 		// A broker with rejectTransactionMessage=true: this server does not
 		// implement half messages and their check-back.
 		return responsef(CodeNoPermission, "the broker[%s] sending transaction message is forbidden", s.storeHost.Addr())
@@ -173,24 +173,24 @@ func sendOK(msgID string) *reply {
 // checkSend applies AbstractSendMessageProcessor.msgCheck: the topic's name,
 // its existence (creating it from TBW102 when auto-creation is on) and the
 // queue ID.
-func (s *Server) checkSend(c *conn, sh *sendHeader) (*topic, *reply) {
+func (s *Server) checkSend(c *conn, sh *sendHeader) (topicInfo, *reply) {
 	if remark := validateTopic(sh.topic); remark != "" {
-		return nil, response(CodeInvalidParameter, remark)
+		return topicInfo{}, response(CodeInvalidParameter, remark)
 	}
 	if notAllowedSendTopics[sh.topic] {
-		return nil, responsef(CodeNoPermission, "Sending message to topic[%s] is forbidden.", sh.topic)
+		return topicInfo{}, responsef(CodeNoPermission, "Sending message to topic[%s] is forbidden.", sh.topic)
 	}
 	t := s.createTopicForSend(sh)
-	if t == nil {
+	if t.topic == nil {
 		s.log.Info("rocketmqtest: send to unknown topic", "topic", sh.topic, "remote", c.remoteString)
-		return nil, responsef(CodeTopicNotExist, "topic[%s] not exist, apply first please!%s", sh.topic, faqSuffix)
+		return t, responsef(CodeTopicNotExist, "topic[%s] not exist, apply first please!%s", sh.topic, faqSuffix)
 	}
 	if t.perm&permWrite == 0 {
-		return nil, responsef(CodeNoPermission, "the topic[%s] sending message is forbidden", sh.topic)
+		return t, responsef(CodeNoPermission, "the topic[%s] sending message is forbidden", sh.topic)
 	}
-	if sh.queueID >= len(t.queues) {
-		return nil, responsef(CodeSystemError, "request queueId[%d] is illegal, topic[%s] has %d queues, Producer: %s",
-			sh.queueID, sh.topic, len(t.queues), c.remoteString)
+	if sh.queueID >= t.nQueues {
+		return t, responsef(CodeSystemError, "request queueId[%d] is illegal, topic[%s] has %d queues, Producer: %s",
+			sh.queueID, sh.topic, t.nQueues, c.remoteString)
 	}
 	return t, nil
 }
@@ -199,22 +199,22 @@ func (s *Server) checkSend(c *conn, sh *sendHeader) (*topic, *reply) {
 // TopicConfigManager.createTopicInSendMessageMethod does: from an inheritable
 // default topic (TBW102), with the smaller of the two queue counts. Retry
 // topics are created with one queue whatever the configuration.
-func (s *Server) createTopicForSend(sh *sendHeader) *topic {
+func (s *Server) createTopicForSend(sh *sendHeader) topicInfo {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
 	if t := s.store.topics[sh.topic]; t != nil {
-		return t
+		return s.store.infoLocked(t)
 	}
 	if strings.HasPrefix(sh.topic, retryGroupPrefix) {
-		return s.store.createLocked(sh.topic, 1, permRead|permWrite)
+		return s.store.infoLocked(s.store.createLocked(sh.topic, 1, permRead|permWrite))
 	}
 	def := s.store.topics[sh.defaultTopic]
 	if def == nil || def.perm&permInherit == 0 {
-		return nil
+		return topicInfo{}
 	}
 	n := min(max(sh.defaultQueueNums, 1), len(def.queues))
 	s.log.Info("rocketmqtest: auto-created topic", "topic", sh.topic, "queues", n)
-	return s.store.createLocked(sh.topic, n, def.perm&^permInherit)
+	return s.store.infoLocked(s.store.createLocked(sh.topic, n, def.perm&^permInherit))
 }
 
 // illegalMessageRemark is SendMessageProcessor's remark for MESSAGE_ILLEGAL
@@ -284,7 +284,7 @@ func delayLevel(props string) int {
 
 // sendBatch stores the messages of a SEND_BATCH_MESSAGE body, the
 // concatenation of the client's encoded messages, in one queue.
-func (s *Server) sendBatch(c *conn, req *request, sh *sendHeader, t *topic, queueID int) *reply {
+func (s *Server) sendBatch(c *conn, req *request, sh *sendHeader, t topicInfo, queueID int) *reply {
 	if strings.HasPrefix(sh.topic, retryGroupPrefix) {
 		return responsef(CodeMessageIllegal, "batch request does not support retry group %s", sh.topic)
 	}

@@ -114,6 +114,29 @@ func (s *store) lookup(name string) *topic {
 	return s.topics[name]
 }
 
+// topicInfo is a topic with its queue count and permissions as they were
+// when it was looked up; CreateTopic may add queues, so these are read
+// under the store's lock.
+type topicInfo struct {
+	*topic
+	nQueues int
+	perm    int
+}
+
+func (s *store) infoLocked(t *topic) topicInfo {
+	if t == nil {
+		return topicInfo{}
+	}
+	return topicInfo{topic: t, nQueues: len(t.queues), perm: t.perm}
+}
+
+// info looks a topic up; its topic is nil if there is none.
+func (s *store) info(name string) topicInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.infoLocked(s.topics[name])
+}
+
 // message is a message about to be stored.
 type message struct {
 	topic          string
