@@ -349,18 +349,18 @@ func TestTopicGrowsUnderLoad(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		rc := dialRaw(t, s)
-		for i := range 200 {
-			sendRaw(t, rc, "Grow", "", []byte("x"))
-			h := pullHeader("Grow", int64(i), 0, "*")
-			h["sysFlag"] = strconv.Itoa(pullFlagSubscription)
-			rc.call(PullMessage, h, nil)
+		for n := 2; n <= 64; n++ {
+			if err := s.CreateTopic("Grow", n); err != nil {
+				t.Error(err)
+			}
 		}
 	}()
-	for n := 2; n <= 64; n++ {
-		if err := s.CreateTopic("Grow", n); err != nil {
-			t.Error(err)
-		}
+	rc := dialRaw(t, s)
+	for i := range 200 {
+		sendRaw(t, rc, "Grow", "", []byte("x"))
+		h := pullHeader("Grow", int64(i), 0, "*")
+		h["sysFlag"] = strconv.Itoa(pullFlagSubscription)
+		rc.call(PullMessage, h, nil)
 	}
 	<-done
 	if got := len(s.Messages("Grow")); got != 200 {
