@@ -2,13 +2,16 @@ package rocketmqtest
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,8 +97,27 @@ func (rc *rawClient) responseTo(op int32) *request {
 	}
 }
 
+// syncBuffer is a bytes.Buffer safe for the server's goroutines to log to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
 func TestUnknownRequestCode(t *testing.T) {
-	s := newTestServer(t)
+	var logs syncBuffer
+	s := newTestServer(t, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	for _, ser := range []byte{serializeJSON, serializeRocketMQ} {
 		rc := dialRaw(t, s)
 		op := rc.send(9999, 0, ser, map[string]string{"x": "y"}, []byte("body"))
@@ -111,6 +133,9 @@ func TestUnknownRequestCode(t *testing.T) {
 	}
 	if got := s.Requests(9999); got != 2 {
 		t.Errorf("Requests(9999) = %d; want 2", got)
+	}
+	if !strings.Contains(logs.String(), "unsupported request") {
+		t.Errorf("the logger did not record the unsupported request:\n%s", logs.String())
 	}
 }
 
