@@ -94,6 +94,7 @@ type reply struct {
 	fields    []field
 	body      [][]byte
 	serialize byte
+	inline    [8]field // backs fields for most replies, saving an allocation
 }
 
 func (r *reply) add(key, value string) { r.fields = append(r.fields, field{key, value}) }
@@ -102,7 +103,9 @@ func (r *reply) addInt(key string, v int64) { r.add(key, strconv.FormatInt(v, 10
 
 // response builds a response with code and remark.
 func response(code ResponseCode, remark string) *reply {
-	return &reply{code: int16(code), remark: remark, fields: make([]field, 0, 8)}
+	r := &reply{code: int16(code), remark: remark}
+	r.fields = r.inline[:0]
+	return r
 }
 
 // responsef is response with a formatted remark.
@@ -269,7 +272,10 @@ func (d *binReader) int32() int32 {
 
 // encode renders r as one frame: a first buffer holding the length words and
 // the header, then r.body's slices as they are.
-func (r *reply) encode() net.Buffers {
+func (r *reply) encode() net.Buffers { return r.appendFrame(nil) }
+
+// appendFrame appends encode's buffers to out.
+func (r *reply) appendFrame(out net.Buffers) net.Buffers {
 	size := 8 + 160 + 2*len(r.remark)
 	for _, f := range r.fields {
 		size += 6 + len(f.key) + 2*len(f.value)
@@ -288,14 +294,13 @@ func (r *reply) encode() net.Buffers {
 	}
 	binary.BigEndian.PutUint32(head[0:], uint32(total))
 	binary.BigEndian.PutUint32(head[4:], uint32(r.serialize)<<24|uint32(hlen)&0xFFFFFF)
-	bufs := make(net.Buffers, 0, 1+len(r.body))
-	bufs = append(bufs, head)
+	out = append(out, head)
 	for _, b := range r.body {
 		if len(b) > 0 {
-			bufs = append(bufs, b)
+			out = append(out, b)
 		}
 	}
-	return bufs
+	return out
 }
 
 func (r *reply) appendJSONHeader(b []byte) []byte {

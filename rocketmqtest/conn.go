@@ -161,13 +161,12 @@ func (c *conn) signal() {
 // send queues r for the writer goroutine. It never blocks on the network:
 // other connections' goroutines use it.
 func (c *conn) send(r *reply) {
-	bufs := r.encode()
 	c.mu.Lock()
 	if c.isClosed {
 		c.mu.Unlock()
 		return
 	}
-	c.out = append(c.out, bufs...)
+	c.out = r.appendFrame(c.out)
 	c.mu.Unlock()
 	c.signal()
 }
@@ -178,10 +177,9 @@ func (c *conn) send(r *reply) {
 // their responses in one write, and a lone request's response skips the
 // hop to the writer goroutine.
 func (c *conn) sendOwn(r *reply) {
-	bufs := r.encode()
 	c.mu.Lock()
 	if !c.isClosed {
-		c.out = append(c.out, bufs...)
+		c.out = r.appendFrame(c.out)
 	}
 	c.mu.Unlock()
 }

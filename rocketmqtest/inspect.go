@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
@@ -178,8 +177,8 @@ func averageOwner(q, queues, members int) int {
 // since it started, answered or not. Counting PullMessage over a quiet
 // interval shows whether consumers long-poll or spin.
 func (s *Server) Requests(code RequestCode) uint64 {
-	if v, ok := s.requests.Load(code); ok {
-		return v.(*atomic.Uint64).Load()
+	if c := s.requests.counter(code, false); c != nil {
+		return c.Load()
 	}
 	return 0
 }

@@ -44,7 +44,7 @@ type Server struct {
 	sched    scheduler
 	waker    waker
 	faults   faults
-	requests sync.Map // RequestCode -> *atomic.Uint64
+	requests requestCounts
 
 	notifyOpaque atomic.Int32
 	uniqCounter  atomic.Uint64
@@ -261,12 +261,30 @@ func (s *Server) dispatch(c *conn, req *request) {
 	c.sendOwn(rep)
 }
 
-func (s *Server) countRequest(code RequestCode) {
-	v, ok := s.requests.Load(code)
-	if !ok {
-		v, _ = s.requests.LoadOrStore(code, new(atomic.Uint64))
+// requestCounts counts requests by code: the codes clients send are below
+// 512 and counted without a lookup; the rest, which real clients do not
+// send, go to a map.
+type requestCounts struct {
+	low  [512]atomic.Uint64
+	high sync.Map // RequestCode -> *atomic.Uint64
+}
+
+func (rc *requestCounts) counter(code RequestCode, create bool) *atomic.Uint64 {
+	if code >= 0 && int(code) < len(rc.low) {
+		return &rc.low[code]
 	}
-	v.(*atomic.Uint64).Add(1)
+	v, ok := rc.high.Load(code)
+	if !ok {
+		if !create {
+			return nil
+		}
+		v, _ = rc.high.LoadOrStore(code, new(atomic.Uint64))
+	}
+	return v.(*atomic.Uint64)
+}
+
+func (s *Server) countRequest(code RequestCode) {
+	s.requests.counter(code, true).Add(1)
 }
 
 // errClosed is returned by inspection and control methods after Close
