@@ -56,6 +56,7 @@ func BenchmarkThroughput(b *testing.B) {
 		}()
 	}
 	wg.Wait()
+	sent := time.Since(start)
 	timeout := time.After(deadline)
 	for received.Load() < int64(b.N) {
 		select {
@@ -71,6 +72,7 @@ func BenchmarkThroughput(b *testing.B) {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
+	b.ReportMetric(float64(b.N)/sent.Seconds(), "sent/s")
 	if pulls := s.Requests(rocketmqtest.PullMessage); pulls > 0 {
 		b.ReportMetric(float64(b.N)/float64(pulls), "msg/pull")
 	}
