@@ -19,6 +19,7 @@ const childEnv = "ROCKETMQTEST_TEST_HOME"
 // broadcasting consumer keeps its offsets ($HOME/.rocketmq_client_go), so
 // setting HOME from inside the test binary is too late; re-running the
 // binary is the only way to keep the tests from writing to the real home.
+// The client logs at error level; RLOG=warn (or info, debug) shows more.
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "" {
 		os.Exit(runInTempHome())
