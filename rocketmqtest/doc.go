@@ -15,9 +15,8 @@
 // It is a test double: everything is kept in memory, in one process, on one
 // node. There is no persistence, no replication, no slave, no retention
 // (nothing is ever deleted), no authentication and no TLS. Production uses
-// a real RocketMQ (Apache RocketMQ, or a hosted service); the examples of
-// this module reach one with a -namesrv flag and use this package only
-// when none is given.
+// a real RocketMQ (Apache RocketMQ, or a hosted service), which the
+// examples of this module reach with a -namesrv flag.
 //
 // # Behaviour
 //
