@@ -56,7 +56,7 @@ func TestRefusedSendsAreRetried(t *testing.T) {
 func TestPauseCausesTimeoutsThenRecovers(t *testing.T) {
 	s := rocketmqtest.NewServer(t)
 	topic := newTopic(t, s, 1)
-	p := startProducer(t, s, producer.WithSendMsgTimeout(300*time.Millisecond), producer.WithRetry(0))
+	p := startProducer(t, s, producer.WithSendMsgTimeout(time.Second), producer.WithRetry(0))
 	mustSend(t, p, primitive.NewMessage(topic, []byte("before")))
 
 	s.Pause(time.Hour)
