@@ -119,7 +119,7 @@ func (s *Server) handleCreateTopic(c *conn, req *request) *reply {
 }
 
 func (s *Server) handleDeleteTopic(c *conn, req *request) *reply {
-	name := req.ext["topic"]
+	name := req.ext.get("topic")
 	if remark := validateTopic(name); remark != "" {
 		return response(CodeInvalidParameter, remark)
 	}

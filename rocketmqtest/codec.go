@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -49,9 +51,30 @@ type request struct {
 	opaque    int32
 	flag      int32
 	remark    string
-	ext       map[string]string
+	ext       extFields
 	body      []byte
 	serialize byte
+}
+
+// extFields are a command's custom header fields, in the order they came.
+// A slice beats a map here: a request carries a dozen fields or so, and
+// building a map costs more than scanning them.
+type extFields []field
+
+// lookup returns the value of key and whether it is present.
+func (e extFields) lookup(key string) (string, bool) {
+	for _, f := range e {
+		if f.key == key {
+			return f.value, true
+		}
+	}
+	return "", false
+}
+
+// get returns the value of key, "" if absent.
+func (e extFields) get(key string) string {
+	v, _ := e.lookup(key)
+	return v
 }
 
 func (r *request) oneway() bool { return r.flag&flagOneway != 0 }
@@ -71,6 +94,7 @@ type reply struct {
 	fields    []field
 	body      [][]byte
 	serialize byte
+	inline    [8]field // backs fields for most replies, saving an allocation
 }
 
 func (r *reply) add(key, value string) { r.fields = append(r.fields, field{key, value}) }
@@ -79,7 +103,9 @@ func (r *reply) addInt(key string, v int64) { r.add(key, strconv.FormatInt(v, 10
 
 // response builds a response with code and remark.
 func response(code ResponseCode, remark string) *reply {
-	return &reply{code: int16(code), remark: remark}
+	r := &reply{code: int16(code), remark: remark}
+	r.fields = r.inline[:0]
+	return r
 }
 
 // responsef is response with a formatted remark.
@@ -134,14 +160,42 @@ type jsonHeader struct {
 }
 
 func decodeJSONHeader(b []byte) (*request, error) {
+	if r, ok := parseJSONHeader(b); ok {
+		return r, nil
+	}
 	var h jsonHeader
 	if err := json.Unmarshal(b, &h); err != nil {
 		return nil, fmt.Errorf("%w: JSON header: %v", errMalformedFrame, err)
 	}
 	return &request{
 		code: RequestCode(h.Code), version: h.Version, opaque: h.Opaque,
-		flag: h.Flag, remark: h.Remark, ext: h.ExtFields,
+		flag: h.Flag, remark: h.Remark, ext: fieldsOf(h.ExtFields),
 	}, nil
+}
+
+// fieldsOf turns encoding/json's map into fields, sorted by key.
+func fieldsOf(m map[string]string) extFields {
+	if m == nil {
+		return nil
+	}
+	e := make(extFields, 0, len(m))
+	for k, v := range m {
+		e = append(e, field{k, v})
+	}
+	slices.SortFunc(e, func(a, b field) int { return strings.Compare(a.key, b.key) })
+	return e
+}
+
+// with sets key to value: a repeated key keeps its place and takes the
+// new value, as a map assignment would.
+func (e extFields) with(key, value string) extFields {
+	for i := range e {
+		if e[i].key == key {
+			e[i].value = value
+			return e
+		}
+	}
+	return append(e, field{key, value})
 }
 
 // decodeBinaryHeader decodes RocketMQ's binary header:
@@ -163,13 +217,13 @@ func decodeBinaryHeader(b []byte) (*request, error) {
 		return nil, d.err
 	}
 	if len(ext) > 0 {
-		r.ext = make(map[string]string)
+		r.ext = make(extFields, 0, 16)
 		e := binReader{b: ext}
 		for len(e.b) > 0 && e.err == nil {
 			k := e.bytes(int(e.int16()))
 			v := e.bytes(int(e.int32()))
 			if e.err == nil {
-				r.ext[string(k)] = string(v)
+				r.ext = r.ext.with(internKey(k), string(v))
 			}
 		}
 		if e.err != nil {
@@ -218,8 +272,15 @@ func (d *binReader) int32() int32 {
 
 // encode renders r as one frame: a first buffer holding the length words and
 // the header, then r.body's slices as they are.
-func (r *reply) encode() net.Buffers {
-	head := make([]byte, 8, 256)
+func (r *reply) encode() net.Buffers { return r.appendFrame(nil) }
+
+// appendFrame appends encode's buffers to out.
+func (r *reply) appendFrame(out net.Buffers) net.Buffers {
+	size := 8 + 160 + 2*len(r.remark)
+	for _, f := range r.fields {
+		size += 6 + len(f.key) + 2*len(f.value)
+	}
+	head := make([]byte, 8, size)
 	switch r.serialize {
 	case serializeRocketMQ:
 		head = r.appendBinaryHeader(head)
@@ -233,14 +294,13 @@ func (r *reply) encode() net.Buffers {
 	}
 	binary.BigEndian.PutUint32(head[0:], uint32(total))
 	binary.BigEndian.PutUint32(head[4:], uint32(r.serialize)<<24|uint32(hlen)&0xFFFFFF)
-	bufs := make(net.Buffers, 0, 1+len(r.body))
-	bufs = append(bufs, head)
+	out = append(out, head)
 	for _, b := range r.body {
 		if len(b) > 0 {
-			bufs = append(bufs, b)
+			out = append(out, b)
 		}
 	}
-	return bufs
+	return out
 }
 
 func (r *reply) appendJSONHeader(b []byte) []byte {

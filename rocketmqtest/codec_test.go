@@ -43,9 +43,9 @@ func TestCodecRoundTrip(t *testing.T) {
 		want := &request{
 			code: SendMessage, version: brokerVersion, opaque: -7, flag: flagOneway,
 			remark: r.remark, body: []byte("hello world"), serialize: ser,
-			ext: map[string]string{"properties": "a\x01b\x02TAGS\x01t\x02", "topic": "T", "ünï": "ç"},
+			ext: extFields{{"properties", "a\x01b\x02TAGS\x01t\x02"}, {"topic", "T"}, {"ünï", "ç"}},
 		}
-		if diff := cmp.Diff(want, got, cmp.AllowUnexported(request{})); diff != "" {
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(request{}, field{})); diff != "" {
 			t.Errorf("serialize %d: round trip (-want +got):\n%s", ser, diff)
 		}
 	}
@@ -120,4 +120,66 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatal("decodeRequest returned neither request nor error")
 		}
 	})
+}
+
+// jsonHeaderSeeds are headers as clients write them, and near misses.
+var jsonHeaderSeeds = []string{
+	`{"code":10,"language":"GO","version":317,"opaque":5,"flag":0,"remark":"","extFields":{"topic":"T","properties":"a\u0001b\u0002"}}`,
+	`{"code":34,"extFields":{},"flag":0,"language":"JAVA","opaque":1,"serializeTypeCurrentRPC":"JSON","version":479}`,
+	`{}`,
+	` { "code" : -1 , "remark" : "x\"y\\z\/\b\f\n\r\t\u00e9\ud83d\ude00\ud800" } `,
+	`{"code":10,"code":11}`,
+	`{"Code":10}`,
+	`{"code":1e1}`,
+	`{"code":01}`,
+	`{"code":40000}`,
+	`{"code":null,"remark":null,"extFields":null}`,
+	`{"extFields":{"k":"v","k":"w"}}`,
+	`{"unknown":[1,2],"code":1}`,
+	`{"unknown":1.5e3,"other":true,"third":null,"code":2}`,
+	"{\"remark\":\"\xff\"}",
+	`{"remark":"a` + "\x01" + `"}`,
+	`{"code":1}x`,
+	`{"code":1,}`,
+	`{"extFields":{"k":1}}`,
+}
+
+func FuzzJSONHeader(f *testing.F) {
+	for _, s := range jsonHeaderSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := parseJSONHeader(b)
+		var h jsonHeader
+		err := json.Unmarshal(b, &h)
+		if !ok {
+			return // decodeJSONHeader uses encoding/json
+		}
+		if err != nil {
+			t.Fatalf("fast parser accepted %q; encoding/json: %v", b, err)
+		}
+		want := &request{code: RequestCode(h.Code), version: h.Version, opaque: h.Opaque, flag: h.Flag, remark: h.Remark, ext: fieldsOf(h.ExtFields)}
+		if fast.ext != nil {
+			fast.ext = fieldsOf(fast.ext.toMap())
+		}
+		if diff := cmp.Diff(want, fast, cmp.AllowUnexported(request{}, field{})); diff != "" {
+			t.Fatalf("fast parser of %q differs from encoding/json (-json +fast):\n%s", b, diff)
+		}
+	})
+}
+
+func TestJSONHeaderFastPath(t *testing.T) {
+	for _, s := range jsonHeaderSeeds[:4] {
+		if _, ok := parseJSONHeader([]byte(s)); !ok {
+			t.Errorf("parseJSONHeader(%s) fell back to encoding/json", s)
+		}
+	}
+}
+
+func (e extFields) toMap() map[string]string {
+	m := make(map[string]string, len(e))
+	for _, f := range e {
+		m[f.key] = f.value
+	}
+	return m
 }

@@ -27,6 +27,7 @@ type conn struct {
 
 	mu       sync.Mutex
 	out      net.Buffers
+	writing  bool // a goroutine is writing to nc; guarded by mu
 	isClosed bool
 	wake     chan struct{}
 
@@ -74,6 +75,9 @@ func (c *conn) readLoop() {
 	var word [4]byte
 	buf := make([]byte, 4096)
 	for {
+		if !frameBuffered(br) {
+			c.flushOwn() // nothing more to answer before blocking
+		}
 		if _, err := io.ReadFull(br, word[:]); err != nil {
 			return
 		}
@@ -113,40 +117,116 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.mu.Lock()
-		bufs := c.out
-		c.out = nil
-		c.mu.Unlock()
-		if len(bufs) == 0 {
+		if c.writing { // the reader is writing; it wakes us when done
+			c.mu.Unlock()
 			continue
 		}
-		c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if _, err := bufs.WriteTo(c.nc); err != nil {
-			c.close()
+		bufs := c.out
+		c.out = nil
+		c.writing = len(bufs) > 0
+		c.mu.Unlock()
+		if len(bufs) > 0 && !c.write(bufs) {
 			return
 		}
 	}
 }
 
-// send queues r for writing. It never blocks on the network.
-func (c *conn) send(r *reply) {
-	bufs := r.encode()
+// write writes bufs, then hands over to the writer goroutine whatever was
+// queued meanwhile. The caller has set c.writing. It reports false, and
+// closes the connection, if the write failed.
+func (c *conn) write(bufs net.Buffers) bool {
+	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := bufs.WriteTo(c.nc)
 	c.mu.Lock()
-	if c.isClosed {
-		c.mu.Unlock()
-		return
-	}
-	c.out = append(c.out, bufs...)
+	c.writing = false
+	more := len(c.out) > 0
 	c.mu.Unlock()
+	if err != nil {
+		c.close()
+		return false
+	}
+	if more {
+		c.signal()
+	}
+	return true
+}
+
+func (c *conn) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
-// respond sends rep as the response to req.
+// send queues r for the writer goroutine. It never blocks on the network:
+// other connections' goroutines use it.
+func (c *conn) send(r *reply) {
+	c.mu.Lock()
+	if c.isClosed {
+		c.mu.Unlock()
+		return
+	}
+	c.out = r.appendFrame(c.out)
+	c.mu.Unlock()
+	c.signal()
+}
+
+// sendOwn queues a response from the connection's own reader goroutine.
+// The reader flushes its responses itself (flushOwn) once no further
+// request is waiting in its buffer: a client that pipelines requests gets
+// their responses in one write, and a lone request's response skips the
+// hop to the writer goroutine.
+func (c *conn) sendOwn(r *reply) {
+	c.mu.Lock()
+	if !c.isClosed {
+		c.out = r.appendFrame(c.out)
+	}
+	c.mu.Unlock()
+}
+
+// flushOwn writes what is queued, from the reader goroutine, unless the
+// writer goroutine is already at it or the server is paused.
+func (c *conn) flushOwn() {
+	c.mu.Lock()
+	if c.isClosed || c.writing || len(c.out) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	if c.s.faults.isPaused() {
+		c.mu.Unlock()
+		c.signal() // the writer waits out the pause
+		return
+	}
+	bufs := c.out
+	c.out = nil
+	c.writing = true
+	c.mu.Unlock()
+	c.write(bufs)
+}
+
+// frameBuffered reports whether a whole frame is waiting in br, so that
+// reading it will not block.
+func frameBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n < 4 {
+		return false
+	}
+	b, err := br.Peek(4)
+	if err != nil {
+		return false
+	}
+	l := int(int32(binary.BigEndian.Uint32(b)))
+	return l >= 0 && n-4 >= l
+}
+
+// respond queues rep as the response to req.
 func (c *conn) respond(req *request, rep *reply) {
+	markResponse(req, rep)
+	c.send(rep)
+}
+
+func markResponse(req *request, rep *reply) {
 	rep.opaque = req.opaque
 	rep.flag |= flagResponse
 	rep.serialize = req.serialize
-	c.send(rep)
 }

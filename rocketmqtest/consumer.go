@@ -295,10 +295,10 @@ func (g *groups) members(name string) []string {
 }
 
 func (s *Server) handleUnregister(c *conn, req *request) *reply {
-	clientID := req.ext["clientID"]
+	clientID := req.ext.get("clientID")
 	var notify string
 	s.groups.mu.Lock()
-	if name := req.ext["consumerGroup"]; name != "" {
+	if name := req.ext.get("consumerGroup"); name != "" {
 		if grp := s.groups.byName[name]; grp != nil && grp.clients[clientID] != nil {
 			delete(grp.clients, clientID)
 			if len(grp.clients) == 0 {
@@ -308,7 +308,7 @@ func (s *Server) handleUnregister(c *conn, req *request) *reply {
 			}
 		}
 	}
-	if name := req.ext["producerGroup"]; name != "" {
+	if name := req.ext.get("producerGroup"); name != "" {
 		delete(s.groups.producers[name], clientID)
 	}
 	s.groups.mu.Unlock()
@@ -319,7 +319,7 @@ func (s *Server) handleUnregister(c *conn, req *request) *reply {
 }
 
 func (s *Server) handleConsumerList(c *conn, req *request) *reply {
-	name := req.ext["consumerGroup"]
+	name := req.ext.get("consumerGroup")
 	ids := s.groups.members(name)
 	if len(ids) == 0 {
 		return responsef(CodeSystemError, "no consumer for this group, %s", name)
@@ -347,7 +347,7 @@ func (s *Server) handleQueryOffset(c *conn, req *request) *reply {
 		rep.addInt("offset", off)
 		return rep
 	}
-	if req.ext["setZeroIfNotFound"] == "false" {
+	if req.ext.get("setZeroIfNotFound") == "false" {
 		return response(CodeQueryNotFound, "Not found, do not set to zero, maybe this group boot first")
 	}
 	if s.cfg.zeroOffsetForNew && s.queueHasHead(topicName, queueID) {
@@ -367,16 +367,16 @@ func (s *Server) queueHasHead(topicName string, queueID int) bool {
 }
 
 func (s *Server) handleUpdateOffset(c *conn, req *request) *reply {
-	group := req.ext["consumerGroup"]
-	topicName := req.ext["topic"]
+	group := req.ext.get("consumerGroup")
+	topicName := req.ext.get("topic")
 	if s.store.lookup(topicName) == nil {
 		return responsef(CodeTopicNotExist, "Topic %s not exist!", topicName)
 	}
-	queueID, err := strconv.Atoi(req.ext["queueId"])
+	queueID, err := strconv.Atoi(req.ext.get("queueId"))
 	if err != nil {
 		return responsef(CodeInvalidParameter, "QueueId is null, topic is %s", topicName)
 	}
-	off, err := strconv.ParseInt(req.ext["commitOffset"], 10, 64)
+	off, err := strconv.ParseInt(req.ext.get("commitOffset"), 10, 64)
 	if err != nil {
 		return responsef(CodeInvalidParameter, "Offset is null, topic is %s", topicName)
 	}

@@ -20,12 +20,11 @@ type faults struct {
 	stopped     bool
 }
 
-func (f *faults) init() {}
-
 // RefuseSends makes the broker refuse the next n send requests (SEND_MESSAGE,
 // SEND_MESSAGE_V2, SEND_BATCH_MESSAGE) with SERVICE_NOT_AVAILABLE, a code
-// rocketmq-client-go's producer retries on: with its default two retries,
-// RefuseSends(2) delays a SendSync and RefuseSends(3) fails it. Refused
+// rocketmq-client-go's producer retries on: with its default three retries
+// (producer.WithRetry), RefuseSends(3) delays a SendSync and RefuseSends(4)
+// fails it. Refused
 // sends store nothing. A later call replaces the count; n <= 0 cancels.
 func (s *Server) RefuseSends(n int) {
 	s.RefuseSendsWith(n, CodeServiceNotAvailable)
@@ -115,6 +114,12 @@ func (f *faults) waitUnpaused(done <-chan struct{}) bool {
 			return false
 		}
 	}
+}
+
+func (f *faults) isPaused() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.paused != nil
 }
 
 // stop ends any pause for good; Close calls it.

@@ -47,12 +47,13 @@ type clientSet struct {
 	mu        sync.Mutex
 	consumers []*pushClient
 	producers []rocketmq.Producer
+	members   map[string]int // group -> consumers started and not stopped
 }
 
 var testClients sync.Map // testing.TB -> *clientSet
 
 func clientsOf(t testing.TB) *clientSet {
-	v, loaded := testClients.LoadOrStore(t, &clientSet{})
+	v, loaded := testClients.LoadOrStore(t, &clientSet{members: map[string]int{}})
 	cs := v.(*clientSet)
 	if !loaded {
 		t.Cleanup(func() {
@@ -63,25 +64,18 @@ func clientsOf(t testing.TB) *clientSet {
 	return cs
 }
 
-// shutdown stops the test's clients without tripping the race detector on
-// rocketmq-client-go's own race: its rmqClient.Shutdown writes a plain
-// bool that a rebalance, running on the client's goroutines, reads. So
-// every consumer is suspended first (a suspended consumer skips the
-// rebalances that NOTIFY_CONSUMER_IDS_CHANGED and the 20 s timer trigger),
-// and the test synchronises with the rebalances that already ran through
-// the lock their allocation strategy takes.
+// shutdown stops the test's clients. Every consumer is suspended before
+// any is shut down, so that none rebalances when another leaves; each then
+// shuts down through its ConsumerGuard (see rocketmqtest.ConsumerGuard).
 func (cs *clientSet) shutdown() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	for _, c := range cs.consumers {
 		c.Suspend()
 	}
-	for _, c := range cs.consumers {
-		c.mu.Lock()
-		c.mu.Unlock()
-	}
 	for i := len(cs.consumers) - 1; i >= 0; i-- {
-		cs.consumers[i].Shutdown()
+		c := cs.consumers[i]
+		c.guard.Shutdown(c.PushConsumer)
 	}
 	for _, p := range cs.producers {
 		p.Shutdown()
@@ -114,87 +108,30 @@ func startProducer(t testing.TB, s *rocketmqtest.Server, opts ...producer.Option
 // pushClient is a started push consumer and what the test knows about it.
 type pushClient struct {
 	rocketmq.PushConsumer
-	s            *rocketmqtest.Server
-	group        string
-	instance     string
-	topics       []string
-	broadcasting bool
+	t        testing.TB
+	s        *rocketmqtest.Server
+	group    string
+	instance string
+	guard    rocketmqtest.ConsumerGuard
 
 	mu    sync.Mutex
 	alloc map[string][]int // topic -> queue IDs of the last rebalance
 }
 
-// allocate is the consumer's allocation strategy: the client's default,
-// recorded, under a lock the test can synchronise with.
-func (c *pushClient) allocate(group, cid string, mqAll []*primitive.MessageQueue, cidAll []string) []*primitive.MessageQueue {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// record is the consumer's allocation strategy: the client's default, with
+// the result recorded for the test to inspect.
+func (c *pushClient) record(group, cid string, mqAll []*primitive.MessageQueue, cidAll []string) []*primitive.MessageQueue {
 	res := consumer.AllocateByAveragely(group, cid, mqAll, cidAll)
 	if len(mqAll) > 0 {
 		ids := make([]int, 0, len(res))
 		for _, mq := range res {
 			ids = append(ids, mq.QueueId)
 		}
+		c.mu.Lock()
 		c.alloc[mqAll[0].Topic] = ids
+		c.mu.Unlock()
 	}
 	return res
-}
-
-// clientID is the consumer's client ID as the server knows it.
-func (c *pushClient) clientID() string {
-	for _, id := range c.s.Consumers(c.group) {
-		if len(id) > len(c.instance) && id[len(id)-len(c.instance)-1:] == "@"+c.instance {
-			return id
-		}
-	}
-	return ""
-}
-
-// settle waits until the consumer pulls every queue its last rebalance gave
-// it (every queue, when broadcasting): from then on it receives what is
-// sent, and its start-up rebalance is over.
-func (c *pushClient) settle(t testing.TB) {
-	t.Helper()
-	topics := c.topics
-	if !c.broadcasting {
-		topics = append(append([]string(nil), topics...), "%RETRY%"+c.group)
-	}
-	waitUntil(t, "consumer "+c.instance+" to settle", func() bool {
-		id := c.clientID()
-		if id == "" {
-			return false
-		}
-		for _, topic := range topics {
-			var ids []int
-			if c.broadcasting {
-				for q := range c.s.Queues(topic) {
-					ids = append(ids, q)
-				}
-			} else {
-				c.mu.Lock()
-				a, ok := c.alloc[topic]
-				ids = append(ids, a...)
-				c.mu.Unlock()
-				if !ok {
-					return false
-				}
-			}
-			for _, q := range ids {
-				if !slices.Contains(c.s.Pullers(c.group, topic, q), id) {
-					return false
-				}
-			}
-		}
-		return true
-	})
-}
-
-// stop shuts the consumer down mid-test, as the end of the test would.
-func (c *pushClient) stop() {
-	c.Suspend()
-	c.mu.Lock()
-	c.mu.Unlock()
-	c.Shutdown()
 }
 
 // allocated returns the queues of topic the consumer's last rebalance gave it.
@@ -204,23 +141,45 @@ func (c *pushClient) allocated(topic string) []int {
 	return slices.Clone(c.alloc[topic])
 }
 
+// stop shuts the consumer down mid-test, as the end of the test would.
+func (c *pushClient) stop() {
+	cs := clientsOf(c.t)
+	cs.mu.Lock()
+	cs.members[c.group]--
+	cs.mu.Unlock()
+	c.guard.Shutdown(c.PushConsumer)
+}
+
+// settleGroup waits until the test's consumers of group pull the queues
+// that are theirs.
+func settleGroup(t testing.TB, s *rocketmqtest.Server, group string) {
+	t.Helper()
+	cs := clientsOf(t)
+	cs.mu.Lock()
+	n := cs.members[group]
+	cs.mu.Unlock()
+	if err := s.WaitForConsumers(ctxWithDeadline(t), group, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // startPushConsumer subscribes a real push consumer of group to topic,
-// handing every message to f, starts it and waits until it has settled.
+// handing every message to f, starts it and waits until the group has
+// settled.
 func startPushConsumer(t testing.TB, s *rocketmqtest.Server, group, topic string, sel consumer.MessageSelector,
 	f func(context.Context, ...*primitive.MessageExt) (consumer.ConsumeResult, error), opts ...consumer.Option) *pushClient {
 	t.Helper()
-	c := &pushClient{s: s, group: group, instance: uniqueName(t, "C"), topics: []string{topic}, alloc: map[string][]int{}}
+	c := &pushClient{t: t, s: s, group: group, instance: uniqueName(t, "C"), alloc: map[string][]int{}}
 	all := append([]consumer.Option{
 		consumer.WithNameServer(primitive.NamesrvAddr{s.Addr()}),
 		consumer.WithGroupName(group),
 		consumer.WithInstance(c.instance),
-		consumer.WithStrategy(c.allocate),
+		consumer.WithStrategy(c.guard.Strategy(c.record)),
 	}, opts...)
 	pc, err := consumer.NewPushConsumer(all...)
 	if err != nil {
 		t.Fatalf("NewPushConsumer: %v", err)
 	}
-	c.broadcasting = pc.GetModel() == consumer.BroadCasting.String()
 	c.PushConsumer = pc
 	if err := c.Subscribe(topic, sel, f); err != nil {
 		t.Fatalf("Subscribe: %v", err)
@@ -231,8 +190,9 @@ func startPushConsumer(t testing.TB, s *rocketmqtest.Server, group, topic string
 	cs := clientsOf(t)
 	cs.mu.Lock()
 	cs.consumers = append(cs.consumers, c)
+	cs.members[group]++
 	cs.mu.Unlock()
-	c.settle(t)
+	settleGroup(t, s, group)
 	return c
 }
 

@@ -3,9 +3,9 @@ package rocketmqtest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
@@ -87,33 +87,98 @@ func (s *Server) Pullers(group, topic string, queueID int) []string {
 	return ids
 }
 
-// WaitForConsumers waits until a consumer group has n members, polling the
-// server's state; a test can then send knowing every member will take part
-// in the next rebalance. It returns ctx's error if ctx ends first, wrapped
-// with the number of members seen.
+// WaitForConsumers waits until a consumer group has n members and each of
+// them pulls the queues that are its own, in every topic the group
+// subscribes to (its retry topic included): for a clustering group, the
+// queues rocketmq-client-go's default strategy, consumer.AllocateByAveragely,
+// gives the member; for a broadcasting group, every queue. Once it returns,
+// the members' start-up rebalances are over, so a message sent now is
+// consumed, even by a CONSUME_FROM_LAST_OFFSET group, and a consumer can be
+// shut down without racing its own rebalance (see ConsumerGuard). A group
+// using another allocation strategy never looks ready; then wait for its
+// messages instead. It returns ctx's error if ctx ends first, wrapped with
+// what was missing.
 func (s *Server) WaitForConsumers(ctx context.Context, group string, n int) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
-		have := len(s.groups.members(group))
-		if have == n {
+		missing := s.consumersMissing(group, n)
+		if missing == "" {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return &Error{Op: "WaitForConsumers", Input: group,
-				Err: fmt.Errorf("have %d members, want %d: %w", have, n, ctx.Err())}
+			return &Error{Op: "WaitForConsumers", Input: group, Err: fmt.Errorf("%s: %w", missing, ctx.Err())}
 		case <-t.C:
 		}
 	}
+}
+
+// consumersMissing says what keeps a group from being ready, or "" if
+// nothing does.
+func (s *Server) consumersMissing(group string, n int) string {
+	s.groups.mu.Lock()
+	grp := s.groups.byName[group]
+	var (
+		ids          []string
+		topics       []string
+		broadcasting bool
+	)
+	if grp != nil {
+		for id := range grp.clients {
+			ids = append(ids, id)
+		}
+		for topic := range grp.subs {
+			topics = append(topics, topic)
+		}
+		broadcasting = grp.model == "BROADCASTING"
+	}
+	s.groups.mu.Unlock()
+	if len(ids) != n {
+		return fmt.Sprintf("have %d members, want %d", len(ids), n)
+	}
+	sort.Strings(ids)
+	sort.Strings(topics)
+	for _, topic := range topics {
+		queues := s.Queues(topic)
+		for q := range queues {
+			owners := ids
+			if !broadcasting {
+				owners = []string{ids[averageOwner(q, queues, len(ids))]}
+			}
+			pullers := s.Pullers(group, topic, q)
+			for _, id := range owners {
+				if !slices.Contains(pullers, id) {
+					return fmt.Sprintf("%s has not pulled %s queue %d", id, topic, q)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// averageOwner returns the index, among members sorted by client ID, of the
+// member consumer.AllocateByAveragely gives queue q of a topic with queues
+// queues: the members split the queues into consecutive runs, the first
+// queues%members members taking one queue more. With more members than
+// queues, member i takes queue i.
+func averageOwner(q, queues, members int) int {
+	if queues <= members {
+		return q
+	}
+	base, extra := queues/members, queues%members
+	if q < extra*(base+1) {
+		return q / (base + 1)
+	}
+	return extra + (q-extra*(base+1))/base
 }
 
 // Requests returns how many requests with code the server has received
 // since it started, answered or not. Counting PullMessage over a quiet
 // interval shows whether consumers long-poll or spin.
 func (s *Server) Requests(code RequestCode) uint64 {
-	if v, ok := s.requests.Load(code); ok {
-		return v.(*atomic.Uint64).Load()
+	if c := s.requests.counter(code, false); c != nil {
+		return c.Load()
 	}
 	return 0
 }

@@ -1,6 +1,7 @@
 package rocketmqtest_test
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,11 +19,12 @@ const childEnv = "ROCKETMQTEST_TEST_HOME"
 // broadcasting consumer keeps its offsets ($HOME/.rocketmq_client_go), so
 // setting HOME from inside the test binary is too late; re-running the
 // binary is the only way to keep the tests from writing to the real home.
+// The client logs at error level; RLOG=warn (or info, debug) shows more.
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "" {
 		os.Exit(runInTempHome())
 	}
-	rlog.SetLogLevel("error")
+	rlog.SetLogLevel(cmp.Or(os.Getenv("RLOG"), "error"))
 	goleak.VerifyTestMain(m, clientGoroutines()...)
 }
 

@@ -46,7 +46,7 @@ func (s *Server) brokerData() brokerData {
 // which comes after the client's first lookup, so a real consumer sees its
 // retry queue only at the next route refresh (30 s). Here it sees it at once.
 func (s *Server) handleRouteInfo(c *conn, req *request) *reply {
-	name, ok := req.ext["topic"]
+	name, ok := req.ext.lookup("topic")
 	if !ok {
 		return response(CodeSystemError, "the custom field <topic> is null")
 	}

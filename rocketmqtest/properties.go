@@ -121,3 +121,38 @@ func propertyValue(s, key string) string {
 	}
 	return v
 }
+
+// canonical reports whether s is already in the form parseProperties then
+// String would give it: every entry has a key and a value and ends with
+// \x02, and no key repeats. It also reports whether the UNIQ_KEY and CLUSTER
+// properties are present. For such strings the broker can add a property
+// by appending it, without parsing.
+func canonical(s string) (ok, hasUniq, hasCluster bool) {
+	if s != "" && s[len(s)-1] != propertySeparator {
+		return false, false, false
+	}
+	var keys [24]string
+	seen := keys[:0]
+	for rest := s; rest != ""; {
+		i := strings.IndexByte(rest, propertySeparator)
+		entry := rest[:i]
+		rest = rest[i+1:]
+		kv := strings.IndexByte(entry, nameValueSeparator)
+		if kv <= 0 || kv == len(entry)-1 {
+			return false, false, false
+		}
+		key := entry[:kv]
+		for _, k := range seen {
+			if k == key {
+				return false, false, false
+			}
+		}
+		if len(seen) == cap(seen) {
+			return false, false, false // many properties: take the slow path
+		}
+		seen = append(seen, key)
+		hasUniq = hasUniq || key == propUniqKey
+		hasCluster = hasCluster || key == propCluster
+	}
+	return true, hasUniq, hasCluster
+}

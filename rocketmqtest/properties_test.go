@@ -79,3 +79,39 @@ func FuzzParseProperties(f *testing.F) {
 		}
 	})
 }
+
+// canonical must only accept strings that parsing and serialising leave
+// unchanged, for the broker then appends to them instead of rebuilding them.
+func TestCanonical(t *testing.T) {
+	for _, tc := range []struct {
+		in                 string
+		ok, uniq, hasClust bool
+	}{
+		{"", true, false, false},
+		{"UNIQ_KEY\x01u\x02a\x01b\x02", true, true, false},
+		{"CLUSTER\x01c\x02", true, false, true},
+		{"a\x01b", false, false, false},               // no trailing separator
+		{"a\x01b\x02a\x01c\x02", false, false, false}, // repeated key
+		{"\x01b\x02", false, false, false},            // empty key
+		{"a\x01\x02", false, false, false},            // empty value
+		{"junk\x02", false, false, false},             // no name-value separator
+	} {
+		ok, uniq, clust := canonical(tc.in)
+		if ok != tc.ok || (ok && (uniq != tc.uniq || clust != tc.hasClust)) {
+			t.Errorf("canonical(%q) = %v, %v, %v; want %v, %v, %v", tc.in, ok, uniq, clust, tc.ok, tc.uniq, tc.hasClust)
+		}
+	}
+}
+
+func FuzzCanonical(f *testing.F) {
+	for _, tc := range parsePropertiesCases {
+		f.Add(tc.in)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if ok, _, _ := canonical(in); ok {
+			if again := parseProperties(in).String(); again != in {
+				t.Fatalf("canonical(%q) but it serialises again as %q", in, again)
+			}
+		}
+	})
+}

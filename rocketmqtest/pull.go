@@ -1,7 +1,7 @@
 package rocketmqtest
 
 import (
-	"strconv"
+	"sync"
 	"time"
 )
 
@@ -89,6 +89,63 @@ func (p *pendingPull) expire() {
 	p.s.answerHeld(p)
 }
 
+// waker answers the held pulls that new messages satisfied, on its own
+// goroutine and after reputInterval, as the broker's reput service does:
+// it makes new messages visible to held pulls in passes, sleeping 1 ms
+// between them. So the sender's response does not wait for the pulls, and
+// a busy queue is answered with the messages of a millisecond rather than
+// with one message per pull.
+type waker struct {
+	mu     sync.Mutex
+	queue  []*pendingPull
+	signal chan struct{}
+}
+
+func (w *waker) init() { w.signal = make(chan struct{}, 1) }
+
+// wake queues held pulls, already detached from their queues, for answering.
+func (s *Server) wake(ps []*pendingPull) {
+	if len(ps) == 0 {
+		return
+	}
+	s.waker.mu.Lock()
+	s.waker.queue = append(s.waker.queue, ps...)
+	s.waker.mu.Unlock()
+	select {
+	case s.waker.signal <- struct{}{}:
+	default:
+	}
+}
+
+// reputInterval is ReputMessageService's sleep between passes.
+const reputInterval = time.Millisecond
+
+func (w *waker) run(s *Server) {
+	defer s.wg.Done()
+	pass := time.NewTimer(reputInterval)
+	defer pass.Stop()
+	for {
+		select {
+		case <-w.signal:
+		case <-s.done:
+			return
+		}
+		pass.Reset(reputInterval)
+		select {
+		case <-pass.C:
+		case <-s.done:
+			return
+		}
+		w.mu.Lock()
+		ps := w.queue
+		w.queue = nil
+		w.mu.Unlock()
+		for _, p := range ps {
+			s.answerHeld(p)
+		}
+	}
+}
+
 // answerHeld re-runs a held pull, this time without holding it again, and
 // sends the result.
 func (s *Server) answerHeld(p *pendingPull) {
@@ -128,25 +185,25 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 		return h.errReply()
 	}
 
-	t := s.store.lookup(topicName)
-	if t == nil {
+	t := s.store.info(topicName)
+	if t.topic == nil {
 		return responsef(CodeTopicNotExist, "topic[%s] not exist, apply first please! %s", topicName, faqSuffix)
 	}
 	if t.perm&permRead == 0 {
 		return responsef(CodeNoPermission, "the topic[%s] pulling message is forbidden", topicName)
 	}
-	if queueID < 0 || queueID >= len(t.queues) {
+	if queueID < 0 || queueID >= t.nQueues {
 		return responsef(CodeInvalidParameter, "queueId[%d] is illegal, topic:[%s] topicConfig.readQueueNums:[%d] consumer:[%s]",
-			queueID, topicName, len(t.queues), c.remoteString)
+			queueID, topicName, t.nQueues, c.remoteString)
 	}
 
 	var filter tagFilter
 	if sysFlag&pullFlagSubscription != 0 {
-		typ := req.ext["expressionType"]
+		typ := req.ext.get("expressionType")
 		if typ != "" && typ != expressionTag {
 			return responsef(CodeSystemError, "The broker does not support consumer to filter message by %s", typ)
 		}
-		f, err := parseTagFilter(req.ext["subscription"])
+		f, err := parseTagFilter(req.ext.get("subscription"))
 		if err != nil {
 			return response(CodeSubscriptionParseFailed, err.Error())
 		}
@@ -236,72 +293,4 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 	rep.addInt("maxOffset", maxOffset)
 	rep.body = body
 	return rep
-}
-
-// headerReader reads custom header fields and remembers the first one that
-// is missing or malformed, as Java's decodeCommandCustomHeader rejects it.
-type headerReader struct {
-	err     error
-	errName string
-}
-
-type headerError struct{ name string }
-
-func (e *headerError) Error() string { return "the custom field <" + e.name + "> is null or invalid" }
-
-func (h *headerReader) fail(name string) {
-	if h.err == nil {
-		h.err = &headerError{name}
-		h.errName = name
-	}
-}
-
-func (h *headerReader) str(req *request, name string) string {
-	v, ok := req.ext[name]
-	if !ok {
-		h.fail(name)
-	}
-	return v
-}
-
-func (h *headerReader) int64(req *request, name string) int64 {
-	v, err := strconv.ParseInt(req.ext[name], 10, 64)
-	if err != nil {
-		h.fail(name)
-	}
-	return v
-}
-
-func (h *headerReader) int(req *request, name string) int {
-	v, err := strconv.ParseInt(req.ext[name], 10, 32)
-	if err != nil {
-		h.fail(name)
-	}
-	return int(v)
-}
-
-func (h *headerReader) optInt64(req *request, name string, def int64) int64 {
-	s, ok := req.ext[name]
-	if !ok || s == "" {
-		return def
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		h.fail(name)
-	}
-	return v
-}
-
-func (h *headerReader) optInt(req *request, name string, def int) int {
-	return int(h.optInt64(req, name, int64(def)))
-}
-
-func (h *headerReader) optBool(req *request, name string) bool {
-	v, _ := strconv.ParseBool(req.ext[name])
-	return v
-}
-
-// errReply is the response to a request whose header failed to decode.
-func (h *headerReader) errReply() *reply {
-	return response(CodeSystemError, h.err.Error())
 }

@@ -2,13 +2,16 @@ package rocketmqtest
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,8 +97,27 @@ func (rc *rawClient) responseTo(op int32) *request {
 	}
 }
 
+// syncBuffer is a bytes.Buffer safe for the server's goroutines to log to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
 func TestUnknownRequestCode(t *testing.T) {
-	s := newTestServer(t)
+	var logs syncBuffer
+	s := newTestServer(t, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	for _, ser := range []byte{serializeJSON, serializeRocketMQ} {
 		rc := dialRaw(t, s)
 		op := rc.send(9999, 0, ser, map[string]string{"x": "y"}, []byte("body"))
@@ -111,6 +133,9 @@ func TestUnknownRequestCode(t *testing.T) {
 	}
 	if got := s.Requests(9999); got != 2 {
 		t.Errorf("Requests(9999) = %d; want 2", got)
+	}
+	if !strings.Contains(logs.String(), "unsupported request") {
+		t.Errorf("the logger did not record the unsupported request:\n%s", logs.String())
 	}
 }
 
@@ -241,10 +266,10 @@ func TestHeldPull(t *testing.T) {
 	if len(msgs) != 1 || string(msgs[0].Body) != "wanted" || msgs[0].QueueOffset != 1 {
 		t.Fatalf("woken pull delivered %v; want the one message tagged b, at offset 1", msgs)
 	}
-	if got := r.ext["nextBeginOffset"]; got != "2" {
+	if got := r.ext.get("nextBeginOffset"); got != "2" {
 		t.Errorf("nextBeginOffset = %s; want 2", got)
 	}
-	if got := r.ext["maxOffset"]; got != "2" {
+	if got := r.ext.get("maxOffset"); got != "2" {
 		t.Errorf("maxOffset = %s; want 2", got)
 	}
 
@@ -252,9 +277,9 @@ func TestHeldPull(t *testing.T) {
 	// suspend time is up.
 	op = consumer.send(PullMessage, 0, serializeJSON, pullHeader("T", 2, 50, "*"), nil)
 	r = consumer.responseTo(op)
-	if ResponseCode(r.code) != CodePullNotFound || r.ext["nextBeginOffset"] != "2" || r.remark != statusOffsetOverflowOne {
+	if ResponseCode(r.code) != CodePullNotFound || r.ext.get("nextBeginOffset") != "2" || r.remark != statusOffsetOverflowOne {
 		t.Errorf("expired pull = %v %q next %s; want PULL_NOT_FOUND OFFSET_OVERFLOW_ONE next 2",
-			ResponseCode(r.code), r.remark, r.ext["nextBeginOffset"])
+			ResponseCode(r.code), r.remark, r.ext.get("nextBeginOffset"))
 	}
 	if n := s.HeldPulls(); n != 0 {
 		t.Errorf("HeldPulls() = %d after expiry; want 0", n)
@@ -296,9 +321,9 @@ func TestPullStatuses(t *testing.T) {
 		h["sysFlag"] = strconv.Itoa(pullFlagSubscription) // no suspend: answer now
 		r := rc.call(PullMessage, h, nil)
 		n := len(primitive.DecodeMessage(r.body))
-		if ResponseCode(r.code) != tc.code || r.remark != tc.status || r.ext["nextBeginOffset"] != tc.next || n != tc.n {
+		if ResponseCode(r.code) != tc.code || r.remark != tc.status || r.ext.get("nextBeginOffset") != tc.next || n != tc.n {
 			t.Errorf("pull %s@%d sub %q = %v %s next %s, %d messages; want %v %s next %s, %d",
-				tc.topic, tc.offset, tc.sub, ResponseCode(r.code), r.remark, r.ext["nextBeginOffset"], n,
+				tc.topic, tc.offset, tc.sub, ResponseCode(r.code), r.remark, r.ext.get("nextBeginOffset"), n,
 				tc.code, tc.status, tc.next, tc.n)
 		}
 	}
@@ -420,4 +445,62 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// BenchmarkServerSendPull measures the server alone, with no client library
+// in the way: one raw connection pipelines SEND_MESSAGE requests of
+// 256-byte messages (JSON headers, as rocketmq-client-go writes them),
+// another pulls them back in batches of 32.
+func BenchmarkServerSendPull(b *testing.B) {
+	b.ReportAllocs()
+	s := newTestServer(b)
+	if err := s.CreateTopic("T", 1); err != nil {
+		b.Fatal(err)
+	}
+	producer, consumer := dialRaw(b, s), dialRaw(b, s)
+	var frame []byte
+	r := &reply{code: int16(SendMessage), body: [][]byte{make([]byte, 256)}}
+	for _, kv := range [][2]string{
+		{"producerGroup", "PG"}, {"topic", "T"}, {"defaultTopic", "TBW102"}, {"defaultTopicQueueNums", "4"},
+		{"queueId", "0"}, {"sysFlag", "0"}, {"bornTimestamp", "1700000000000"}, {"flag", "0"},
+		{"properties", "UNIQ_KEY\x01C0A8000100002A9F0000000000000001\x02TAGS\x01t\x02"},
+		{"reconsumeTimes", "0"}, {"unitMode", "false"}, {"maxReconsumeTimes", "0"}, {"batch", "false"}, {"bname", "broker-a"},
+	} {
+		r.add(kv[0], kv[1])
+	}
+	for _, p := range r.encode() {
+		frame = append(frame, p...)
+	}
+	b.SetBytes(256)
+	b.ResetTimer()
+	done := make(chan error, 1)
+	go func() {
+		w := bufio.NewWriterSize(producer.nc, 64<<10)
+		for range b.N {
+			if _, err := w.Write(frame); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- w.Flush()
+	}()
+	for range b.N {
+		if _, err := producer.read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	for off := int64(0); off < int64(b.N); {
+		h := pullHeader("T", off, 0, "*")
+		h["sysFlag"] = strconv.Itoa(pullFlagSubscription)
+		resp := consumer.call(PullMessage, h, nil)
+		next, _ := strconv.ParseInt(resp.ext.get("nextBeginOffset"), 10, 64)
+		if next <= off {
+			b.Fatalf("pull at %d answered %v next %d", off, ResponseCode(resp.code), next)
+		}
+		off = next
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 }

@@ -49,10 +49,10 @@ var sendHeaderNames = [][2]string{
 func decodeSendHeader(req *request) (*sendHeader, *reply) {
 	if req.code != SendMessage {
 		// Rename V2 letters in place so one decoder serves both.
-		v1 := make(map[string]string, len(req.ext))
+		v1 := make(extFields, 0, len(req.ext))
 		for _, n := range sendHeaderNames {
-			if v, ok := req.ext[n[1]]; ok {
-				v1[n[0]] = v
+			if v, ok := req.ext.lookup(n[1]); ok {
+				v1 = append(v1, field{n[0], v})
 			}
 		}
 		req.ext = v1
@@ -67,7 +67,7 @@ func decodeSendHeader(req *request) (*sendHeader, *reply) {
 		sysFlag:           int32(h.int(req, "sysFlag")),
 		bornTime:          h.int64(req, "bornTimestamp"),
 		flag:              int32(h.int(req, "flag")),
-		properties:        req.ext["properties"],
+		properties:        req.ext.get("properties"),
 		reconsumeTimes:    int32(h.optInt(req, "reconsumeTimes", 0)),
 		maxReconsumeTimes: h.optInt(req, "maxReconsumeTimes", -1),
 		batch:             h.optBool(req, "batch"),
@@ -93,14 +93,14 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 	}
 	queueID := sh.queueID
 	if queueID < 0 {
-		queueID = rand.IntN(len(t.queues))
+		queueID = rand.IntN(t.nQueues)
 	}
 	if sh.batch {
 		return s.sendBatch(c, req, sh, t, queueID)
 	}
 
-	props := parseProperties(sh.properties)
 	topicName := sh.topic
+	retryToDLQ := false
 	if strings.HasPrefix(topicName, retryGroupPrefix) {
 		maxTimes := sh.maxReconsumeTimes
 		if maxTimes < 0 {
@@ -108,23 +108,35 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 		}
 		if int(sh.reconsumeTimes) > maxTimes {
 			// SendMessageProcessor.handleRetryAndDLQ
+			retryToDLQ = true
 			topicName = dlqGroupPrefix + strings.TrimPrefix(topicName, retryGroupPrefix)
 			s.store.ensure(topicName, 1)
 			queueID = 0
-			props.set(propDelay, "-1")
 		}
 	}
-	if v, _ := props.get(propTransaction); v == "true" {
+	if strings.EqualFold(propertyValue(sh.properties, propTransaction), "true") { // Boolean.parseBoolean
 		// A broker with rejectTransactionMessage=true: this server does not
 		// implement half messages and their check-back.
 		return responsef(CodeNoPermission, "the broker[%s] sending transaction message is forbidden", s.storeHost.Addr())
 	}
-	uniq, ok := props.get(propUniqKey)
-	if !ok {
-		uniq = s.newUniqID()
-		props.set(propUniqKey, uniq)
+	// The broker adds UNIQ_KEY when it is missing, and CLUSTER.
+	var propsOut, uniq string
+	if ok, hasUniq, hasCluster := canonical(sh.properties); ok && hasUniq && !hasCluster && !retryToDLQ {
+		propsOut = sh.properties + propCluster + "\x01" + ClusterName + "\x02"
+		uniq = propertyValue(sh.properties, propUniqKey)
+	} else {
+		props := parseProperties(sh.properties)
+		if retryToDLQ {
+			props.set(propDelay, "-1")
+		}
+		var ok bool
+		if uniq, ok = props.get(propUniqKey); !ok {
+			uniq = s.newUniqID()
+			props.set(propUniqKey, uniq)
+		}
+		props.set(propCluster, ClusterName)
+		propsOut = props.String()
 	}
-	props.set(propCluster, ClusterName)
 
 	m := &message{
 		topic:          topicName,
@@ -135,7 +147,7 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 		bornHost:       c.remote,
 		reconsumeTimes: sh.reconsumeTimes,
 		body:           req.body,
-		props:          props.String(),
+		props:          propsOut,
 	}
 	st, rep := s.put(m)
 	if rep != nil {
@@ -161,24 +173,24 @@ func sendOK(msgID string) *reply {
 // checkSend applies AbstractSendMessageProcessor.msgCheck: the topic's name,
 // its existence (creating it from TBW102 when auto-creation is on) and the
 // queue ID.
-func (s *Server) checkSend(c *conn, sh *sendHeader) (*topic, *reply) {
+func (s *Server) checkSend(c *conn, sh *sendHeader) (topicInfo, *reply) {
 	if remark := validateTopic(sh.topic); remark != "" {
-		return nil, response(CodeInvalidParameter, remark)
+		return topicInfo{}, response(CodeInvalidParameter, remark)
 	}
 	if notAllowedSendTopics[sh.topic] {
-		return nil, responsef(CodeNoPermission, "Sending message to topic[%s] is forbidden.", sh.topic)
+		return topicInfo{}, responsef(CodeNoPermission, "Sending message to topic[%s] is forbidden.", sh.topic)
 	}
 	t := s.createTopicForSend(sh)
-	if t == nil {
+	if t.topic == nil {
 		s.log.Info("rocketmqtest: send to unknown topic", "topic", sh.topic, "remote", c.remoteString)
-		return nil, responsef(CodeTopicNotExist, "topic[%s] not exist, apply first please!%s", sh.topic, faqSuffix)
+		return t, responsef(CodeTopicNotExist, "topic[%s] not exist, apply first please!%s", sh.topic, faqSuffix)
 	}
 	if t.perm&permWrite == 0 {
-		return nil, responsef(CodeNoPermission, "the topic[%s] sending message is forbidden", sh.topic)
+		return t, responsef(CodeNoPermission, "the topic[%s] sending message is forbidden", sh.topic)
 	}
-	if sh.queueID >= len(t.queues) {
-		return nil, responsef(CodeSystemError, "request queueId[%d] is illegal, topic[%s] has %d queues, Producer: %s",
-			sh.queueID, sh.topic, len(t.queues), c.remoteString)
+	if sh.queueID >= t.nQueues {
+		return t, responsef(CodeSystemError, "request queueId[%d] is illegal, topic[%s] has %d queues, Producer: %s",
+			sh.queueID, sh.topic, t.nQueues, c.remoteString)
 	}
 	return t, nil
 }
@@ -187,22 +199,22 @@ func (s *Server) checkSend(c *conn, sh *sendHeader) (*topic, *reply) {
 // TopicConfigManager.createTopicInSendMessageMethod does: from an inheritable
 // default topic (TBW102), with the smaller of the two queue counts. Retry
 // topics are created with one queue whatever the configuration.
-func (s *Server) createTopicForSend(sh *sendHeader) *topic {
+func (s *Server) createTopicForSend(sh *sendHeader) topicInfo {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
 	if t := s.store.topics[sh.topic]; t != nil {
-		return t
+		return s.store.infoLocked(t)
 	}
 	if strings.HasPrefix(sh.topic, retryGroupPrefix) {
-		return s.store.createLocked(sh.topic, 1, permRead|permWrite)
+		return s.store.infoLocked(s.store.createLocked(sh.topic, 1, permRead|permWrite))
 	}
 	def := s.store.topics[sh.defaultTopic]
 	if def == nil || def.perm&permInherit == 0 {
-		return nil
+		return topicInfo{}
 	}
 	n := min(max(sh.defaultQueueNums, 1), len(def.queues))
 	s.log.Info("rocketmqtest: auto-created topic", "topic", sh.topic, "queues", n)
-	return s.store.createLocked(sh.topic, n, def.perm&^permInherit)
+	return s.store.infoLocked(s.store.createLocked(sh.topic, n, def.perm&^permInherit))
 }
 
 // illegalMessageRemark is SendMessageProcessor's remark for MESSAGE_ILLEGAL
@@ -246,9 +258,7 @@ func (s *Server) put(m *message) (*stored, *reply) {
 	}
 	st, woken := s.store.appendLocked(t.queues[m.queueID], m, s.storeHost, now)
 	s.store.mu.Unlock()
-	for _, p := range woken {
-		s.answerHeld(p)
-	}
+	s.wake(woken)
 	if m.topic == scheduleTopic {
 		s.sched.add(now.Add(due), st)
 	}
@@ -274,7 +284,7 @@ func delayLevel(props string) int {
 
 // sendBatch stores the messages of a SEND_BATCH_MESSAGE body, the
 // concatenation of the client's encoded messages, in one queue.
-func (s *Server) sendBatch(c *conn, req *request, sh *sendHeader, t *topic, queueID int) *reply {
+func (s *Server) sendBatch(c *conn, req *request, sh *sendHeader, t topicInfo, queueID int) *reply {
 	if strings.HasPrefix(sh.topic, retryGroupPrefix) {
 		return responsef(CodeMessageIllegal, "batch request does not support retry group %s", sh.topic)
 	}
@@ -314,9 +324,7 @@ func (s *Server) sendBatch(c *conn, req *request, sh *sendHeader, t *topic, queu
 		}
 	}
 	s.store.mu.Unlock()
-	for _, p := range woken {
-		s.answerHeld(p)
-	}
+	s.wake(woken)
 	rep := sendOK(strings.Join(ids, ","))
 	rep.addInt("queueId", int64(queueID))
 	rep.addInt("queueOffset", first.queueOffset)

@@ -1,7 +1,6 @@
 package rocketmqtest
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -43,8 +42,9 @@ type Server struct {
 	store    store
 	groups   groups
 	sched    scheduler
+	waker    waker
 	faults   faults
-	requests sync.Map // RequestCode -> *atomic.Uint64
+	requests requestCounts
 
 	notifyOpaque atomic.Int32
 	uniqCounter  atomic.Uint64
@@ -75,12 +75,13 @@ func Start(opts ...Option) (*Server, error) {
 	s.addr = s.storeHost.String()
 	s.store.init(cfg.autoCreateTopics)
 	s.groups.init()
-	s.faults.init()
 	s.sched.init()
+	s.waker.init()
 
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.acceptLoop()
 	go s.sched.run(s)
+	go s.waker.run(s)
 	s.log.Info("rocketmqtest: listening", "addr", s.addr)
 	return s, nil
 }
@@ -256,24 +257,37 @@ func (s *Server) dispatch(c *conn, req *request) {
 	if rep == nil || req.oneway() {
 		return
 	}
-	c.respond(req, rep)
+	markResponse(req, rep)
+	c.sendOwn(rep)
+}
+
+// requestCounts counts requests by code: the codes clients send are below
+// 512 and counted without a lookup; the rest, which real clients do not
+// send, go to a map.
+type requestCounts struct {
+	low  [512]atomic.Uint64
+	high sync.Map // RequestCode -> *atomic.Uint64
+}
+
+func (rc *requestCounts) counter(code RequestCode, create bool) *atomic.Uint64 {
+	if code >= 0 && int(code) < len(rc.low) {
+		return &rc.low[code]
+	}
+	v, ok := rc.high.Load(code)
+	if !ok {
+		if !create {
+			return nil
+		}
+		v, _ = rc.high.LoadOrStore(code, new(atomic.Uint64))
+	}
+	return v.(*atomic.Uint64)
 }
 
 func (s *Server) countRequest(code RequestCode) {
-	v, ok := s.requests.Load(code)
-	if !ok {
-		v, _ = s.requests.LoadOrStore(code, new(atomic.Uint64))
-	}
-	v.(*atomic.Uint64).Add(1)
+	s.requests.counter(code, true).Add(1)
 }
 
-// logEnabled reports whether a record at level would be written, so hot
-// paths can skip building attributes.
-func (s *Server) logEnabled(level slog.Level) bool {
-	return s.log.Enabled(context.Background(), level)
-}
-
-// errServerClosed is returned by inspection and control methods after Close
+// errClosed is returned by inspection and control methods after Close
 // when they cannot answer.
 func (s *Server) errClosed(op, input string) error {
 	return &Error{Op: op, Input: input, Err: ErrClosed}

@@ -2,11 +2,9 @@ package rocketmqtest
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"hash/crc32"
 	"net/netip"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 )
@@ -114,6 +112,29 @@ func (s *store) lookup(name string) *topic {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.topics[name]
+}
+
+// topicInfo is a topic with its queue count and permissions as they were
+// when it was looked up; CreateTopic may add queues, so these are read
+// under the store's lock.
+type topicInfo struct {
+	*topic
+	nQueues int
+	perm    int
+}
+
+func (s *store) infoLocked(t *topic) topicInfo {
+	if t == nil {
+		return topicInfo{}
+	}
+	return topicInfo{topic: t, nQueues: len(t.queues), perm: t.perm}
+}
+
+// info looks a topic up; its topic is nil if there is none.
+func (s *store) info(name string) topicInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.infoLocked(s.topics[name])
 }
 
 // message is a message about to be stored.
@@ -234,9 +255,15 @@ func encodeStored(m *message, st *stored, storeHost netip.AddrPort) (data, body 
 // offsetMessageID is the broker's message ID for a stored message: the store
 // host and the physical offset in upper-case hex (MessageDecoder.createMessageId).
 func offsetMessageID(storeHost netip.AddrPort, phys int64) string {
-	b := appendHost(make([]byte, 0, 28), storeHost)
+	var raw [28]byte
+	b := appendHost(raw[:0], storeHost)
 	b = binary.BigEndian.AppendUint64(b, uint64(phys))
-	return strings.ToUpper(hex.EncodeToString(b))
+	const upper = "0123456789ABCDEF"
+	var out [56]byte
+	for i, c := range b {
+		out[2*i], out[2*i+1] = upper[c>>4], upper[c&0xF]
+	}
+	return string(out[:2*len(b)])
 }
 
 // topicNames returns the names of all topics, sorted.

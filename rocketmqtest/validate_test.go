@@ -3,8 +3,12 @@ package rocketmqtest
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
 )
 
 // validateTopicCases follow Java's TopicValidator.validateTopic.
@@ -191,4 +195,32 @@ func FuzzDecodeBatch(f *testing.F) {
 			t.Fatalf("decodeBatch accounted for %d of %d bytes", n, len(b))
 		}
 	})
+}
+
+// averageOwner must agree with the client's own strategy.
+func TestAverageOwner(t *testing.T) {
+	for queues := 1; queues <= 17; queues++ {
+		for members := 1; members <= 7; members++ {
+			var mqs []*primitive.MessageQueue
+			for q := range queues {
+				mqs = append(mqs, &primitive.MessageQueue{Topic: "T", BrokerName: BrokerName, QueueId: q})
+			}
+			var cids []string
+			for m := range members {
+				cids = append(cids, fmt.Sprintf("c%02d", m))
+			}
+			owner := map[int]int{}
+			for m, cid := range cids {
+				for _, mq := range consumer.AllocateByAveragely("G", cid, mqs, cids) {
+					owner[mq.QueueId] = m
+				}
+			}
+			for q := range queues {
+				want, ok := owner[q]
+				if got := averageOwner(q, queues, members); !ok || got != want {
+					t.Errorf("averageOwner(%d, %d, %d) = %d; AllocateByAveragely gives it to %d (assigned %v)", q, queues, members, got, want, ok)
+				}
+			}
+		}
+	}
 }

@@ -1,0 +1,114 @@
+package rocketmqtest_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/apache/rocketmq-client-go/v2/producer"
+
+	"github.com/mqttrmq/mqttrmq/rocketmqtest"
+)
+
+// The producer retries a send refused with SERVICE_NOT_AVAILABLE, three
+// times by default; a fourth refusal reaches the caller. A code it does not retry
+// fails the send at once.
+func TestRefusedSendsAreRetried(t *testing.T) {
+	s := rocketmqtest.NewServer(t)
+	topic := newTopic(t, s, 2)
+	p := startProducer(t, s)
+	sends := func() uint64 { return s.Requests(rocketmqtest.SendMessage) }
+
+	s.RefuseSends(3)
+	before := sends()
+	mustSend(t, p, primitive.NewMessage(topic, []byte("fourth time lucky")))
+	if n := sends() - before; n != 4 {
+		t.Errorf("RefuseSends(3): %d send requests; want 4", n)
+	}
+	if msgs := s.Messages(topic); len(msgs) != 1 {
+		t.Errorf("RefuseSends(3): %d messages stored; want 1", len(msgs))
+	}
+
+	s.RefuseSends(4)
+	_, err := p.SendSync(ctxWithDeadline(t), primitive.NewMessage(topic, []byte("refused")))
+	if err == nil || !strings.Contains(err.Error(), "CODE: 14") {
+		t.Errorf("RefuseSends(4): SendSync error = %v; want SERVICE_NOT_AVAILABLE (CODE: 14)", err)
+	}
+
+	s.RefuseSendsWith(1, rocketmqtest.CodeSystemBusy)
+	before = sends()
+	_, err = p.SendSync(ctxWithDeadline(t), primitive.NewMessage(topic, []byte("busy")))
+	if err == nil || !strings.Contains(err.Error(), "CODE: 2") || sends()-before != 1 {
+		t.Errorf("RefuseSendsWith(1, SYSTEM_BUSY): error %v after %d requests; want CODE: 2 after 1", err, sends()-before)
+	}
+	if msgs := s.Messages(topic); len(msgs) != 1 {
+		t.Errorf("%d messages stored; the refused sends must store nothing", len(msgs))
+	}
+	mustSend(t, p, primitive.NewMessage(topic, []byte("after")))
+}
+
+// A paused server answers nothing, so clients time out; after it resumes it
+// works through what it read, late (the timed-out send is stored: a
+// producer that retried would have stored it twice), and answers new
+// requests at once.
+func TestPauseCausesTimeoutsThenRecovers(t *testing.T) {
+	s := rocketmqtest.NewServer(t)
+	topic := newTopic(t, s, 1)
+	p := startProducer(t, s, producer.WithSendMsgTimeout(time.Second), producer.WithRetry(0))
+	mustSend(t, p, primitive.NewMessage(topic, []byte("before")))
+
+	s.Pause(time.Hour)
+	if _, err := p.SendSync(ctxWithDeadline(t), primitive.NewMessage(topic, []byte("during"))); err == nil {
+		t.Fatal("SendSync to a paused server succeeded")
+	}
+	if n := len(s.Messages(topic)); n != 1 {
+		t.Fatalf("%d messages stored while paused; want 1", n)
+	}
+	s.Resume()
+	waitUntil(t, "the late send to be stored", func() bool { return len(s.Messages(topic)) == 2 })
+	mustSend(t, p, primitive.NewMessage(topic, []byte("after")))
+	if got := bodies(s.Messages(topic)); len(got) != 3 || got[0] != "after" || got[1] != "before" || got[2] != "during" {
+		t.Errorf("stored %v; want before, during (late) and after", got)
+	}
+}
+
+// Clients reconnect after the broker drops their connections. A producer's
+// next send reconnects at once. A consumer's held pulls are lost with the
+// connection: rocketmq-client-go waits out its 30 s pull timeout, and the
+// broker has forgotten the consumer until its next heartbeat (every 30 s),
+// so consumption resumes within about half a minute, as after a broker
+// restart.
+func TestDroppedConnectionsReconnect(t *testing.T) {
+	t.Parallel()
+	s := rocketmqtest.NewServer(t)
+	topic := newTopic(t, s, 2)
+	group := uniqueName(t, "G")
+	col := newCollector()
+	startPushConsumer(t, s, group, topic, consumer.MessageSelector{}, col.consume)
+	p := startProducer(t, s)
+	mustSend(t, p, primitive.NewMessage(topic, []byte("before")))
+	col.waitFor(t, 1)
+
+	if n := s.DropConnections(); n < 2 {
+		t.Fatalf("DropConnections() = %d; want the producer's and the consumer's", n)
+	}
+	mustSend(t, p, primitive.NewMessage(topic, []byte("after")))
+
+	const reconnect = 75 * time.Second // failure deadline: 30 s pull timeout, 30 s heartbeat, margin
+	timeout := time.After(reconnect)
+	for col.count() < 2 {
+		select {
+		case <-timeout:
+			t.Fatalf("the consumer did not resume within %v; received %d", reconnect, col.count())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if got := bodies(col.all()); got[0] != "after" || got[1] != "before" {
+		t.Errorf("received %v; want before and after", got)
+	}
+	if len(s.Consumers(group)) != 1 {
+		t.Errorf("Consumers(%s) = %v; want the consumer registered again", group, s.Consumers(group))
+	}
+}
