@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/gateway"
+)
+
+// options are the command line's settings, checked.
+type options struct {
+	cfg     gateway.Config
+	metrics string // address of the metrics listener; empty for none
+	verbose bool
+}
+
+const usageHead = `Usage: gateway -namesrv ip:port[,ip:port] -topics a[,b] [flags]
+
+Runs an MQTT gateway whose every message passes through RocketMQ, mapped as
+the hosted MQTT service maps it (package github.com/mqttrmq/mqttrmq).
+
+Flags:`
+
+func parseFlags(stdout io.Writer, args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned; -h prints usage below
+	listen := fs.String("listen", gateway.DefaultListen, "MQTT listen `address`; :1883 serves every interface")
+	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...] (required)")
+	topics := fs.String("topics", "", "parent `topics`, comma-separated (required): the first level of every MQTT topic served, each an existing RocketMQ topic")
+	fs.StringVar(&o.cfg.InstanceID, "instance-id", "", "this gateway's `name` among those sharing one RocketMQ; keep it across restarts (default: the host name)")
+	fs.StringVar(&o.cfg.UplinkTag, "uplink-tag", gateway.UplinkTag, "RocketMQ `tag` of the messages devices publish")
+	auth := fs.String("auth", "signature", "`mode`: signature (the hosted service's Signature and DeviceCredential modes, checked against the AccessKeys) or allow-all (anyone, for trials)")
+	keys := fs.String("access-keys", "", "AccessKeys for -auth signature, `id:secret`[,id:secret...]; prefer -access-keys-file, as command lines are visible to other users")
+	keysFile := fs.String("access-keys-file", "", "`file` of AccessKeys for -auth signature, one id:secret a line; blank lines and lines starting with # are skipped")
+	instance := fs.String("mqtt-instance", "", "with -auth signature, the instance `ID` every username must name (Mode|AccessKeyID|InstanceID)")
+	fs.BoolVar(&o.cfg.RequireHostedClientID, "require-hosted-client-id", false, "refuse client IDs not of the form GroupID@@@DeviceID")
+	fs.IntVar(&o.cfg.MaxPayload, "max-payload", gateway.DefaultMaxPayload, "largest payload a device may publish, in `bytes`")
+	fs.IntVar(&o.cfg.MaxSubscriptionsPerClient, "max-subscriptions", 0, "subscriptions allowed per client; 0 for no limit (the hosted service allows 30)")
+	fs.DurationVar(&o.cfg.SendTimeout, "send-timeout", gateway.DefaultSendTimeout, "bound on one send to RocketMQ")
+	fs.DurationVar(&o.cfg.SendRetryFor, "send-retry-for", gateway.DefaultSendRetryFor, "how long a QoS 1/2 publish RocketMQ refuses is retried before its device is disconnected unacknowledged")
+	fs.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", gateway.DefaultConnectTimeout, "how long a new connection has to send CONNECT")
+	fs.StringVar(&o.cfg.SessionStore, "session-store", "", "`file` keeping persistent sessions across restarts; empty keeps them in memory")
+	fs.StringVar(&o.metrics, "metrics", "", "serve counters in Prometheus's text format at http://`address`/metrics, e.g. :9100")
+	fs.BoolVar(&o.verbose, "v", false, "log every connection and refusal (debug level)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, usageHead)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+		}
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	if _, _, err := net.SplitHostPort(*listen); err != nil {
+		return o, fmt.Errorf("-listen %q: want host:port, such as :1883: %w", *listen, err)
+	}
+	o.cfg.Listen = *listen
+	if *namesrv == "" {
+		return o, errors.New("-namesrv is required: the RocketMQ name servers, ip:port[,ip:port]")
+	}
+	ns, err := parseNameServers(*namesrv)
+	if err != nil {
+		return o, err
+	}
+	o.cfg.NameServer = ns
+	if *topics == "" {
+		return o, errors.New("-topics is required: the parent topics, comma-separated")
+	}
+	for _, t := range strings.Split(*topics, ",") {
+		t = strings.TrimSpace(t)
+		if err := mqttrmq.ValidateParentTopic(t); err != nil {
+			return o, fmt.Errorf("-topics: %w", err)
+		}
+		o.cfg.ParentTopics = append(o.cfg.ParentTopics, t)
+	}
+	if o.metrics != "" {
+		if _, _, err := net.SplitHostPort(o.metrics); err != nil {
+			return o, fmt.Errorf("-metrics %q: want host:port, such as :9100: %w", o.metrics, err)
+		}
+	}
+	if o.cfg.MaxPayload <= 0 {
+		return o, fmt.Errorf("-max-payload %d: want a positive number of bytes", o.cfg.MaxPayload)
+	}
+	if o.cfg.MaxSubscriptionsPerClient < 0 {
+		return o, fmt.Errorf("-max-subscriptions %d: want 0 (no limit) or more", o.cfg.MaxSubscriptionsPerClient)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"-send-timeout", o.cfg.SendTimeout}, {"-send-retry-for", o.cfg.SendRetryFor}, {"-connect-timeout", o.cfg.ConnectTimeout}} {
+		if d.v <= 0 {
+			return o, fmt.Errorf("%s %v: want a positive duration", d.flag, d.v)
+		}
+	}
+
+	switch *auth {
+	case "allow-all":
+		if *keys != "" || *keysFile != "" || *instance != "" {
+			return o, errors.New("-access-keys, -access-keys-file and -mqtt-instance need -auth signature; -auth allow-all checks nothing")
+		}
+		o.cfg.Auth = gateway.AllowAll{}
+	case "signature":
+		secrets, err := accessKeys(*keys, *keysFile)
+		if err != nil {
+			return o, err
+		}
+		if len(secrets) == 0 {
+			return o, errors.New("-auth signature needs AccessKeys: -access-keys-file or -access-keys (or -auth allow-all, for trials)")
+		}
+		if strings.Contains(*instance, "|") {
+			return o, fmt.Errorf("-mqtt-instance %q: an instance ID holds no '|'", *instance)
+		}
+		o.cfg.Auth = gateway.Signature{Secrets: secrets, InstanceID: *instance}
+	default:
+		return o, fmt.Errorf("-auth %q: want signature or allow-all", *auth)
+	}
+	return o, nil
+}
+
+// parseNameServers reads a comma-separated list of ip:port. The RocketMQ
+// client does not resolve host names (it refuses localhost), so neither
+// does this.
+func parseNameServers(s string) ([]string, error) {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		a = strings.TrimSpace(a)
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil || ap.Port() == 0 {
+			return nil, fmt.Errorf("-namesrv %q: want ip:port, such as 10.0.0.5:9876 (the RocketMQ client does not resolve host names)", a)
+		}
+		out = append(out, ap.String())
+	}
+	return out, nil
+}
+
+// accessKeys reads the AccessKey table from the flag's list and the file.
+func accessKeys(list, file string) (map[string]string, error) {
+	secrets := map[string]string{}
+	add := func(where, entry string) error {
+		id, secret, ok := strings.Cut(entry, ":")
+		id, secret = strings.TrimSpace(id), strings.TrimSpace(secret)
+		switch {
+		case !ok || id == "" || secret == "":
+			return fmt.Errorf("%s: want id:secret", where)
+		case strings.Contains(id, "|"):
+			return fmt.Errorf("%s: AccessKey ID %q holds '|', which separates the username's fields", where, id)
+		case secrets[id] != "":
+			return fmt.Errorf("%s: AccessKey ID %q given twice", where, id)
+		}
+		secrets[id] = secret
+		return nil
+	}
+	if list != "" {
+		for i, e := range strings.Split(list, ",") {
+			if err := add(fmt.Sprintf("-access-keys entry %d", i+1), e); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("-access-keys-file: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for n := 1; sc.Scan(); n++ {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if err := add(fmt.Sprintf("-access-keys-file %s line %d", file, n), line); err != nil {
+				return nil, err
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("-access-keys-file %s: %w", file, err)
+		}
+	}
+	return secrets, nil
+}

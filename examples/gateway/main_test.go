@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/rlog"
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"go.uber.org/goleak"
+
+	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/internal/testenv"
+	"github.com/mqttrmq/mqttrmq/rocketmqtest"
+)
+
+func TestMain(m *testing.M) {
+	rlog.SetLogLevel("fatal")
+	goleak.VerifyTestMain(m, append(testenv.ClientGoroutines(),
+		goleak.IgnoreAnyFunction("github.com/eclipse/paho.mqtt.golang.(*router).matchAndDispatch.func1"),
+	)...)
+}
+
+// deadline bounds every wait; a healthy run is far quicker.
+const deadline = 30 * time.Second
+
+// output is what run writes, safe to read while it writes.
+type output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// waitFor returns the first submatch of re in the output once it appears.
+func (o *output) waitFor(t *testing.T, re *regexp.Regexp) string {
+	t.Helper()
+	for end := time.Now().Add(deadline); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if m := re.FindStringSubmatch(o.String()); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("output never matched %v:\n%s", re, o.String())
+	return ""
+}
+
+// TestServe runs the command against an in-process RocketMQ: a device
+// signing in with an AccessKey from the file is mapped onto RocketMQ and
+// gets its own message back through it, a wrong secret is refused, the
+// metrics count both, and cancelling the context stops it cleanly.
+func TestServe(t *testing.T) {
+	srv := rocketmqtest.NewServer(t)
+	if err := srv.CreateTopic("vehicles", 4); err != nil {
+		t.Fatal(err)
+	}
+	keys := filepath.Join(t.TempDir(), "keys.txt")
+	if err := os.WriteFile(keys, []byte("# AccessKeys\nLTAI-demo: s3cret\n\nLTAI-other:x:y\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const instance = "GW_TEST_INSTANCE"
+	id := fmt.Sprintf("examples-gateway-test-%d", time.Now().UnixNano())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out output
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, &out, []string{
+			"-listen", "127.0.0.1:0", "-namesrv", srv.Addr(), "-topics", "vehicles",
+			"-instance-id", id, "-access-keys-file", keys, "-mqtt-instance", instance,
+			"-require-hosted-client-id", "-metrics", "127.0.0.1:0",
+		})
+	}()
+	addr := out.waitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
+	metricsURL := out.waitFor(t, regexp.MustCompile(`metrics=(\S+)`))
+	if err := srv.WaitForConsumers(ctx, "mqttrmq-gateway-"+id, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	client := "GID_car@@@v1"
+	got := make(chan paho.Message, 1)
+	user, pass := mqttrmq.SignatureCredentials("LTAI-demo", "s3cret", instance, client)
+	dev := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(client).
+		SetUsername(user).SetPassword(pass).SetAutoReconnect(false).
+		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- m }))
+	if tok := dev.Connect(); !tok.WaitTimeout(deadline) || tok.Error() != nil {
+		t.Fatalf("connect with a valid signature: %v", tok.Error())
+	}
+	defer dev.Disconnect(0)
+	if tok := dev.Subscribe("vehicles/status/#", 1, nil); !tok.WaitTimeout(deadline) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	if tok := dev.Publish("vehicles/status/v1", 1, false, "online"); !tok.WaitTimeout(deadline) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	select {
+	case m := <-got:
+		if m.Topic() != "vehicles/status/v1" || string(m.Payload()) != "online" {
+			t.Errorf("device got %s %q; want vehicles/status/v1 \"online\"", m.Topic(), m.Payload())
+		}
+	case <-time.After(deadline):
+		t.Fatal("the device's message did not come back through RocketMQ")
+	}
+	stored := srv.Messages("vehicles")
+	if len(stored) != 1 {
+		t.Fatalf("RocketMQ holds %d messages; want 1", len(stored))
+	}
+	if m := stored[0]; m.GetTags() != "MQTT2MQ" || mqttrmq.SecondTopicOf(m) != "/status/v1" || mqttrmq.ClientIDOf(m) != client {
+		t.Errorf("stored tag %q, mqttSecondTopic %q, clientId %q; want MQTT2MQ, /status/v1, %s",
+			m.GetTags(), mqttrmq.SecondTopicOf(m), mqttrmq.ClientIDOf(m), client)
+	}
+
+	// A second key from the file, whose secret holds ':'; a wrong secret.
+	for _, tc := range []struct {
+		key, secret string
+		ok          bool
+	}{{"LTAI-other", "x:y", true}, {"LTAI-demo", "wrong", false}} {
+		user, pass := mqttrmq.SignatureCredentials(tc.key, tc.secret, instance, "GID_car@@@v2")
+		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("GID_car@@@v2").
+			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).
+			SetProtocolVersion(4)) // else paho retries a refused CONNECT as MQTT 3.1
+		tok := c.Connect()
+		if !tok.WaitTimeout(deadline) {
+			t.Fatalf("connect as %s: no answer", tc.key)
+		}
+		if (tok.Error() == nil) != tc.ok {
+			t.Errorf("connect as %s with secret %q: %v; want success %v", tc.key, tc.secret, tok.Error(), tc.ok)
+		}
+		c.Disconnect(0)
+	}
+
+	res, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"mqttrmq_uplink_sent_total 1\n", "mqttrmq_connections_refused_total 1\n", "mqttrmq_downlink_delivered_total 1\n"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+
+	// Let the gateway's consumer go idle (a pull held on every queue)
+	// before it shuts down; see rocketmqtest.ConsumerGuard.
+	for end := time.Now().Add(deadline); srv.HeldPulls() < 5 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run() = %v after cancel; want nil", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("run did not return after its context was cancelled")
+	}
+	if !strings.Contains(out.String(), "msg=stopping") {
+		t.Errorf("output lacks the stopping line:\n%s", out.String())
+	}
+}
+
+// Flag errors name the flag and what it wants, before anything starts.
+var flagErrors = []struct {
+	args []string
+	want string
+}{
+	{[]string{"-topics", "vehicles"}, "-namesrv is required"},
+	{[]string{"-namesrv", "127.0.0.1:9876"}, "-topics is required"},
+	{[]string{"-namesrv", "localhost:9876", "-topics", "v"}, `-namesrv "localhost:9876": want ip:port`},
+	{[]string{"-namesrv", "127.0.0.1:9876,10.0.0.1", "-topics", "v"}, `-namesrv "10.0.0.1": want ip:port`},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v,a/b", "-auth", "allow-all"}, "-topics: "},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v,", "-auth", "allow-all"}, "-topics: "},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-listen", "1883", "-auth", "allow-all"}, `-listen "1883": want host:port`},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-metrics", "9100", "-auth", "allow-all"}, `-metrics "9100": want host:port`},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-max-payload", "0", "-auth", "allow-all"}, "-max-payload 0: want a positive number"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-max-subscriptions", "-1", "-auth", "allow-all"}, "-max-subscriptions -1"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-send-timeout", "0s", "-auth", "allow-all"}, "-send-timeout 0s: want a positive duration"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v"}, "-auth signature needs AccessKeys"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "token"}, `-auth "token": want signature or allow-all`},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-access-keys", "a:b"}, "need -auth signature"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-access-keys", "a"}, "-access-keys entry 1: want id:secret"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-access-keys", "a:b,:c"}, "-access-keys entry 2: want id:secret"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-access-keys", "a:b,a:c"}, `AccessKey ID "a" given twice`},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-access-keys", "a|b:c"}, "holds '|'"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-access-keys-file", "/nonexistent/keys"}, "-access-keys-file: open /nonexistent/keys"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-access-keys", "a:b", "-mqtt-instance", "x|y"}, "holds no '|'"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-instance-id", "a b"}, "InstanceID"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-uplink-tag", "MQ2MQTT"}, "UplinkTag"},
+	{[]string{"-nosuch"}, "flag provided but not defined: -nosuch"},
+}
+
+func TestFlagErrors(t *testing.T) {
+	for _, tc := range flagErrors {
+		var out output
+		err := run(context.Background(), &out, tc.args)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run(%q) = %v; want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestAccessKeysFileErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(path, []byte("# ok\nid1:s1\n\nid2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := accessKeys("", path)
+	if want := "line 4: want id:secret"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("accessKeys(%s) = %v; want an error containing %q", path, err, want)
+	}
+	got, err := accessKeys("id0:s0", "")
+	if err != nil || len(got) != 1 || got["id0"] != "s0" {
+		t.Errorf("accessKeys(id0:s0) = %v, %v; want map[id0:s0]", got, err)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out output
+	if err := run(context.Background(), &out, []string{"-h"}); err != nil {
+		t.Fatalf("run(-h) = %v; want nil", err)
+	}
+	for _, want := range []string{"-namesrv ip:port", "-access-keys-file file", "-metrics address"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out.String())
+		}
+	}
+}

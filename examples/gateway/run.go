@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/rlog"
+
+	"github.com/mqttrmq/mqttrmq/gateway"
+)
+
+// startTimeout bounds the gateway's start-up: connecting to RocketMQ and
+// starting its clients.
+const startTimeout = 30 * time.Second
+
+// run runs the gateway with the command line args until ctx is done, then
+// closes it. It logs to stdout.
+func run(ctx context.Context, stdout io.Writer, args []string) error {
+	o, err := parseFlags(stdout, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+		rlog.SetLogLevel("warn")
+	} else {
+		rlog.SetLogLevel("error") // the RocketMQ client's own logger, process-wide
+	}
+	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: level}))
+	o.cfg.Logger = log
+
+	g, err := gateway.New(o.cfg)
+	if err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
+	err = g.Start(startCtx)
+	cancel()
+	if err != nil {
+		return err // Start closed the gateway
+	}
+
+	metricsURL := "off"
+	var metrics *http.Server
+	if o.metrics != "" {
+		ln, err := net.Listen("tcp", o.metrics)
+		if err != nil {
+			return errors.Join(fmt.Errorf("-metrics: %w", err), g.Close())
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", g.MetricsHandler())
+		metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go metrics.Serve(ln)
+		metricsURL = "http://" + ln.Addr().String() + "/metrics"
+	}
+	log.Info("serving", "mqtt", g.Addr(), "metrics", metricsURL)
+
+	<-ctx.Done()
+	log.Info("stopping", "cause", context.Cause(ctx))
+	var errs []error
+	if metrics != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, metrics.Shutdown(shutdownCtx))
+		cancel()
+	}
+	errs = append(errs, g.Close())
+	return errors.Join(errs...)
+}
