@@ -35,6 +35,12 @@ type Config struct {
 	// so that a backend can subscribe to device traffic alone. Default UplinkTag.
 	UplinkTag string
 
+	// Dialect is how the mapping is written on RocketMQ messages: nil or
+	// mqttrmq.AlibabaCloud for the hosted service's property names,
+	// mqttrmq.ApacheRocketMQMQTT for Apache RocketMQ-MQTT's (whose uplink tag
+	// is always MQTT_COMMON, so UplinkTag does not apply).
+	Dialect *mqttrmq.Dialect
+
 	// Auth decides who may connect. Default AllowAll.
 	Auth Authenticator
 
@@ -125,6 +131,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.UplinkTag == mqttrmq.TagToMQTT || strings.ContainsAny(c.UplinkTag, "|| *") {
 		return c, fmt.Errorf("%w: UplinkTag %q must differ from %s and hold no '|', space or '*'", ErrConfig, c.UplinkTag, mqttrmq.TagToMQTT)
 	}
+	if c.Dialect == nil {
+		c.Dialect = mqttrmq.AlibabaCloud
+	}
 	if c.Auth == nil {
 		c.Auth = AllowAll{}
 	}
@@ -165,3 +174,6 @@ func sanitizeID(s string) string {
 	}
 	return b.String()
 }
+
+// apache reports whether the configuration speaks Apache RocketMQ-MQTT's dialect.
+func (c Config) apache() bool { return c.Dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() }

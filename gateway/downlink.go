@@ -46,7 +46,7 @@ func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: consumer: %w", err)
 	}
-	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: mqttrmq.TagToMQTT + " || " + g.cfg.UplinkTag}
+	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: g.downlinkTags()}
 	for _, topic := range g.cfg.ParentTopics {
 		if err := c.Subscribe(topic, selector, g.consume); err != nil {
 			c.Shutdown()
@@ -71,7 +71,7 @@ func (g *Gateway) consume(_ context.Context, msgs ...*primitive.MessageExt) (con
 
 // deliver hands one RocketMQ message to this instance's MQTT clients.
 func (g *Gateway) deliver(m *primitive.MessageExt) {
-	p, err := mqttrmq.FromRocketMQ(m.Topic, m, m.Body)
+	p, err := g.cfg.Dialect.FromRocketMQ(m.Topic, m, m.Body)
 	if err != nil {
 		g.stats.downlinkRefused.Add(1)
 		g.log.Warn("message refused", "topic", m.Topic, "msgId", m.MsgId, "error", err)
@@ -80,7 +80,7 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 	// A message is P2P when it is addressed so (mqttSecondTopic
 	// /p2p/{id}), or when the topic it would be delivered on is someone's
 	// P2P topic: either way it goes to that one client and no further.
-	target, ok := mqttrmq.P2PTargetOf(m)
+	target, ok := g.cfg.Dialect.P2PTargetOf(m)
 	if !ok {
 		_, target, ok = mqttrmq.ParseP2PTopic(p.Topic)
 	}
@@ -93,11 +93,42 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		g.log.Warn("message refused", "topic", m.Topic, "msgId", m.MsgId, "error", "malformed P2P topic "+p.Topic)
 		return
 	}
-	if err := g.broker.Publish(p.Topic, p.Payload, p.Retain, byte(p.QoS)); err != nil {
+	// Through the broker's own inline client, so that the broker routes it
+	// to every matching subscription, at min(message, subscription) QoS.
+	pk := packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: byte(p.QoS), Retain: p.Retain},
+		TopicName:   p.Topic,
+		Payload:     p.Payload,
+		Properties:  packets.Properties{User: mochiUserProperties(p.UserProperties)},
+		PacketID:    uint16(p.QoS), // the broker checks that a QoS 1 or 2 publish has one
+	}
+	if err := g.broker.InjectPacket(g.inline, pk); err != nil {
 		g.log.Error("local delivery failed", "topic", p.Topic, "error", err)
 		return
 	}
 	g.stats.downlinkDelivered.Add(1)
+}
+
+// downlinkTags is the consumer's tag expression: what backends send to MQTT
+// clients and what devices published, which may be one tag.
+func (g *Gateway) downlinkTags() string {
+	down := g.cfg.Dialect.TagToMQTT()
+	if g.cfg.apache() {
+		return down // the Apache dialect tags both directions MQTT_COMMON
+	}
+	return down + " || " + g.cfg.UplinkTag
+}
+
+// mochiUserProperties is userPropertiesOf's inverse.
+func mochiUserProperties(props []mqttrmq.UserProperty) []packets.UserProperty {
+	if len(props) == 0 {
+		return nil
+	}
+	user := make([]packets.UserProperty, len(props))
+	for i, u := range props {
+		user[i] = packets.UserProperty{Key: u.Key, Val: u.Value}
+	}
+	return user
 }
 
 // deliverP2P writes a message to one client, without a subscription. A
@@ -122,6 +153,7 @@ func (g *Gateway) deliverP2P(target string, p mqttrmq.Publish) {
 		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: qos},
 		TopicName:   p.Topic,
 		Payload:     p.Payload,
+		Properties:  packets.Properties{User: mochiUserProperties(p.UserProperties)},
 		Created:     time.Now().Unix(),
 		Origin:      p.ClientID,
 	}

@@ -14,6 +14,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"go.etcd.io/bbolt"
+
+	"github.com/mqttrmq/mqttrmq"
 )
 
 // Gateway is an MQTT broker whose every message passes through RocketMQ.
@@ -25,12 +27,14 @@ type Gateway struct {
 	stats   counters
 
 	broker    *mqtt.Server
+	inline    *mqtt.Client // the broker's own client: it publishes what comes from RocketMQ
 	ln        *listener
 	producer  rocketmq.Producer
 	consumer  rocketmq.PushConsumer
 	rebalance rebalanceSync
 	handover  handover
-	store     *sessionStore // nil without Config.SessionStore
+	store     *sessionStore  // nil without Config.SessionStore
+	subs      *subscriptions // nil but for the Apache dialect
 
 	state     atomic.Int32 // created, started, closed
 	closeOnce sync.Once
@@ -56,6 +60,14 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger.With("gateway", cfg.InstanceID), parents: map[string]bool{}}
+	if cfg.apache() && cfg.Dialect.Filters() == nil {
+		// The Apache dialect fans uplink messages out to the queues of the
+		// filters this instance's clients hold; a dialect given with its
+		// own FilterSet is left to whoever feeds that set.
+		fs := new(mqttrmq.FilterSet)
+		g.cfg.Dialect = cfg.Dialect.WithFilters(fs)
+		g.subs = newSubscriptions(fs)
+	}
 	for _, t := range cfg.ParentTopics {
 		g.parents[t] = true
 	}
@@ -64,6 +76,7 @@ func New(cfg Config) (*Gateway, error) {
 		InlineClient: true, // downlink messages are published through it
 		Logger:       g.log,
 	})
+	g.inline, _ = g.broker.Clients.Get(mqtt.InlineClientId)
 	if err := g.broker.AddHook(&hook{g: g}, nil); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}

@@ -161,7 +161,7 @@ func dial(addr, id string, opts ...deviceOpt) (*device, error) {
 	d := &device{id: id, got: make(chan received, 10000)}
 	o := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).
 		SetCleanSession(true).SetAutoReconnect(false).SetOrderMatters(true).
-		SetKeepAlive(30 * time.Second).SetConnectTimeout(5 * time.Second).
+		SetKeepAlive(30 * time.Second).SetConnectTimeout(5 * time.Second).SetProtocolVersion(4).
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
 			d.got <- received{Topic: m.Topic(), QoS: m.Qos(), Retained: m.Retained(), Payload: string(m.Payload())}
 		})

@@ -23,6 +23,8 @@ func (h *hook) Provides(b byte) bool {
 		mqtt.OnConnectAuthenticate,
 		mqtt.OnACLCheck,
 		mqtt.OnSubscribe,
+		mqtt.OnSubscribed,
+		mqtt.OnUnsubscribed,
 		mqtt.OnPublish,
 		mqtt.OnSessionEstablish,
 		mqtt.OnPacketEncode,
@@ -126,6 +128,22 @@ func (g *Gateway) subscribeRefusal(clientID, filter string) string {
 		return "another client's P2P topic"
 	}
 	return ""
+}
+
+// OnSubscribed and OnUnsubscribed keep the Apache dialect's filter set in
+// step with what clients hold.
+func (h *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, codes []byte) {
+	if h.g.subs != nil {
+		if err := h.g.subs.subscribed(cl.ID, pk.Filters, codes); err != nil {
+			h.g.log.Warn("filter not fanned out to", "client", cl.ID, "error", err)
+		}
+	}
+}
+
+func (h *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
+	if h.g.subs != nil {
+		h.g.subs.unsubscribed(cl.ID, pk.Filters)
+	}
 }
 
 // OnPublish maps every device publish onto RocketMQ (see uplink.go). The

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,12 +28,13 @@ import (
 //     gets a PUBACK that says why.
 func (g *Gateway) uplink(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	p := mqttrmq.Publish{
-		Topic:        pk.TopicName,
-		QoS:          mqttrmq.QoS(pk.FixedHeader.Qos),
-		Retain:       pk.FixedHeader.Retain,
-		ClientID:     cl.ID, // from the connection: a device cannot forge it
-		CleanSession: cl.Properties.Clean,
-		Payload:      pk.Payload,
+		Topic:          pk.TopicName,
+		QoS:            mqttrmq.QoS(pk.FixedHeader.Qos),
+		Retain:         pk.FixedHeader.Retain,
+		ClientID:       cl.ID, // from the connection: a device cannot forge it
+		CleanSession:   cl.Properties.Clean,
+		Payload:        pk.Payload,
+		UserProperties: userPropertiesOf(pk.Properties.User),
 	}
 	msg, code, err := g.uplinkMessage(p)
 	if err != nil {
@@ -117,12 +119,30 @@ func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, packets.
 		}
 	}
 	msg := &primitive.Message{Body: p.Payload}
-	if msg.Topic, err = mqttrmq.ToRocketMQ(p, msg); err != nil {
-		return nil, packets.ErrTopicNameInvalid, err
+	if msg.Topic, err = g.cfg.Dialect.ToRocketMQ(p, msg); err != nil {
+		if errors.Is(err, mqttrmq.ErrInvalidTopic) {
+			return nil, packets.ErrTopicNameInvalid, err
+		}
+		return nil, packets.ErrImplementationSpecificError, err
 	}
-	msg.WithTag(g.cfg.UplinkTag)
+	if msg.GetTags() == "" { // the Apache dialect tags its messages itself
+		msg.WithTag(g.cfg.UplinkTag)
+	}
 	msg.WithShardingKey(p.ClientID)
 	return msg, packets.CodeSuccess, nil
+}
+
+// userPropertiesOf carries an MQTT 5 publish's user properties, in order,
+// duplicates kept; nil for none (and for every MQTT 3.1.1 publish).
+func userPropertiesOf(user []packets.UserProperty) []mqttrmq.UserProperty {
+	if len(user) == 0 {
+		return nil
+	}
+	props := make([]mqttrmq.UserProperty, len(user))
+	for i, u := range user {
+		props[i] = mqttrmq.UserProperty{Key: u.Key, Value: u.Val}
+	}
+	return props
 }
 
 // refusal is how a refused publish is answered. MQTT 3.1.1 has no way to
