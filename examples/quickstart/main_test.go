@@ -76,6 +76,28 @@ func TestQuickstartCounts(t *testing.T) {
 	}
 }
 
+// TestQuickstartApacheDialect: the same exchange with the mapping written
+// in Apache RocketMQ-MQTT's dialect.
+func TestQuickstartApacheDialect(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), &out, []string{"-dialect", "apache-rocketmq-mqtt"})
+	if err != nil {
+		t.Fatalf("run() = %v; want nil\n%s", err, out.String())
+	}
+	if got, want := lastLine(out.String()), "quickstart: uplink 9/9, p2p 3/3, broadcast 3/3"; got != want {
+		t.Errorf("last line = %q; want %q", got, want)
+	}
+	for _, want := range []string{
+		"RocketMQ topic=vehicles tag=MQTT_COMMON originMqttTopic=vehicles/telemetry/car1 qosLevel=1 cleanSessionFlag=true clientId=GID_vehicle@@@car1",
+		"originMqttTopic=vehicles/p2p/GID_vehicle@@@car2 qosLevel=1",
+		"INNER_MULTI_DISPATCH=%LMQ%%p2p%GID_vehicle@@@car2%",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
 // TestQuickstartTimeout: a run that cannot finish says what was missing
 // and fails.
 func TestQuickstartTimeout(t *testing.T) {
@@ -99,6 +121,7 @@ var flagErrors = []struct {
 	{[]string{"-namesrv", "127.0.0.1:9876,"}, `-namesrv "": want ip:port`},
 	{[]string{"-topic", "a/b"}, "-topic: "},
 	{[]string{"-topic", "TBW102"}, "-topic: "},
+	{[]string{"-dialect", "mosquitto"}, "-dialect: "},
 	{[]string{"-vehicles", "0"}, "-vehicles 0: want 1 to 100"},
 	{[]string{"-n", "-1"}, "-n -1: want 1 to 1000"},
 	{[]string{"-timeout", "0s"}, "-timeout 0s: want a positive duration"},

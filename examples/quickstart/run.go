@@ -21,6 +21,7 @@ import (
 type options struct {
 	nameServers []string // empty: run rocketmqtest in process
 	topic       string   // the parent topic, which is the RocketMQ topic
+	dialect     *mqttrmq.Dialect
 	vehicles    int
 	messages    int // telemetry messages per vehicle
 	timeout     time.Duration
@@ -33,6 +34,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.SetOutput(io.Discard) // errors are returned; -h prints usage below
 	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...]; empty runs an in-process RocketMQ (rocketmqtest). A real RocketMQ must already hold -topic.")
 	fs.StringVar(&o.topic, "topic", "vehicles", "parent `topic`: the first level of every MQTT topic, and the RocketMQ topic")
+	dialect := fs.String("dialect", mqttrmq.AlibabaCloud.String(), "how the mapping is written on RocketMQ: "+mqttrmq.AlibabaCloud.String()+" (the hosted service's properties) or "+mqttrmq.ApacheRocketMQMQTT.String())
 	fs.IntVar(&o.vehicles, "vehicles", 3, "number of simulated vehicles")
 	fs.IntVar(&o.messages, "n", 3, "telemetry messages each vehicle publishes")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up when the exchange is not complete after this long")
@@ -54,6 +56,9 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	}
 	if err := mqttrmq.ValidateParentTopic(o.topic); err != nil {
 		return o, fmt.Errorf("-topic: %w", err)
+	}
+	if o.dialect, err = mqttrmq.ParseDialect(*dialect); err != nil {
+		return o, fmt.Errorf("-dialect: %w", err)
 	}
 	if o.vehicles < 1 || o.vehicles > 100 {
 		return o, fmt.Errorf("-vehicles %d: want 1 to 100", o.vehicles)

@@ -43,6 +43,16 @@ func (s *system) producerGroup() string { return "quickstart-commands" }
 // InstanceID; the in-process RocketMQ is asked about it.
 func (s *system) gatewayGroup() string { return "mqttrmq-gateway-" + s.gatewayID() }
 
+func (s *system) apache() bool { return s.opts.dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() }
+
+// uplinkTag is the tag of the messages the gateway sends for devices.
+func (s *system) uplinkTag() string {
+	if s.apache() {
+		return mqttrmq.ApacheRocketMQMQTT.TagToMQTT()
+	}
+	return gateway.UplinkTag
+}
+
 // start starts RocketMQ, the gateway and the backend, in that order.
 func (s *system) start(ctx context.Context) error {
 	s.nameServers = s.opts.nameServers
@@ -56,9 +66,9 @@ func (s *system) start(ctx context.Context) error {
 			return err
 		}
 		s.nameServers = []string{srv.Addr()}
-		s.con.printf("quickstart: RocketMQ in process (rocketmqtest) at %s, topic %s\n", srv.Addr(), s.opts.topic)
+		s.con.printf("quickstart: RocketMQ in process (rocketmqtest) at %s, topic %s, dialect %s\n", srv.Addr(), s.opts.topic, s.opts.dialect)
 	} else {
-		s.con.printf("quickstart: RocketMQ at %s, topic %s\n", strings.Join(s.nameServers, ","), s.opts.topic)
+		s.con.printf("quickstart: RocketMQ at %s, topic %s, dialect %s\n", strings.Join(s.nameServers, ","), s.opts.topic, s.opts.dialect)
 	}
 	// A new consumer group starts here; a second back allows for clocks
 	// that read whole seconds.
@@ -73,6 +83,7 @@ func (s *system) start(ctx context.Context) error {
 		NameServer:            s.nameServers,
 		ParentTopics:          []string{s.opts.topic},
 		InstanceID:            s.gatewayID(),
+		Dialect:               s.opts.dialect,
 		Auth:                  gateway.AllowAll{},
 		RequireHostedClientID: true,
 		Logger:                slog.New(slog.NewTextHandler(s.con, &slog.HandlerOptions{Level: level})),
@@ -86,7 +97,9 @@ func (s *system) start(ctx context.Context) error {
 	s.gw = gw
 	s.con.printf("quickstart: gateway listening for MQTT on %s\n", gw.Addr())
 
-	// The backend reads what devices sent: the gateway tags it MQTT2MQ.
+	// The backend reads what devices sent: the gateway tags it MQTT2MQ in
+	// the hosted service's dialect, MQTT_COMMON in Apache RocketMQ-MQTT's
+	// (which tags what backends send so too).
 	c, err := rocketmq.NewPushConsumer(
 		consumer.WithNameServer(s.nameServers),
 		consumer.WithGroupName(s.backendGroup()),
@@ -101,7 +114,7 @@ func (s *system) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("backend consumer: %w", err)
 	}
-	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: gateway.UplinkTag}
+	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: s.uplinkTag()}
 	if err := c.Subscribe(s.opts.topic, selector, s.consume); err != nil {
 		return fmt.Errorf("backend consumer: %w", err)
 	}
@@ -142,13 +155,16 @@ func (s *system) start(ctx context.Context) error {
 // turns the RocketMQ message back into the MQTT publish the device made.
 func (s *system) consume(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 	for _, m := range msgs {
-		p, err := mqttrmq.FromRocketMQ(m.Topic, m, m.Body)
+		p, err := s.opts.dialect.FromRocketMQ(m.Topic, m, m.Body)
 		if err != nil {
 			s.con.printf("%-8s ✗ message %s refused: %v\n", "backend", m.MsgId, err)
 			continue
 		}
+		if p.ClientID == "" {
+			continue // a backend's command: one tag marks both ways in the Apache dialect
+		}
 		note := s.tally.arrive(uplink, p.ClientID+" "+string(p.Payload))
-		s.con.printf("%-8s ← %s from %s, qos %s: %s%s\n%s", "backend", p.Topic, p.ClientID, p.QoS, p.Payload, note, describe(m.Topic, m.GetTags(), m))
+		s.con.printf("%-8s ← %s from %s, qos %s: %s%s\n%s", "backend", p.Topic, p.ClientID, p.QoS, p.Payload, note, s.describe(m.Topic, m.GetTags(), m))
 	}
 	return consumer.ConsumeSuccess, nil
 }
@@ -157,14 +173,24 @@ func (s *system) consume(_ context.Context, msgs ...*primitive.MessageExt) (cons
 // {topic}/p2p/{clientID} without subscribing.
 func (s *system) sendP2P(ctx context.Context, clientID, payload string) error {
 	m := primitive.NewMessage(s.opts.topic, []byte(payload))
-	m.WithTag(mqttrmq.TagToMQTT) // without it, no MQTT client gets the message
-	if err := mqttrmq.SetP2P(m, clientID); err != nil {
-		return err
+	if s.apache() {
+		topic, err := mqttrmq.P2PTopic(s.opts.topic, clientID)
+		if err != nil {
+			return err
+		}
+		if err := s.apacheCommand(m, topic); err != nil {
+			return err
+		}
+	} else {
+		m.WithTag(mqttrmq.TagToMQTT) // without it, no MQTT client gets the message
+		if err := mqttrmq.SetP2P(m, clientID); err != nil {
+			return err
+		}
+		if err := mqttrmq.SetQoS(m, mqttrmq.AtLeastOnce); err != nil {
+			return err
+		}
 	}
-	if err := mqttrmq.SetQoS(m, mqttrmq.AtLeastOnce); err != nil {
-		return err
-	}
-	s.con.printf("%-8s → P2P to %s: %s\n%s", "backend", clientID, payload, describe(m.Topic, m.GetTags(), m))
+	s.con.printf("%-8s → P2P to %s: %s\n%s", "backend", clientID, payload, s.describe(m.Topic, m.GetTags(), m))
 	return s.send(ctx, m)
 }
 
@@ -172,15 +198,29 @@ func (s *system) sendP2P(ctx context.Context, clientID, payload string) error {
 // subtopic second of the parent topic.
 func (s *system) sendBroadcast(ctx context.Context, second, payload string) error {
 	m := primitive.NewMessage(s.opts.topic, []byte(payload))
-	m.WithTag(mqttrmq.TagToMQTT)
-	if err := mqttrmq.SetSecondTopic(m, second); err != nil {
-		return err
+	if s.apache() {
+		if err := s.apacheCommand(m, s.opts.topic+second); err != nil {
+			return err
+		}
+	} else {
+		m.WithTag(mqttrmq.TagToMQTT)
+		if err := mqttrmq.SetSecondTopic(m, second); err != nil {
+			return err
+		}
+		if err := mqttrmq.SetQoS(m, mqttrmq.AtLeastOnce); err != nil {
+			return err
+		}
 	}
-	if err := mqttrmq.SetQoS(m, mqttrmq.AtLeastOnce); err != nil {
-		return err
-	}
-	s.con.printf("%-8s → broadcast to %s%s: %s\n%s", "backend", s.opts.topic, second, payload, describe(m.Topic, m.GetTags(), m))
+	s.con.printf("%-8s → broadcast to %s%s: %s\n%s", "backend", s.opts.topic, second, payload, s.describe(m.Topic, m.GetTags(), m))
 	return s.send(ctx, m)
+}
+
+// apacheCommand addresses m to an MQTT topic in Apache RocketMQ-MQTT's
+// dialect, which names the whole topic (originMqttTopic) and the Light
+// Message Queue it is dispatched to, and tags it MQTT_COMMON.
+func (s *system) apacheCommand(m *primitive.Message, topic string) error {
+	_, err := mqttrmq.ApacheRocketMQMQTT.ToRocketMQ(mqttrmq.Publish{Topic: topic, QoS: mqttrmq.AtLeastOnce, CleanSession: true}, m)
+	return err
 }
 
 func (s *system) send(ctx context.Context, m *primitive.Message) error {
@@ -212,13 +252,14 @@ func (s *system) waitFor(ctx context.Context, ks ...kind) error {
 }
 
 // describe shows a RocketMQ message as the mapping wrote it: topic, tag
-// and the mapping's properties, one indented line.
-func describe(topic, tag string, m mqttrmq.Properties) string {
+// and the dialect's properties, one indented line.
+func (s *system) describe(topic, tag string, m mqttrmq.Properties) string {
+	d := s.opts.dialect
 	var b strings.Builder
 	fmt.Fprintf(&b, "%8s   RocketMQ topic=%s tag=%s", "", topic, tag)
 	for _, k := range []string{
-		mqttrmq.PropSecondTopic, mqttrmq.PropOriginTopic, mqttrmq.PropQoS, mqttrmq.PropCleanSession,
-		mqttrmq.PropClientID, mqttrmq.PropRealTopic, mqttrmq.PropExtData,
+		d.TopicKey(), d.QoSKey(), d.CleanSessionKey(), d.ClientIDKey(),
+		mqttrmq.PropRealTopic, d.UserPropertiesKey(), mqttrmq.PropDispatch,
 	} {
 		if v := m.GetProperty(k); v != "" {
 			fmt.Fprintf(&b, " %s=%s", k, v)
