@@ -38,7 +38,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...] (required)")
 	topics := fs.String("topics", "", "parent `topics`, comma-separated (required): the first level of every MQTT topic served, each an existing RocketMQ topic")
 	fs.StringVar(&o.cfg.InstanceID, "instance-id", "", "this gateway's `name` among those sharing one RocketMQ; keep it across restarts (default: the host name)")
-	fs.StringVar(&o.cfg.UplinkTag, "uplink-tag", gateway.UplinkTag, "RocketMQ `tag` of the messages devices publish")
+	fs.StringVar(&o.cfg.UplinkTag, "uplink-tag", gateway.UplinkTag, "RocketMQ `tag` of the messages devices publish (the hosted service's dialect only)")
+	dialect := fs.String("dialect", mqttrmq.AlibabaCloud.String(), "how the mapping is written on RocketMQ: "+mqttrmq.AlibabaCloud.String()+" (the hosted service's properties) or "+mqttrmq.ApacheRocketMQMQTT.String()+" (Apache RocketMQ-MQTT's, tag MQTT_COMMON both ways)")
 	auth := fs.String("auth", "signature", "`mode`: signature (the hosted service's Signature and DeviceCredential modes, checked against the AccessKeys) or allow-all (anyone, for trials)")
 	keys := fs.String("access-keys", "", "AccessKeys for -auth signature, `id:secret`[,id:secret...]; prefer -access-keys-file, as command lines are visible to other users")
 	keysFile := fs.String("access-keys-file", "", "`file` of AccessKeys for -auth signature, one id:secret a line; blank lines and lines starting with # are skipped")
@@ -85,6 +86,14 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 			return o, fmt.Errorf("-topics: %w", err)
 		}
 		o.cfg.ParentTopics = append(o.cfg.ParentTopics, t)
+	}
+	if o.cfg.Dialect, err = mqttrmq.ParseDialect(*dialect); err != nil {
+		return o, fmt.Errorf("-dialect: %w", err)
+	}
+	uplinkTagSet := false
+	fs.Visit(func(f *flag.Flag) { uplinkTagSet = uplinkTagSet || f.Name == "uplink-tag" })
+	if uplinkTagSet && o.cfg.Dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() {
+		return o, fmt.Errorf("-uplink-tag does not apply to -dialect %s, which tags every message %s", o.cfg.Dialect, o.cfg.Dialect.TagToMQTT())
 	}
 	if o.metrics != "" {
 		if _, _, err := net.SplitHostPort(o.metrics); err != nil {

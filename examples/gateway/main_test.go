@@ -206,6 +206,8 @@ var flagErrors = []struct {
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-access-keys", "a:b", "-mqtt-instance", "x|y"}, "holds no '|'"},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-instance-id", "a b"}, "InstanceID"},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-uplink-tag", "MQ2MQTT"}, "UplinkTag"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-dialect", "x"}, "-dialect: "},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-dialect", "apache-rocketmq-mqtt", "-uplink-tag", "UP"}, "-uplink-tag does not apply"},
 	{[]string{"-nosuch"}, "flag provided but not defined: -nosuch"},
 }
 
