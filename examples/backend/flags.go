@@ -1,0 +1,170 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/gateway"
+)
+
+// options are the command line's settings, checked.
+type options struct {
+	nameServers   []string
+	topic         string
+	dialect       *mqttrmq.Dialect
+	group         string // consumer group
+	producerGroup string
+	instance      string // client instance name
+	tag           string // tag of device messages
+	fromFirst     bool
+
+	p2p        []string // client IDs
+	broadcast  string   // subtopic, "/cmd/all"
+	message    string
+	qos        mqttrmq.QoS
+	realTopic  string
+	clean      bool
+	cleanIsSet bool
+
+	consume bool
+	expect  int
+	wait    time.Duration
+	verbose bool
+}
+
+func (o options) sends() bool { return len(o.p2p) > 0 || o.broadcast != "" }
+
+const usageHead = `Usage: backend -namesrv ip:port -topic parent [flags]
+
+A backend service on RocketMQ. Without -p2p or -broadcast it reads device
+messages of the parent topic and prints them as MQTT publishes, until
+interrupted (or -expect, -wait). With them it sends a command to MQTT
+clients and exits (add -consume to read afterwards).
+
+Flags:`
+
+func parseFlags(stdout io.Writer, args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned; -h prints usage below
+	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...] (required)")
+	fs.StringVar(&o.topic, "topic", "", "parent `topic`: the RocketMQ topic, first level of the devices' MQTT topics (required)")
+	dialect := fs.String("dialect", mqttrmq.AlibabaCloud.String(), "how the mapping is written on RocketMQ: "+mqttrmq.AlibabaCloud.String()+" or "+mqttrmq.ApacheRocketMQMQTT.String())
+	fs.StringVar(&o.group, "group", "mqttrmq-backend", "consumer `group`; a group resumes where it stopped, a new one starts now (or with -from-first)")
+	fs.StringVar(&o.producerGroup, "producer-group", "mqttrmq-backend-commands", "producer `group`")
+	fs.StringVar(&o.instance, "instance", fmt.Sprintf("backend-%d", os.Getpid()), "client instance `name`, one per process")
+	tag := fs.String("tag", "", "`tag` of device messages (default "+gateway.UplinkTag+", the gateway's; "+mqttrmq.TagMQTTCommon+" with -dialect "+mqttrmq.ApacheRocketMQMQTT.String()+")")
+	fs.BoolVar(&o.fromFirst, "from-first", false, "a new consumer group reads the topic from its first message instead of from now")
+	p2p := fs.String("p2p", "", "send -msg point to point to these client `IDs`, comma-separated")
+	fs.StringVar(&o.broadcast, "broadcast", "", "send -msg to every subscriber of this `subtopic` of -topic, such as /cmd/all")
+	fs.StringVar(&o.message, "msg", "", "`payload` of the command")
+	qos := fs.Int("qos", 1, "QoS of the command: 0, 1 or 2 (a subscriber gets at most its subscription's)")
+	fs.StringVar(&o.realTopic, "real-topic", "", "MQTT `topic` the receivers are shown instead of the default (mqttRealTopic), mostly for -p2p")
+	fs.BoolVar(&o.clean, "clean", true, "with -p2p, -clean=false keeps the command for a persistent session that is offline (cleansessionflag)")
+	fs.BoolVar(&o.consume, "consume", false, "read device messages after sending")
+	fs.IntVar(&o.expect, "expect", 0, "exit once this many device messages were read; fail if -wait passes first")
+	fs.DurationVar(&o.wait, "wait", 0, "read this long, then exit (0: until interrupted)")
+	fs.BoolVar(&o.verbose, "v", false, "show the RocketMQ client's warnings")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, usageHead)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+		}
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) { o.cleanIsSet = o.cleanIsSet || f.Name == "clean" })
+
+	if *namesrv == "" {
+		return o, errors.New("-namesrv is required: the RocketMQ name servers, ip:port[,ip:port]")
+	}
+	for _, a := range strings.Split(*namesrv, ",") {
+		a = strings.TrimSpace(a)
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil || ap.Port() == 0 {
+			return o, fmt.Errorf("-namesrv %q: want ip:port, such as 127.0.0.1:9876 (the RocketMQ client does not resolve host names)", a)
+		}
+		o.nameServers = append(o.nameServers, ap.String())
+	}
+	if o.topic == "" {
+		return o, errors.New("-topic is required: the parent topic")
+	}
+	if err := mqttrmq.ValidateParentTopic(o.topic); err != nil {
+		return o, fmt.Errorf("-topic: %w", err)
+	}
+	var err error
+	if o.dialect, err = mqttrmq.ParseDialect(*dialect); err != nil {
+		return o, fmt.Errorf("-dialect: %w", err)
+	}
+	o.tag = *tag
+	if o.tag == "" {
+		o.tag = gateway.UplinkTag
+		if apache(o.dialect) {
+			o.tag = mqttrmq.TagMQTTCommon
+		}
+	}
+	if strings.ContainsAny(o.tag, "|* ") {
+		return o, fmt.Errorf("-tag %q: one tag, without '|', '*' or spaces", o.tag)
+	}
+	for _, name := range []struct{ flag, v string }{{"-group", o.group}, {"-producer-group", o.producerGroup}, {"-instance", o.instance}} {
+		// RocketMQ names: the parent-topic rule is RocketMQ's own, less % and |.
+		if err := mqttrmq.ValidateParentTopic(name.v); err != nil {
+			return o, fmt.Errorf("%s %q: want letters, digits, '-' and '_'", name.flag, name.v)
+		}
+	}
+
+	if *p2p != "" {
+		for _, id := range strings.Split(*p2p, ",") {
+			id = strings.TrimSpace(id)
+			if _, err := mqttrmq.P2PTopic(o.topic, id); err != nil {
+				return o, fmt.Errorf("-p2p: %w", err)
+			}
+			o.p2p = append(o.p2p, id)
+		}
+	}
+	if o.broadcast != "" {
+		if mqttrmq.IsP2PSubtopic(o.broadcast) {
+			return o, fmt.Errorf("-broadcast %q: a P2P subtopic reaches one client; use -p2p", o.broadcast)
+		}
+		if _, err := mqttrmq.JoinTopic(o.topic, o.broadcast); err != nil {
+			return o, fmt.Errorf("-broadcast: %w", err)
+		}
+	}
+	if o.sends() && o.message == "" {
+		return o, errors.New("-msg is required with -p2p and -broadcast")
+	}
+	if !o.sends() && (o.message != "" || o.realTopic != "" || o.cleanIsSet) {
+		return o, errors.New("-msg, -real-topic and -clean are for commands: add -p2p or -broadcast")
+	}
+	if *qos < 0 || *qos > 2 {
+		return o, fmt.Errorf("-qos %d: want 0, 1 or 2", *qos)
+	}
+	o.qos = mqttrmq.QoS(*qos)
+	if o.realTopic != "" {
+		if err := mqttrmq.ValidateTopicName(o.realTopic); err != nil {
+			return o, fmt.Errorf("-real-topic: %w", err)
+		}
+	}
+	if o.cleanIsSet && len(o.p2p) == 0 {
+		return o, errors.New("-clean is for -p2p: a subscriber's own session decides for the rest")
+	}
+	if !o.sends() {
+		o.consume = true
+	}
+	if o.expect < 0 || o.wait < 0 {
+		return o, errors.New("-expect and -wait cannot be negative")
+	}
+	return o, nil
+}
+
+func apache(d *mqttrmq.Dialect) bool { return d.String() == mqttrmq.ApacheRocketMQMQTT.String() }

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/apache/rocketmq-client-go/v2/producer"
+	"github.com/apache/rocketmq-client-go/v2/rlog"
+
+	"github.com/mqttrmq/mqttrmq"
+)
+
+// sendTimeout bounds one command's send, the client's retries included.
+const sendTimeout = 10 * time.Second
+
+// run runs the backend with the command line args, writing what it sends
+// and reads to stdout.
+func run(ctx context.Context, stdout io.Writer, args []string) error {
+	o, err := parseFlags(stdout, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.verbose {
+		rlog.SetLogLevel("warn")
+	} else {
+		rlog.SetLogLevel("error") // the RocketMQ client's own logger, process-wide
+	}
+	b := &backend{opts: o, out: stdout, read: make(chan struct{}, 1)}
+	if o.sends() {
+		if err := b.sendCommands(ctx); err != nil {
+			return err
+		}
+	}
+	if o.consume {
+		return b.consume(ctx)
+	}
+	return nil
+}
+
+// backend is the service: a producer for commands, a consumer of device messages.
+type backend struct {
+	opts options
+
+	mu   sync.Mutex // serialises output and guards n
+	out  io.Writer
+	n    int
+	read chan struct{} // signalled on every device message
+}
+
+func (b *backend) printf(format string, a ...any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	fmt.Fprintf(b.out, format, a...)
+}
+
+// sendCommands sends -msg to each -p2p client and to the -broadcast subtopic.
+func (b *backend) sendCommands(ctx context.Context) error {
+	o := b.opts
+	p, err := rocketmq.NewProducer(
+		producer.WithNameServer(o.nameServers),
+		producer.WithGroupName(o.producerGroup),
+		producer.WithInstanceName(o.instance+"-producer"),
+	)
+	if err != nil {
+		return fmt.Errorf("producer: %w", err)
+	}
+	if err := p.Start(); err != nil {
+		return fmt.Errorf("producer: %w", err)
+	}
+	defer p.Shutdown()
+
+	for _, id := range o.p2p {
+		m, err := b.command(id, "")
+		if err != nil {
+			return err
+		}
+		if err := b.send(ctx, p, m, "P2P to "+id); err != nil {
+			return err
+		}
+	}
+	if o.broadcast != "" {
+		m, err := b.command("", o.broadcast)
+		if err != nil {
+			return err
+		}
+		if err := b.send(ctx, p, m, "to subscribers of "+o.topic+o.broadcast); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// command builds a message for MQTT clients: for one client (P2P) when
+// target is set, else for the subscribers of the subtopic second.
+func (b *backend) command(target, second string) (*primitive.Message, error) {
+	o := b.opts
+	m := primitive.NewMessage(o.topic, []byte(o.message))
+	if apache(o.dialect) {
+		// Apache RocketMQ-MQTT's dialect names the whole MQTT topic and
+		// the Light Message Queue it goes to, and tags it MQTT_COMMON.
+		topic := o.topic + second
+		if target != "" {
+			var err error
+			if topic, err = mqttrmq.P2PTopic(o.topic, target); err != nil {
+				return nil, err
+			}
+		}
+		pub := mqttrmq.Publish{Topic: topic, QoS: o.qos, CleanSession: o.clean}
+		if _, err := o.dialect.ToRocketMQ(pub, m); err != nil {
+			return nil, err
+		}
+	} else {
+		// The hosted service's dialect: the tag MQ2MQTT, without which no
+		// MQTT client gets the message, and the subtopic or P2P address.
+		m.WithTag(mqttrmq.TagToMQTT)
+		var err error
+		if target != "" {
+			err = mqttrmq.SetP2P(m, target)
+			if err == nil && b.opts.cleanIsSet {
+				mqttrmq.SetCleanSession(m, o.clean)
+			}
+		} else {
+			err = mqttrmq.SetSecondTopic(m, second)
+		}
+		if err == nil {
+			err = mqttrmq.SetQoS(m, o.qos)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if o.realTopic != "" {
+		if err := mqttrmq.SetRealTopic(m, o.realTopic); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (b *backend) send(ctx context.Context, p rocketmq.Producer, m *primitive.Message, what string) error {
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	r, err := p.SendSync(ctx, m)
+	if err == nil && r.Status != primitive.SendOK {
+		err = fmt.Errorf("status %d", r.Status)
+	}
+	if err != nil {
+		return fmt.Errorf("send %s: %w", what, err)
+	}
+	b.printf("→ %s: %s (msgId %s)\n%s", what, m.Body, r.MsgID, b.describe(m.Topic, m.GetTags(), m))
+	return nil
+}
+
+// consume reads device messages until -expect is reached, -wait passes or
+// ctx is done.
+func (b *backend) consume(ctx context.Context) error {
+	o := b.opts
+	from := consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp)
+	if o.fromFirst {
+		from = consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset)
+	}
+	var guard rebalanceGuard
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNameServer(o.nameServers),
+		consumer.WithGroupName(o.group),
+		consumer.WithInstance(o.instance+"-consumer"),
+		from,
+		// Read only for a group that has no offsets yet; the client reads
+		// it as UTC.
+		consumer.WithConsumeTimestamp(time.Now().Add(-time.Second).UTC().Format("20060102150405")),
+		// One callback at a time: a device's messages, which share a
+		// queue, print in the order it sent them.
+		consumer.WithConsumeGoroutineNums(1),
+		consumer.WithStrategy(guard.allocate),
+	)
+	if err != nil {
+		return fmt.Errorf("consumer: %w", err)
+	}
+	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: o.tag}
+	if err := c.Subscribe(o.topic, selector, b.handle); err != nil {
+		c.Shutdown()
+		return fmt.Errorf("consumer: subscribe %s: %w", o.topic, err)
+	}
+	if err := c.Start(); err != nil {
+		c.Shutdown()
+		return fmt.Errorf("consumer: %w", err)
+	}
+	defer guard.shutdown(c)
+	b.printf("consuming %s (tag %s) as group %s\n", o.topic, o.tag, o.group)
+
+	var timeout <-chan time.Time
+	if o.wait > 0 {
+		t := time.NewTimer(o.wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		if o.expect > 0 && b.count() >= o.expect {
+			return nil
+		}
+		select {
+		case <-b.read:
+		case <-timeout:
+			if o.expect > 0 {
+				return fmt.Errorf("read %d of -expect %d messages within -wait %v", b.count(), o.expect, o.wait)
+			}
+			return nil
+		case <-ctx.Done():
+			if o.expect > 0 {
+				return fmt.Errorf("read %d of -expect %d messages: %w", b.count(), o.expect, ctx.Err())
+			}
+			return nil // interrupted: the normal way to stop
+		}
+	}
+}
+
+// handle prints device messages as the MQTT publishes they were.
+func (b *backend) handle(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+	for _, m := range msgs {
+		p, err := b.opts.dialect.FromRocketMQ(m.Topic, m, m.Body)
+		if err != nil {
+			// Malformed: print it and move on; redelivering cannot mend it.
+			b.printf("✗ message %s refused: %v\n", m.MsgId, err)
+			continue
+		}
+		if p.ClientID == "" {
+			continue // a backend's command: Apache RocketMQ-MQTT tags both ways alike
+		}
+		b.mu.Lock()
+		b.n++
+		fmt.Fprintf(b.out, "← %s from %s, qos %s: %s\n%s", p.Topic, p.ClientID, p.QoS, p.Payload, b.describe(m.Topic, m.GetTags(), m))
+		b.mu.Unlock()
+		select {
+		case b.read <- struct{}{}:
+		default:
+		}
+	}
+	return consumer.ConsumeSuccess, nil
+}
+
+func (b *backend) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n
+}
+
+// describe shows a RocketMQ message as the mapping wrote it: topic, tag
+// and the dialect's properties, one indented line.
+func (b *backend) describe(topic, tag string, m mqttrmq.Properties) string {
+	d := b.opts.dialect
+	var s strings.Builder
+	fmt.Fprintf(&s, "  RocketMQ topic=%s tag=%s", topic, tag)
+	for _, k := range []string{
+		d.TopicKey(), d.QoSKey(), d.CleanSessionKey(), d.ClientIDKey(),
+		mqttrmq.PropRealTopic, d.UserPropertiesKey(), mqttrmq.PropDispatch,
+	} {
+		if v := m.GetProperty(k); v != "" {
+			fmt.Fprintf(&s, " %s=%s", k, v)
+		}
+	}
+	s.WriteByte('\n')
+	return s.String()
+}
+
+// rebalanceGuard shuts the push consumer down without racing its own
+// rebalances: the client's Shutdown writes a flag they read without
+// synchronisation. Suspending stops new rebalances; taking the lock every
+// allocation holds waits for one under way.
+type rebalanceGuard struct{ mu sync.Mutex }
+
+func (g *rebalanceGuard) allocate(group, clientID string, all []*primitive.MessageQueue, clients []string) []*primitive.MessageQueue {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return consumer.AllocateByAveragely(group, clientID, all, clients)
+}
+
+func (g *rebalanceGuard) shutdown(c rocketmq.PushConsumer) {
+	c.Suspend()
+	g.mu.Lock()
+	g.mu.Unlock() // empty: it orders every allocation before the Shutdown
+	c.Shutdown()
+}
