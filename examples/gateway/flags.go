@@ -20,6 +20,7 @@ import (
 type options struct {
 	cfg     gateway.Config
 	metrics string // address of the metrics listener; empty for none
+	trial   string // address of an in-process RocketMQ to run; empty for none
 	verbose bool
 }
 
@@ -35,7 +36,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned; -h prints usage below
 	listen := fs.String("listen", gateway.DefaultListen, "MQTT listen `address`; :1883 serves every interface")
-	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...] (required)")
+	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...] (required, unless -rocketmqtest)")
+	fs.StringVar(&o.trial, "rocketmqtest", "", "for trials without a RocketMQ: run an in-process one (package rocketmqtest: memory only, one node) listening on `ip:port`, such as 127.0.0.1:9876, holding -topics; other programs reach it there")
 	topics := fs.String("topics", "", "parent `topics`, comma-separated (required): the first level of every MQTT topic served, each an existing RocketMQ topic")
 	fs.StringVar(&o.cfg.InstanceID, "instance-id", "", "this gateway's `name` among those sharing one RocketMQ; keep it across restarts (default: the host name)")
 	fs.StringVar(&o.cfg.UplinkTag, "uplink-tag", gateway.UplinkTag, "RocketMQ `tag` of the messages devices publish (the hosted service's dialect only)")
@@ -69,14 +71,22 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 		return o, fmt.Errorf("-listen %q: want host:port, such as :1883: %w", *listen, err)
 	}
 	o.cfg.Listen = *listen
-	if *namesrv == "" {
+	switch {
+	case *namesrv != "" && o.trial != "":
+		return o, errors.New("give -namesrv or -rocketmqtest, not both")
+	case o.trial != "":
+		if _, err := netip.ParseAddrPort(o.trial); err != nil {
+			return o, fmt.Errorf("-rocketmqtest %q: want ip:port, such as 127.0.0.1:9876", o.trial)
+		}
+	case *namesrv == "":
 		return o, errors.New("-namesrv is required: the RocketMQ name servers, ip:port[,ip:port]")
+	default:
+		ns, err := parseNameServers(*namesrv)
+		if err != nil {
+			return o, err
+		}
+		o.cfg.NameServer = ns
 	}
-	ns, err := parseNameServers(*namesrv)
-	if err != nil {
-		return o, err
-	}
-	o.cfg.NameServer = ns
 	if *topics == "" {
 		return o, errors.New("-topics is required: the parent topics, comma-separated")
 	}
@@ -87,6 +97,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 		}
 		o.cfg.ParentTopics = append(o.cfg.ParentTopics, t)
 	}
+	var err error
 	if o.cfg.Dialect, err = mqttrmq.ParseDialect(*dialect); err != nil {
 		return o, fmt.Errorf("-dialect: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -179,12 +180,71 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestTrialRocketMQ: with -rocketmqtest the command runs its own RocketMQ,
+// and a device's message makes the round trip through it.
+func TestTrialRocketMQ(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmq := ln.Addr().String()
+	ln.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out output
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, &out, []string{"-rocketmqtest", rmq, "-topics", "vehicles,chat", "-auth", "allow-all",
+			"-listen", "127.0.0.1:0", "-instance-id", fmt.Sprintf("examples-gateway-trial-%d", time.Now().UnixNano())})
+	}()
+	addr := out.waitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
+	if !strings.Contains(out.String(), "namesrv="+rmq) {
+		t.Errorf("output does not name the in-process RocketMQ %s:\n%s", rmq, out.String())
+	}
+
+	got := make(chan paho.Message, 1)
+	dev := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("GID_chat@@@u1").
+		SetAutoReconnect(false).SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- m }))
+	if tok := dev.Connect(); !tok.WaitTimeout(deadline) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer dev.Disconnect(0)
+	if tok := dev.Subscribe("chat/room1", 1, nil); !tok.WaitTimeout(deadline) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	// The gateway's consumer starts at its start-up time, so this
+	// message reaches it whenever its first rebalance ends.
+	if tok := dev.Publish("chat/room1", 1, false, "hello"); !tok.WaitTimeout(deadline) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	select {
+	case m := <-got:
+		if string(m.Payload()) != "hello" {
+			t.Errorf("got %q; want hello", m.Payload())
+		}
+	case <-time.After(deadline):
+		t.Fatal("the message did not come back through the in-process RocketMQ")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run() = %v after cancel; want nil", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("run did not return after its context was cancelled")
+	}
+}
+
 // Flag errors name the flag and what it wants, before anything starts.
 var flagErrors = []struct {
 	args []string
 	want string
 }{
 	{[]string{"-topics", "vehicles"}, "-namesrv is required"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-rocketmqtest", "127.0.0.1:9877", "-topics", "v"}, "not both"},
+	{[]string{"-rocketmqtest", "localhost:9876", "-topics", "v"}, `-rocketmqtest "localhost:9876": want ip:port`},
 	{[]string{"-namesrv", "127.0.0.1:9876"}, "-topics is required"},
 	{[]string{"-namesrv", "localhost:9876", "-topics", "v"}, `-namesrv "localhost:9876": want ip:port`},
 	{[]string{"-namesrv", "127.0.0.1:9876,10.0.0.1", "-topics", "v"}, `-namesrv "10.0.0.1": want ip:port`},

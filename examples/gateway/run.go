@@ -14,6 +14,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/rlog"
 
 	"github.com/mqttrmq/mqttrmq/gateway"
+	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
 
 // startTimeout bounds the gateway's start-up: connecting to RocketMQ and
@@ -40,12 +41,36 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: level}))
 	o.cfg.Logger = log
 
+	var trial *rocketmqtest.Server
+	if o.trial != "" {
+		srv, err := startTrialRocketMQ(o.trial, o.cfg.ParentTopics)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		trial = srv
+		o.cfg.NameServer = []string{srv.Addr()}
+		if o.cfg.InstanceID == "" {
+			o.cfg.InstanceID = "trial"
+		}
+		log.Warn("RocketMQ runs in process, for trials: messages are kept in memory only", "namesrv", srv.Addr(), "topics", o.cfg.ParentTopics)
+	}
+
 	g, err := gateway.New(o.cfg)
 	if err != nil {
 		return err
 	}
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	err = g.Start(startCtx)
+	if err == nil && trial != nil {
+		// In process, wait until the gateway's consumer pulls every
+		// queue: its start-up is over, so stopping it at once cannot race
+		// with it. (The gateway names its group after its InstanceID.)
+		err = trial.WaitForConsumers(startCtx, "mqttrmq-gateway-"+o.cfg.InstanceID, 1)
+		if err != nil {
+			err = errors.Join(err, g.Close())
+		}
+	}
 	cancel()
 	if err != nil {
 		return err // Start closed the gateway
@@ -76,4 +101,19 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 	}
 	errs = append(errs, g.Close())
 	return errors.Join(errs...)
+}
+
+// startTrialRocketMQ starts an in-process RocketMQ holding the topics.
+func startTrialRocketMQ(addr string, topics []string) (*rocketmqtest.Server, error) {
+	srv, err := rocketmqtest.Start(rocketmqtest.WithAddr(addr))
+	if err != nil {
+		return nil, fmt.Errorf("-rocketmqtest: %w", err)
+	}
+	for _, t := range topics {
+		if err := srv.CreateTopic(t, 4); err != nil {
+			srv.Close()
+			return nil, fmt.Errorf("-rocketmqtest: %w", err)
+		}
+	}
+	return srv, nil
 }
