@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
 
 	"github.com/mqttrmq/mqttrmq"
 	"github.com/mqttrmq/mqttrmq/gateway"
@@ -24,6 +27,8 @@ type options struct {
 	instance      string // client instance name
 	tag           string // tag of device messages
 	fromFirst     bool
+	credentials   primitive.Credentials // RocketMQ ACL; zero for none
+	namespace     string
 
 	p2p        []string // client IDs
 	broadcast  string   // subtopic, "/cmd/all"
@@ -54,7 +59,10 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned; -h prints usage below
-	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...] (required)")
+	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...], or an http(s):// name-server endpoint (required)")
+	fs.StringVar(&o.credentials.AccessKey, "access-key", "", "RocketMQ ACL access `key`, for a RocketMQ that requires one")
+	fs.StringVar(&o.credentials.SecretKey, "secret-key", "", "RocketMQ ACL secret `key` (visible to other users in the process list: prefer a RocketMQ reachable only from trusted hosts)")
+	fs.StringVar(&o.namespace, "namespace", "", "RocketMQ `namespace` (the instance ID of a hosted RocketMQ that has one)")
 	fs.StringVar(&o.topic, "topic", "", "parent `topic`: the RocketMQ topic, first level of the devices' MQTT topics (required)")
 	dialect := fs.String("dialect", mqttrmq.AlibabaCloud.String(), "how the mapping is written on RocketMQ: "+mqttrmq.AlibabaCloud.String()+" or "+mqttrmq.ApacheRocketMQMQTT.String())
 	fs.StringVar(&o.group, "group", "mqttrmq-backend", "consumer `group`; a group resumes where it stopped, a new one starts now (or with -from-first)")
@@ -90,11 +98,23 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	}
 	for _, a := range strings.Split(*namesrv, ",") {
 		a = strings.TrimSpace(a)
+		if u, err := url.Parse(a); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			o.nameServers = append(o.nameServers, a) // an endpoint the client resolves itself
+			continue
+		}
 		ap, err := netip.ParseAddrPort(a)
 		if err != nil || ap.Port() == 0 {
-			return o, fmt.Errorf("-namesrv %q: want ip:port, such as 127.0.0.1:9876 (the RocketMQ client does not resolve host names)", a)
+			return o, fmt.Errorf("-namesrv %q: want ip:port, such as 127.0.0.1:9876, or an http(s):// endpoint (the RocketMQ client resolves no other host names)", a)
 		}
 		o.nameServers = append(o.nameServers, ap.String())
+	}
+	if (o.credentials.AccessKey == "") != (o.credentials.SecretKey == "") {
+		return o, errors.New("-access-key and -secret-key go together")
+	}
+	if o.namespace != "" {
+		if err := mqttrmq.ValidateParentTopic(o.namespace); err != nil {
+			return o, fmt.Errorf("-namespace %q: want letters, digits, '-' and '_'", o.namespace)
+		}
 	}
 	if o.topic == "" {
 		return o, errors.New("-topic is required: the parent topic")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -244,6 +245,9 @@ var flagErrors = []struct {
 	{[]string{"-topic", "v"}, "-namesrv is required"},
 	{[]string{"-namesrv", "localhost:9876", "-topic", "v"}, `-namesrv "localhost:9876": want ip:port`},
 	{[]string{"-namesrv", "127.0.0.1:9876"}, "-topic is required"},
+	{[]string{"-namesrv", "ftp://ns.example:80", "-topic", "v"}, `-namesrv "ftp://ns.example:80"`},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-access-key", "ak"}, "-access-key and -secret-key go together"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-namespace", "a%b"}, `-namespace "a%b"`},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v/w"}, "-topic: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-dialect", "x"}, "-dialect: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-tag", "a||b"}, `-tag "a||b": one tag`},
@@ -259,6 +263,16 @@ var flagErrors = []struct {
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-p2p", "GID_xyz@@@a", "-msg", "m", "-real-topic", "a/#"}, "-real-topic: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-broadcast", "/b", "-msg", "m", "-clean=false"}, "-clean is for -p2p"},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-expect", "-2"}, "cannot be negative"},
+}
+
+func TestNameServerEndpoint(t *testing.T) {
+	o, err := parseFlags(io.Discard, []string{"-namesrv", "http://ns.example.com:80, 10.0.0.5:9876", "-topic", "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"http://ns.example.com:80", "10.0.0.5:9876"}; !slices.Equal(o.nameServers, want) {
+		t.Errorf("name servers %q; want %q", o.nameServers, want)
+	}
 }
 
 func TestFlagErrors(t *testing.T) {

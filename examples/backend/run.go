@@ -72,6 +72,8 @@ func (b *backend) sendCommands(ctx context.Context) error {
 		producer.WithNameServer(o.nameServers),
 		producer.WithGroupName(o.producerGroup),
 		producer.WithInstanceName(o.instance+"-producer"),
+		producer.WithCredentials(o.credentials),
+		producer.WithNamespace(o.namespace),
 	)
 	if err != nil {
 		return fmt.Errorf("producer: %w", err)
@@ -176,6 +178,8 @@ func (b *backend) consume(ctx context.Context) error {
 		consumer.WithNameServer(o.nameServers),
 		consumer.WithGroupName(o.group),
 		consumer.WithInstance(o.instance+"-consumer"),
+		consumer.WithCredentials(o.credentials),
+		consumer.WithNamespace(o.namespace),
 		from,
 		// Read only for a group that has no offsets yet; the client reads
 		// it as UTC.
