@@ -38,7 +38,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.IntVar(&o.vehicles, "vehicles", 3, "number of simulated vehicles")
 	fs.IntVar(&o.messages, "n", 3, "telemetry messages each vehicle publishes")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up when the exchange is not complete after this long")
-	fs.BoolVar(&o.verbose, "v", false, "show the gateway's and the RocketMQ client's informational logs")
+	fs.BoolVar(&o.verbose, "v", false, "show the gateway's informational logs and the RocketMQ client's warnings")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "Usage: quickstart [flags]\n\nRuns RocketMQ, the MQTT gateway, simulated vehicles and a backend in one process.\n\nFlags:")
