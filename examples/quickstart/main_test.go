@@ -45,15 +45,15 @@ func TestQuickstart(t *testing.T) {
 		"RocketMQ topic=vehicles tag=MQTT2MQ mqttSecondTopic=/telemetry/car2 qoslevel=1 cleansessionflag=true clientId=GID_vehicle@@@car2",
 		// A P2P command reaches its vehicle on its own P2P topic.
 		"RocketMQ topic=vehicles tag=MQ2MQTT mqttSecondTopic=/p2p/GID_vehicle@@@car3 qoslevel=1",
-		"car3     ← vehicles/p2p/GID_vehicle@@@car3 qos 1: {\"cmd\":\"unlock\"}",
+		"car3     ← vehicles/p2p/GID_vehicle@@@car3 qos 1: {\"cmd\":\"unlock\",\"run\":",
 		// The broadcast reaches every subscriber.
-		"car1     ← vehicles/cmd/all qos 1: {\"cmd\":\"return-to-depot\"}",
+		"car1     ← vehicles/cmd/all qos 1: {\"cmd\":\"return-to-depot\",\"run\":",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	for _, wrong := range []string{"not expected", "refused", "level=WARN", "level=ERROR"} {
+	for _, wrong := range []string{"not counted", "refused", "level=WARN", "level=ERROR"} {
 		if strings.Contains(out.String(), wrong) {
 			t.Errorf("output holds %q", wrong)
 		}

@@ -143,14 +143,14 @@ func exchange(ctx context.Context, con *console, o options, t *tally) (err error
 	// says how much was missing.
 	for _, c := range cars {
 		for seq := 1; seq <= o.messages; seq++ {
-			t.expect(uplink, c.id+" "+c.telemetry(seq))
+			t.expect(uplink, c.id+" "+c.telemetryTopic()+" "+c.telemetry(seq))
 		}
 		p2pTopic, err := mqttrmq.P2PTopic(o.topic, c.id)
 		if err != nil {
 			return err
 		}
-		t.expect(p2p, c.id+" "+p2pTopic+" "+p2pCommand)
-		t.expect(broadcast, c.id+" "+o.topic+broadcastSubtopic+" "+broadcastCommand)
+		t.expect(p2p, c.id+" "+p2pTopic+" "+sys.command("unlock"))
+		t.expect(broadcast, c.id+" "+o.topic+broadcastSubtopic+" "+sys.command("return-to-depot"))
 	}
 
 	if err := sys.start(ctx); err != nil {
@@ -170,27 +170,27 @@ func exchange(ctx context.Context, con *console, o options, t *tally) (err error
 		return err
 	}
 	for _, c := range cars {
-		if err := sys.sendP2P(ctx, c.id, p2pCommand); err != nil {
+		if err := sys.sendP2P(ctx, c.id, sys.command("unlock")); err != nil {
 			return err
 		}
 	}
-	if err := sys.sendBroadcast(ctx, broadcastSubtopic, broadcastCommand); err != nil {
+	if err := sys.sendBroadcast(ctx, broadcastSubtopic, sys.command("return-to-depot")); err != nil {
 		return err
 	}
 	return sys.waitFor(ctx, p2p, broadcast)
 }
 
-// The commands the backend sends.
+// Where the backend's commands go, under the parent topic.
 const (
-	p2pCommand        = `{"cmd":"unlock"}`
-	broadcastSubtopic = "/cmd/all"
-	broadcastCommand  = `{"cmd":"return-to-depot"}`
-	commandFilter     = "/cmd/#" // what every vehicle subscribes to, under the parent topic
+	broadcastSubtopic = "/cmd/all" // the command to every vehicle
+	commandFilter     = "/cmd/#"   // what every vehicle subscribes to
 )
 
-// runID names this run's RocketMQ clients and groups: the client shares one
-// connection per name in a process, and a new consumer group starts at its
-// creation, so old messages on a real RocketMQ stay out of the counts.
+// runID names this run's RocketMQ clients and groups, and marks its
+// payloads: the client shares one connection per name in a process, and a
+// new consumer group starts about when it is created, so a run that starts
+// right after another may read the other's last messages, which its marks
+// keep out of the counts.
 func runID() string {
 	var b [4]byte
 	rand.Read(b[:])

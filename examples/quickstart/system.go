@@ -35,6 +35,9 @@ type system struct {
 	vehicles    []*vehicle
 }
 
+// command is the payload of a backend command.
+func (s *system) command(cmd string) string { return fmt.Sprintf(`{"cmd":%q,"run":%q}`, cmd, s.run) }
+
 func (s *system) gatewayID() string     { return "quickstart-" + s.run }
 func (s *system) backendGroup() string  { return "quickstart-backend-" + s.run }
 func (s *system) producerGroup() string { return "quickstart-commands" }
@@ -163,7 +166,7 @@ func (s *system) consume(_ context.Context, msgs ...*primitive.MessageExt) (cons
 		if p.ClientID == "" {
 			continue // a backend's command: one tag marks both ways in the Apache dialect
 		}
-		note := s.tally.arrive(uplink, p.ClientID+" "+string(p.Payload))
+		note := s.tally.arrive(uplink, p.ClientID+" "+p.Topic+" "+string(p.Payload))
 		s.con.printf("%-8s ← %s from %s, qos %s: %s%s\n%s", "backend", p.Topic, p.ClientID, p.QoS, p.Payload, note, s.describe(m.Topic, m.GetTags(), m))
 	}
 	return consumer.ConsumeSuccess, nil

@@ -20,8 +20,9 @@ var kindNames = [kinds]string{"uplink", "p2p", "broadcast"}
 func (k kind) String() string { return kindNames[k] }
 
 // tally counts which of the expected messages arrived. A message is a key,
-// "clientID payload", so a redelivery (at least once) counts once and a
-// message from another run does not count.
+// the receiving or sending client ID, the topic and the payload, which
+// holds the run ID: a redelivery (at least once) counts once, and a message
+// of another run not at all.
 type tally struct {
 	mu      sync.Mutex
 	want    [kinds]map[string]bool // key → arrived
@@ -52,7 +53,7 @@ func (t *tally) arrive(k kind, key string) (note string) {
 	arrived, ok := t.want[k][key]
 	switch {
 	case !ok:
-		return " (not expected: not counted)"
+		return " (not sent by this run: not counted)"
 	case arrived:
 		return " (again: redelivered, counted once)"
 	}

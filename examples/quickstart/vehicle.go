@@ -49,16 +49,19 @@ func (v *vehicle) connect(ctx context.Context) error {
 	return nil
 }
 
+// telemetryTopic is where the vehicle publishes its telemetry.
+func (v *vehicle) telemetryTopic() string { return v.sys.opts.topic + "/telemetry/" + v.name }
+
 // telemetry is the payload of the vehicle's seq-th message.
 func (v *vehicle) telemetry(seq int) string {
-	return fmt.Sprintf(`{"vehicle":%q,"seq":%d,"speed_kmh":%d,"battery_pct":%d}`,
-		v.name, seq, 30+10*v.index+3*seq, 90-7*v.index-seq)
+	return fmt.Sprintf(`{"vehicle":%q,"seq":%d,"speed_kmh":%d,"battery_pct":%d,"run":%q}`,
+		v.name, seq, 30+10*v.index+3*seq, 90-7*v.index-seq, v.sys.run)
 }
 
 // publishTelemetry publishes n messages at QoS 1. Each returns once the
 // gateway acknowledged it, which it does only after RocketMQ stored it.
 func (v *vehicle) publishTelemetry(ctx context.Context, n int) error {
-	topic := v.sys.opts.topic + "/telemetry/" + v.name
+	topic := v.telemetryTopic()
 	for seq := 1; seq <= n; seq++ {
 		payload := v.telemetry(seq)
 		v.sys.con.printf("%-8s → %s qos 1: %s\n", v.name, topic, payload)
