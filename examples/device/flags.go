@@ -57,7 +57,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	ak := fs.String("ak", "", "AccessKey `ID` (the device AccessKey ID with -mode device)")
 	sk := fs.String("sk", "", "AccessKey `secret` (the device AccessKey secret with -mode device)")
 	instance := fs.String("instance", "", "instance `ID` of the MQTT service")
-	tokens := fs.String("tokens", "", "with -mode token, `R:token,W:token` (R subscribe, W publish, RW both)")
+	tokens := fs.String("tokens", "", "with -mode token, the tokens as `type:token`[,type:token...], type R (subscribe), W (publish) or RW, e.g. R:abc,W:def")
 	fs.BoolVar(&o.clean, "clean", true, "clean session; -clean=false keeps subscriptions and QoS 1 messages while disconnected")
 	fs.DurationVar(&o.keepAlive, "keepalive", 60*time.Second, "MQTT keep-alive")
 	qos := fs.Int("qos", 1, "QoS of what is published and subscribed: 0, 1 or 2")
