@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -45,11 +44,9 @@ func (g *Gateway) uplink(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 
 	if p.QoS == mqttrmq.AtMostOnce {
 		// At most once: the device waits for nothing, so neither does its read loop.
-		err := g.producer.SendAsync(context.Background(), func(_ context.Context, r *primitive.SendResult, err error) {
-			g.countSend(cl.ID, r, err)
-		}, msg)
-		if err != nil {
-			g.countSend(cl.ID, nil, err)
+		report := func(err error) { g.countSend(cl.ID, err) }
+		if err := g.sender.sendAndForget(cl.ID, msg, report); err != nil {
+			report(err)
 		}
 		return pk, packets.CodeSuccessIgnore
 	}
@@ -72,10 +69,7 @@ func (g *Gateway) sendWithRetry(cl *mqtt.Client, msg *primitive.Message) bool {
 	giveUp := time.Now().Add(budget)
 	backoff := 20 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.SendTimeout)
-		r, err := g.producer.SendSync(ctx, msg)
-		cancel()
-		if g.countSend(cl.ID, r, err) {
+		if g.countSend(cl.ID, g.sender.send(cl.ID, msg)) {
 			return true
 		}
 		if time.Now().Add(backoff).After(giveUp) || cl.Closed() {
@@ -87,13 +81,10 @@ func (g *Gateway) sendWithRetry(cl *mqtt.Client, msg *primitive.Message) bool {
 }
 
 // countSend records the outcome of one send and reports whether RocketMQ took it.
-func (g *Gateway) countSend(clientID string, r *primitive.SendResult, err error) bool {
-	if err == nil && r != nil && r.Status == primitive.SendOK {
+func (g *Gateway) countSend(clientID string, err error) bool {
+	if err == nil {
 		g.stats.uplinkSent.Add(1)
 		return true
-	}
-	if err == nil && r != nil {
-		err = fmt.Errorf("send status %d", r.Status)
 	}
 	g.stats.uplinkSendFailures.Add(1)
 	g.log.Warn("RocketMQ send failed", "client", clientID, "error", err)
@@ -128,7 +119,6 @@ func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, packets.
 	if msg.GetTags() == "" { // the Apache dialect tags its messages itself
 		msg.WithTag(g.cfg.UplinkTag)
 	}
-	msg.WithShardingKey(p.ClientID)
 	return msg, packets.CodeSuccess, nil
 }
 
