@@ -59,6 +59,28 @@ func (g *Gateway) uplink(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	return pk, packets.CodeSuccessIgnore
 }
 
+// will sends a client's will message to RocketMQ, as the client would
+// have published it, with the same refusals. Nobody waits for it, so it is
+// sent once, within the send timeout.
+func (g *Gateway) will(cl *mqtt.Client, w mqtt.Will) {
+	p := mqttrmq.Publish{
+		Topic:          w.TopicName,
+		QoS:            mqttrmq.QoS(w.Qos),
+		Retain:         w.Retain,
+		ClientID:       cl.ID,
+		CleanSession:   cl.Properties.Clean,
+		Payload:        w.Payload,
+		UserProperties: userPropertiesOf(w.User),
+	}
+	msg, _, err := g.uplinkMessage(p)
+	if err != nil {
+		g.stats.uplinkRefused.Add(1)
+		g.log.Info("will refused", "client", cl.ID, "topic", w.TopicName, "error", err)
+		return
+	}
+	g.countSend(cl.ID, g.sender.send(cl.ID, msg))
+}
+
 // sendWithRetry sends msg until RocketMQ takes it or the client's retry
 // budget is spent, backing off between attempts.
 func (g *Gateway) sendWithRetry(cl *mqtt.Client, msg *primitive.Message) bool {
