@@ -30,6 +30,7 @@ type Gateway struct {
 	inline    *mqtt.Client // the broker's own client: it publishes what comes from RocketMQ
 	ln        *listener
 	producer  rocketmq.Producer
+	sender    *sender
 	consumer  rocketmq.PushConsumer
 	rebalance rebalanceSync
 	handover  handover
@@ -131,7 +132,7 @@ func (g *Gateway) start(ctx context.Context) error {
 		producer.WithNameServer(g.cfg.NameServer),
 		producer.WithGroupName(producerGroup),
 		producer.WithInstanceName(g.clientName("producer")),
-		producer.WithQueueSelector(producer.NewHashQueueSelector()), // one client's messages keep their order in one queue
+		producer.WithQueueSelector(laneSelector{}), // one client's messages keep their order in one queue
 		producer.WithSendMsgTimeout(g.cfg.SendTimeout),
 		producer.WithRetry(2),
 	)
@@ -142,6 +143,7 @@ func (g *Gateway) start(ctx context.Context) error {
 		return fmt.Errorf("gateway: producer: %w", err)
 	}
 	g.producer = p
+	g.sender = newSender(p, g.cfg.SendTimeout)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -185,6 +187,9 @@ func (g *Gateway) Close() error {
 			errs = append(errs, g.consumer.Shutdown())
 		}
 		errs = append(errs, g.broker.Close())
+		if g.sender != nil {
+			g.sender.close()
+		}
 		if g.producer != nil {
 			errs = append(errs, g.producer.Shutdown())
 		}

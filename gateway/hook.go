@@ -26,12 +26,25 @@ func (h *hook) Provides(b byte) bool {
 		mqtt.OnSubscribed,
 		mqtt.OnUnsubscribed,
 		mqtt.OnPublish,
+		mqtt.OnWill,
 		mqtt.OnSessionEstablish,
 		mqtt.OnPacketEncode,
 		mqtt.OnSessionEstablished,
 		mqtt.OnDisconnect,
 	}, b) >= 0
 }
+
+// OnWill sends a departed client's will through RocketMQ like any publish
+// of its own (so every instance delivers it, and what the SPEC refuses is
+// refused), and leaves the broker a will that reaches nobody: its first
+// level is no parent topic, and only parent topics can be subscribed to.
+func (h *hook) OnWill(cl *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
+	h.g.will(cl, will)
+	return mqtt.Will{TopicName: noDeliveryTopic}, nil
+}
+
+// noDeliveryTopic matches no subscription the gateway accepts.
+const noDeliveryTopic = "$mqttrmq/will-sent-through-rocketmq"
 
 // The four hooks below bracket a session takeover; see handover.
 

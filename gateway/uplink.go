@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -45,11 +44,9 @@ func (g *Gateway) uplink(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 
 	if p.QoS == mqttrmq.AtMostOnce {
 		// At most once: the device waits for nothing, so neither does its read loop.
-		err := g.producer.SendAsync(context.Background(), func(_ context.Context, r *primitive.SendResult, err error) {
-			g.countSend(cl.ID, r, err)
-		}, msg)
-		if err != nil {
-			g.countSend(cl.ID, nil, err)
+		report := func(err error) { g.countSend(cl.ID, err) }
+		if err := g.sender.sendAndForget(cl.ID, msg, report); err != nil {
+			report(err)
 		}
 		return pk, packets.CodeSuccessIgnore
 	}
@@ -62,6 +59,28 @@ func (g *Gateway) uplink(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	return pk, packets.CodeSuccessIgnore
 }
 
+// will sends a client's will message to RocketMQ, as the client would
+// have published it, with the same refusals. Nobody waits for it, so it is
+// sent once, within the send timeout.
+func (g *Gateway) will(cl *mqtt.Client, w mqtt.Will) {
+	p := mqttrmq.Publish{
+		Topic:          w.TopicName,
+		QoS:            mqttrmq.QoS(w.Qos),
+		Retain:         w.Retain,
+		ClientID:       cl.ID,
+		CleanSession:   cl.Properties.Clean,
+		Payload:        w.Payload,
+		UserProperties: userPropertiesOf(w.User),
+	}
+	msg, _, err := g.uplinkMessage(p)
+	if err != nil {
+		g.stats.uplinkRefused.Add(1)
+		g.log.Info("will refused", "client", cl.ID, "topic", w.TopicName, "error", err)
+		return
+	}
+	g.countSend(cl.ID, g.sender.send(cl.ID, msg))
+}
+
 // sendWithRetry sends msg until RocketMQ takes it or the client's retry
 // budget is spent, backing off between attempts.
 func (g *Gateway) sendWithRetry(cl *mqtt.Client, msg *primitive.Message) bool {
@@ -72,10 +91,7 @@ func (g *Gateway) sendWithRetry(cl *mqtt.Client, msg *primitive.Message) bool {
 	giveUp := time.Now().Add(budget)
 	backoff := 20 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.SendTimeout)
-		r, err := g.producer.SendSync(ctx, msg)
-		cancel()
-		if g.countSend(cl.ID, r, err) {
+		if g.countSend(cl.ID, g.sender.send(cl.ID, msg)) {
 			return true
 		}
 		if time.Now().Add(backoff).After(giveUp) || cl.Closed() {
@@ -87,13 +103,10 @@ func (g *Gateway) sendWithRetry(cl *mqtt.Client, msg *primitive.Message) bool {
 }
 
 // countSend records the outcome of one send and reports whether RocketMQ took it.
-func (g *Gateway) countSend(clientID string, r *primitive.SendResult, err error) bool {
-	if err == nil && r != nil && r.Status == primitive.SendOK {
+func (g *Gateway) countSend(clientID string, err error) bool {
+	if err == nil {
 		g.stats.uplinkSent.Add(1)
 		return true
-	}
-	if err == nil && r != nil {
-		err = fmt.Errorf("send status %d", r.Status)
 	}
 	g.stats.uplinkSendFailures.Add(1)
 	g.log.Warn("RocketMQ send failed", "client", clientID, "error", err)
@@ -128,7 +141,6 @@ func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, packets.
 	if msg.GetTags() == "" { // the Apache dialect tags its messages itself
 		msg.WithTag(g.cfg.UplinkTag)
 	}
-	msg.WithShardingKey(p.ClientID)
 	return msg, packets.CodeSuccess, nil
 }
 
