@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"log/slog"
 	"os"
 	"strings"
@@ -20,6 +21,10 @@ type Config struct {
 	// NameServer lists the RocketMQ name servers, "ip:port" each (the
 	// RocketMQ client refuses host names such as localhost).
 	NameServer []string
+
+	// Credentials sign every request to an ACL-enabled RocketMQ; zero for
+	// none.
+	Credentials primitive.Credentials
 
 	// ParentTopics are the RocketMQ topics the gateway serves: the first
 	// level of every MQTT topic a device may publish or subscribe to.

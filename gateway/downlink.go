@@ -34,11 +34,13 @@ import (
 func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 	c, err := rocketmq.NewPushConsumer(
 		consumer.WithNameServer(g.cfg.NameServer),
-		consumer.WithGroupName(g.consumerGroup()),
+		consumer.WithGroupName(g.ConsumerGroup()),
 		consumer.WithInstance(g.clientName("consumer")),
 		consumer.WithConsumerModel(consumer.Clustering),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp),
-		consumer.WithConsumeTimestamp(time.Now().Add(-time.Second).Format("20060102150405")),
+		// The client reads this timestamp as UTC.
+		consumer.WithConsumeTimestamp(time.Now().UTC().Add(-time.Second).Format("20060102150405")),
+		consumer.WithCredentials(g.cfg.Credentials),
 		consumer.WithConsumeGoroutineNums(1),
 		consumer.WithConsumeMessageBatchMaxSize(32),
 		consumer.WithStrategy(g.rebalance.allocate),

@@ -103,9 +103,11 @@ func New(cfg Config) (*Gateway, error) {
 // out never holds up the consumer's long polls on the same connection.
 func (g *Gateway) clientName(role string) string { return "mqttrmq-" + g.cfg.InstanceID + "-" + role }
 
-// consumerGroup is this instance's own consumer group: every instance gets
-// every message, and its offsets survive a restart.
-func (g *Gateway) consumerGroup() string { return "mqttrmq-gateway-" + g.cfg.InstanceID }
+// ConsumerGroup returns the name of this instance's own RocketMQ consumer
+// group, "mqttrmq-gateway-" + InstanceID: every instance gets every message,
+// and its offsets survive a restart. An operator removes it from RocketMQ
+// when the instance is retired.
+func (g *Gateway) ConsumerGroup() string { return "mqttrmq-gateway-" + g.cfg.InstanceID }
 
 // producerGroup is shared by every instance.
 const producerGroup = "mqttrmq-gateway"
@@ -135,6 +137,7 @@ func (g *Gateway) start(ctx context.Context) error {
 		producer.WithQueueSelector(laneSelector{}), // one client's messages keep their order in one queue
 		producer.WithSendMsgTimeout(g.cfg.SendTimeout),
 		producer.WithRetry(2),
+		producer.WithCredentials(g.cfg.Credentials),
 	)
 	if err != nil {
 		return fmt.Errorf("gateway: producer: %w", err)

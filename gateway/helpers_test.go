@@ -93,7 +93,7 @@ func startGateway(t testing.TB, s *rocketmqtest.Server, edit func(*gateway.Confi
 		t.Fatalf("gateway.New: %v", err)
 	}
 	t.Cleanup(func() {
-		drain(t, s, cfg.InstanceID, cfg.ParentTopics)
+		drain(t, s, g.ConsumerGroup(), cfg.ParentTopics)
 		g.Close()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
@@ -104,7 +104,7 @@ func startGateway(t testing.TB, s *rocketmqtest.Server, edit func(*gateway.Confi
 	// Wait until the consumer pulls every queue: its start-up rebalance is
 	// over, so closing the gateway cannot race with it (see rebalanceSync),
 	// and the test need not guess when downlink starts.
-	group := "mqttrmq-gateway-" + cfg.InstanceID
+	group := g.ConsumerGroup()
 	eventually(t, "gateway consumer pulling every queue", func() bool {
 		for _, p := range append(cfg.ParentTopics, "%RETRY%"+group) {
 			for q := range s.Queues(p) {
@@ -346,9 +346,8 @@ func eventually(t testing.TB, what string, cond func() bool) {
 // after a restart, but -race reports it), so a test lets the gateway go
 // quiet before it closes it. The consumer commits with its next pull, so
 // this takes one round trip once the messages are handled.
-func drain(t testing.TB, s *rocketmqtest.Server, instanceID string, topics []string) {
+func drain(t testing.TB, s *rocketmqtest.Server, group string, topics []string) {
 	t.Helper()
-	group := "mqttrmq-gateway-" + instanceID
 	state := func() string {
 		var b strings.Builder
 		for _, topic := range topics {

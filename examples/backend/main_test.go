@@ -79,7 +79,7 @@ func start(t *testing.T, dialect *mqttrmq.Dialect) env {
 		}
 		g.Close()
 	})
-	if err := srv.WaitForConsumers(ctx, "mqttrmq-gateway-"+id, 1); err != nil {
+	if err := srv.WaitForConsumers(ctx, g.ConsumerGroup(), 1); err != nil {
 		t.Fatal(err)
 	}
 	return env{srv, g}

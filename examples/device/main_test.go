@@ -70,7 +70,7 @@ func startGateway(t *testing.T) *gateway.Gateway {
 		}
 		g.Close()
 	})
-	if err := srv.WaitForConsumers(ctx, "mqttrmq-gateway-"+id, 1); err != nil {
+	if err := srv.WaitForConsumers(ctx, g.ConsumerGroup(), 1); err != nil {
 		t.Fatal(err)
 	}
 	return g

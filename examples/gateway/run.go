@@ -65,8 +65,8 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 	if err == nil && trial != nil {
 		// In process, wait until the gateway's consumer pulls every
 		// queue: its start-up is over, so stopping it at once cannot race
-		// with it. (The gateway names its group after its InstanceID.)
-		err = trial.WaitForConsumers(startCtx, "mqttrmq-gateway-"+o.cfg.InstanceID, 1)
+		// with it.
+		err = trial.WaitForConsumers(startCtx, g.ConsumerGroup(), 1)
 		if err != nil {
 			err = errors.Join(err, g.Close())
 		}

@@ -42,9 +42,6 @@ func (s *system) gatewayID() string     { return "quickstart-" + s.run }
 func (s *system) backendGroup() string  { return "quickstart-backend-" + s.run }
 func (s *system) producerGroup() string { return "quickstart-commands" }
 
-// gatewayGroup is the consumer group the gateway names after its
-// InstanceID; the in-process RocketMQ is asked about it.
-func (s *system) gatewayGroup() string { return "mqttrmq-gateway-" + s.gatewayID() }
 
 func (s *system) apache() bool { return s.opts.dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() }
 
@@ -145,7 +142,7 @@ func (s *system) start(ctx context.Context) error {
 	// until they pull every queue also means their start-up is over
 	// before anything is shut down (see rocketmqtest.ConsumerGuard).
 	if s.srv != nil {
-		for _, g := range []string{s.gatewayGroup(), s.backendGroup()} {
+		for _, g := range []string{s.gw.ConsumerGroup(), s.backendGroup()} {
 			if err := s.srv.WaitForConsumers(ctx, g, 1); err != nil {
 				return fmt.Errorf("consumer group %s: %w", g, err)
 			}
@@ -305,7 +302,7 @@ func (s *system) close() error {
 func (s *system) drain() {
 	var groups []string
 	if s.gw != nil {
-		groups = append(groups, s.gatewayGroup())
+		groups = append(groups, s.gw.ConsumerGroup())
 	}
 	if s.consumer != nil {
 		groups = append(groups, s.backendGroup())
