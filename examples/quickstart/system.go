@@ -42,7 +42,6 @@ func (s *system) gatewayID() string     { return "quickstart-" + s.run }
 func (s *system) backendGroup() string  { return "quickstart-backend-" + s.run }
 func (s *system) producerGroup() string { return "quickstart-commands" }
 
-
 func (s *system) apache() bool { return s.opts.dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() }
 
 // uplinkTag is the tag of the messages the gateway sends for devices.
