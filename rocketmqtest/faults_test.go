@@ -1,6 +1,8 @@
 package rocketmqtest_test
 
 import (
+	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,3 +114,91 @@ func TestDroppedConnectionsReconnect(t *testing.T) {
 		t.Errorf("Consumers(%s) = %v; want the consumer registered again", group, s.Consumers(group))
 	}
 }
+
+// A producer and a push consumer with one instance name share one
+// rocketmq-client-go client, and so one connection to the broker. When a
+// SendSync's context expires during a pause, the producer retries with the
+// expired context; the client takes the write deadline from it, the write
+// fails at once, and the client closes the shared connection without
+// failing the requests still waiting on it. The consumer's long polls are
+// among them: it waits out the client's fixed 30 s pull timeout before it
+// pulls again (and, if its heartbeat went down with the connection, its
+// next rebalance), although the server answered everything once the pause
+// ended. With an instance name each, only the producer's connection is
+// closed and the consumer catches up as soon as the pause ends. The server
+// does the same in both cases: this documents the client, and the README's
+// notes warn about it.
+func TestTimedOutSendOnSharedClientStallsConsumer(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		shared bool
+	}{
+		{"own instance names", false},
+		{"one instance name", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := rocketmqtest.NewServer(t)
+			topic := newTopic(t, s, 4)
+			group := uniqueName(t, "G")
+			var (
+				copts = []consumer.Option{fromFirst}
+				popts []producer.Option
+			)
+			if tc.shared {
+				instance := uniqueName(t, "I")
+				copts = append(copts, consumer.WithInstance(instance))
+				popts = append(popts, producer.WithInstanceName(instance))
+			}
+			col := newCollector()
+			startPushConsumer(t, s, group, topic, consumer.MessageSelector{}, col.consume, copts...)
+			p := startProducer(t, s, popts...)
+
+			const n, pauseAt = 300, 50
+			var pausedAt time.Time
+			failed := 0
+			for i := range n {
+				if i == pauseAt {
+					pausedAt = time.Now()
+					s.Pause(1500 * time.Millisecond)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				if _, err := p.SendSync(ctx, primitive.NewMessage(topic, []byte(strconv.Itoa(i)))); err != nil {
+					failed++
+				}
+				cancel()
+			}
+			if failed == 0 {
+				t.Fatal("no SendSync timed out during the pause")
+			}
+			// The timed-out send was read before the pause and is stored
+			// late; every message is stored once.
+			waitUntil(t, "every send stored", func() bool { return len(s.Messages(topic)) == n })
+
+			if !tc.shared {
+				col.waitFor(t, n) // failure deadline 30 s: shorter than the stall below
+				return
+			}
+			const stall = 75 * time.Second // failure deadline: 30 s pull timeout, 3 s back-off, a rebalance, margin
+			timeout := time.After(stall)
+			for col.count() < n {
+				select {
+				case <-timeout:
+					t.Fatalf("the consumer did not catch up within %v; received %d of %d", stall, col.count(), n)
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			// A lower bound set by the client's own timer, which a slow
+			// machine can only lengthen. Should it fail, the client no
+			// longer strands its pulls, and the README's note can go.
+			if took := time.Since(pausedAt); took < pullTimeout {
+				t.Errorf("the consumer caught up %v after the pause began; the client was expected to wait out its %v pull timeout", took, pullTimeout)
+			}
+		})
+	}
+}
+
+// pullTimeout is how long rocketmq-client-go waits for the answer to a pull
+// (fixed in rmqClient.PullMessage; consumer.WithConsumerPullTimeout is not
+// read).
+const pullTimeout = 30 * time.Second
