@@ -129,6 +129,7 @@ func TestDroppedConnectionsReconnect(t *testing.T) {
 // does the same in both cases: this documents the client, and the README's
 // notes warn about it.
 func TestTimedOutSendOnSharedClientStallsConsumer(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		shared bool
