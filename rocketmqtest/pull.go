@@ -216,7 +216,7 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 		filter = f
 	}
 	if allowSuspend {
-		s.groups.recordPull(group, topicName, queueID, c)
+		s.groups.recordPull(group, topicName, queueID, offset, c)
 	}
 	if allowSuspend && sysFlag&pullFlagCommitOffset != 0 {
 		s.groups.commitOffset(group, topicName, queueID, commitOffset)
