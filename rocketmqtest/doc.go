@@ -79,6 +79,7 @@
 // $HOME/.rocketmq_client_go, a path the client fixes when the process
 // starts; run such tests with HOME pointing at a temporary directory. Its
 // logging (rlog) is verbose; rlog.SetLogLevel("error") quiets it. Its
-// Shutdown races with its own rebalances under the race detector:
-// ConsumerGuard and Server.WaitForConsumers avoid that.
+// Shutdown races with its own rebalances, and with a pull answered at that
+// moment, under the race detector: ConsumerGuard,
+// Server.WaitForConsumers and Server.WaitForCaughtUp avoid that.
 package rocketmqtest
