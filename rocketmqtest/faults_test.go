@@ -81,7 +81,9 @@ func TestPauseCausesTimeoutsThenRecovers(t *testing.T) {
 // connection: rocketmq-client-go waits out its 30 s pull timeout, and the
 // broker has forgotten the consumer until its next heartbeat (every 30 s),
 // so consumption resumes within about half a minute, as after a broker
-// restart.
+// restart. The wait cannot be shortened from the test: the client fixes
+// its pull timeout (see pullTimeout) and its 3 s back-off after a failed
+// pull, and fails no pending request when a connection closes.
 func TestDroppedConnectionsReconnect(t *testing.T) {
 	t.Parallel()
 	s := rocketmqtest.NewServer(t)
