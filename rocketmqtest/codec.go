@@ -113,38 +113,64 @@ func responsef(code ResponseCode, format string, args ...any) *reply {
 	return response(code, fmt.Sprintf(format, args...))
 }
 
-// decodeRequest decodes frame, the bytes after the leading length word.
-// It rejects frames whose header length, serialize type or header contents
-// are inconsistent; it never panics.
+// decodeRequest decodes frame, the bytes after the leading length word,
+// into a new request. It rejects frames whose header length, serialize
+// type or header contents are inconsistent; it never panics.
 func decodeRequest(frame []byte) (*request, error) {
+	r := new(request)
+	if err := r.decode(frame); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// maxReusedFields bounds the extFields storage a reused request keeps.
+const maxReusedFields = 64
+
+// decode is decodeRequest into r, whose extFields storage it reuses: a
+// connection decodes each of its requests into one request value. On error
+// r holds a partial result.
+func (r *request) decode(frame []byte) error {
 	if len(frame) < 4 {
-		return nil, fmt.Errorf("%w: %d bytes, need at least 4", errMalformedFrame, len(frame))
+		return fmt.Errorf("%w: %d bytes, need at least 4", errMalformedFrame, len(frame))
 	}
 	word := binary.BigEndian.Uint32(frame)
 	typ := byte(word >> 24)
 	hlen := int(word & 0xFFFFFF)
 	if hlen > len(frame)-4 {
-		return nil, fmt.Errorf("%w: header length %d exceeds frame of %d bytes", errMalformedFrame, hlen, len(frame))
+		return fmt.Errorf("%w: header length %d exceeds frame of %d bytes", errMalformedFrame, hlen, len(frame))
 	}
 	header, body := frame[4:4+hlen], frame[4+hlen:]
-	var (
-		r   *request
-		err error
-	)
+	ext := r.ext
+	if cap(ext) > maxReusedFields {
+		ext = nil
+	}
+	clear(ext[:cap(ext)]) // let the last request's strings go
+	*r = request{ext: ext[:0]}
+	var err error
 	switch typ {
 	case serializeJSON:
-		r, err = decodeJSONHeader(header)
+		err = r.decodeJSON(header)
 	case serializeRocketMQ:
-		r, err = decodeBinaryHeader(header)
+		err = r.decodeBinary(header)
 	default:
-		return nil, fmt.Errorf("%w: unknown serialize type %d", errMalformedFrame, typ)
+		return fmt.Errorf("%w: unknown serialize type %d", errMalformedFrame, typ)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.serialize = typ
 	r.body = body
-	return r, nil
+	return nil
+}
+
+// clone returns a copy of r that shares nothing with it but immutable
+// strings, without the body: for a request kept after its handler returns.
+func (r *request) clone() *request {
+	c := *r
+	c.ext = slices.Clone(r.ext)
+	c.body = nil
+	return &c
 }
 
 // jsonHeader is the JSON form of a command header. Fields the server does
@@ -159,18 +185,19 @@ type jsonHeader struct {
 	ExtFields map[string]string `json:"extFields"`
 }
 
-func decodeJSONHeader(b []byte) (*request, error) {
-	if r, ok := parseJSONHeader(b); ok {
-		return r, nil
+func (r *request) decodeJSON(b []byte) error {
+	if parseJSONHeader(b, r) {
+		return nil
 	}
 	var h jsonHeader
 	if err := json.Unmarshal(b, &h); err != nil {
-		return nil, fmt.Errorf("%w: JSON header: %v", errMalformedFrame, err)
+		return fmt.Errorf("%w: JSON header: %v", errMalformedFrame, err)
 	}
-	return &request{
+	*r = request{
 		code: RequestCode(h.Code), version: h.Version, opaque: h.Opaque,
 		flag: h.Flag, remark: h.Remark, ext: fieldsOf(h.ExtFields),
-	}, nil
+	}
+	return nil
 }
 
 // fieldsOf turns encoding/json's map into fields, sorted by key.
@@ -203,9 +230,8 @@ func (e extFields) with(key, value string) extFields {
 //	int16 code, byte language, int16 version, int32 opaque, int32 flag,
 //	int32 remark length, remark, int32 extFields length,
 //	extFields as repeated (int16 key length, key, int32 value length, value)
-func decodeBinaryHeader(b []byte) (*request, error) {
+func (r *request) decodeBinary(b []byte) error {
 	d := binReader{b: b}
-	r := &request{}
 	r.code = RequestCode(d.int16())
 	d.skip(1) // language
 	r.version = d.int16()
@@ -214,23 +240,17 @@ func decodeBinaryHeader(b []byte) (*request, error) {
 	r.remark = string(d.bytes(int(d.int32())))
 	ext := d.bytes(int(d.int32()))
 	if d.err != nil {
-		return nil, d.err
+		return d.err
 	}
-	if len(ext) > 0 {
-		r.ext = make(extFields, 0, 16)
-		e := binReader{b: ext}
-		for len(e.b) > 0 && e.err == nil {
-			k := e.bytes(int(e.int16()))
-			v := e.bytes(int(e.int32()))
-			if e.err == nil {
-				r.ext = r.ext.with(internKey(k), string(v))
-			}
-		}
-		if e.err != nil {
-			return nil, e.err
+	e := binReader{b: ext}
+	for len(e.b) > 0 && e.err == nil {
+		k := e.bytes(int(e.int16()))
+		v := e.bytes(int(e.int32()))
+		if e.err == nil {
+			r.ext = r.ext.with(internKey(k), string(v))
 		}
 	}
-	return r, nil
+	return e.err
 }
 
 // binReader reads big-endian values and remembers the first overrun.

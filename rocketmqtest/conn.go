@@ -72,7 +72,10 @@ func (c *conn) readLoop() {
 	defer c.s.connClosed(c)
 	defer c.close()
 	br := bufio.NewReaderSize(c.nc, 64<<10)
-	var word [4]byte
+	var (
+		word [4]byte
+		req  request // every request is decoded into this one; see pull
+	)
 	buf := make([]byte, 4096)
 	for {
 		if !frameBuffered(br) {
@@ -93,12 +96,11 @@ func (c *conn) readLoop() {
 		if _, err := io.ReadFull(br, frame); err != nil {
 			return
 		}
-		req, err := decodeRequest(frame)
-		if err != nil {
+		if err := req.decode(frame); err != nil {
 			c.s.log.Warn("rocketmqtest: closing connection", "remote", c.remoteString, "err", err)
 			return
 		}
-		c.s.dispatch(c, req)
+		c.s.dispatch(c, &req)
 		if cap(buf) > 1<<20 {
 			buf = make([]byte, 4096) // do not pin a large batch's buffer
 		}

@@ -268,8 +268,8 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 	}
 
 	if code == CodePullNotFound && allowSuspend && sysFlag&pullFlagSuspend != 0 && suspend > 0 {
-		req.body = nil // it aliases the connection's read buffer
-		p := &pendingPull{s: s, c: c, req: req, q: q, offset: offset, filter: filter}
+		// req is the connection's, reused for its next request.
+		p := &pendingPull{s: s, c: c, req: req.clone(), q: q, offset: offset, filter: filter}
 		select {
 		case <-c.closed:
 			// The connection is gone; cancelPulls may already have run.
