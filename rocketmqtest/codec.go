@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -101,11 +102,22 @@ func (r *reply) add(key, value string) { r.fields = append(r.fields, field{key, 
 
 func (r *reply) addInt(key string, v int64) { r.add(key, strconv.FormatInt(v, 10)) }
 
+// replies recycles replies: one is built for every request, and it is
+// garbage once encoded.
+var replies = sync.Pool{New: func() any { return new(reply) }}
+
 // response builds a response with code and remark.
 func response(code ResponseCode, remark string) *reply {
-	r := &reply{code: int16(code), remark: remark}
+	r := replies.Get().(*reply)
+	r.code, r.remark = int16(code), remark
 	r.fields = r.inline[:0]
 	return r
+}
+
+// release recycles r once it has been encoded; r must not be used after.
+func (r *reply) release() {
+	*r = reply{}
+	replies.Put(r)
 }
 
 // responsef is response with a formatted remark.
@@ -292,35 +304,75 @@ func (d *binReader) int32() int32 {
 
 // encode renders r as one frame: a first buffer holding the length words and
 // the header, then r.body's slices as they are.
-func (r *reply) encode() net.Buffers { return r.appendFrame(nil) }
+func (r *reply) encode() net.Buffers {
+	var q outQueue
+	q.add(r)
+	return q.bufs
+}
 
-// appendFrame appends encode's buffers to out.
-func (r *reply) appendFrame(out net.Buffers) net.Buffers {
-	size := 8 + 160 + 2*len(r.remark)
-	for _, f := range r.fields {
-		size += 6 + len(f.key) + 2*len(f.value)
-	}
-	head := make([]byte, 8, size)
+// appendHead appends the start of r's frame to b: the length words and the
+// header, everything but the body.
+func (r *reply) appendHead(b []byte) []byte {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
 	switch r.serialize {
 	case serializeRocketMQ:
-		head = r.appendBinaryHeader(head)
+		b = r.appendBinaryHeader(b)
 	default:
-		head = r.appendJSONHeader(head)
+		b = r.appendJSONHeader(b)
 	}
-	hlen := len(head) - 8
+	hlen := len(b) - start - 8
 	total := 4 + hlen
-	for _, b := range r.body {
-		total += len(b)
+	for _, p := range r.body {
+		total += len(p)
 	}
-	binary.BigEndian.PutUint32(head[0:], uint32(total))
-	binary.BigEndian.PutUint32(head[4:], uint32(r.serialize)<<24|uint32(hlen)&0xFFFFFF)
-	out = append(out, head)
-	for _, b := range r.body {
-		if len(b) > 0 {
-			out = append(out, b)
+	binary.BigEndian.PutUint32(b[start:], uint32(total))
+	binary.BigEndian.PutUint32(b[start+4:], uint32(r.serialize)<<24|uint32(hlen)&0xFFFFFF)
+	return b
+}
+
+// outQueue holds frames waiting to be written as one vectored write. Their
+// heads are packed into one buffer, so consecutive heads travel as one
+// slice and the buffer serves again once written; bodies (stored messages)
+// are referenced where they are, never copied.
+type outQueue struct {
+	bufs  net.Buffers
+	heads []byte // backs the heads in bufs
+}
+
+func (q *outQueue) add(r *reply) {
+	start := len(q.heads)
+	q.heads = r.appendHead(q.heads)
+	head := q.heads[start:]
+	if n := len(q.bufs); n > 0 && adjacent(q.bufs[n-1], head) {
+		q.bufs[n-1] = q.bufs[n-1][:len(q.bufs[n-1])+len(head)]
+	} else {
+		q.bufs = append(q.bufs, head)
+	}
+	for _, p := range r.body {
+		if len(p) > 0 {
+			q.bufs = append(q.bufs, p)
 		}
 	}
-	return out
+}
+
+// adjacent reports whether b starts where a ends, in the same array.
+func adjacent(a, b []byte) bool {
+	return len(b) > 0 && cap(a) > len(a) && &a[:len(a)+1][len(a)] == &b[0]
+}
+
+// maxReusedOut bounds the buffers a connection keeps for its next write.
+const maxReusedOut = 64 << 10
+
+// reset empties q for reuse after its bufs were written, or drops its
+// storage if it grew large.
+func (q *outQueue) reset() {
+	if cap(q.heads) > maxReusedOut || cap(q.bufs) > maxReusedOut/64 {
+		*q = outQueue{}
+		return
+	}
+	clear(q.bufs[:cap(q.bufs)]) // let written bodies go
+	q.bufs, q.heads = q.bufs[:0], q.heads[:0]
 }
 
 func (r *reply) appendJSONHeader(b []byte) []byte {

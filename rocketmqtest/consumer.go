@@ -188,6 +188,7 @@ func (s *Server) notifyGroup(name, except string) {
 		}
 		r.add("consumerGroup", name)
 		c.send(r)
+		r.release()
 	}
 	if len(conns) > 0 {
 		s.log.Debug("rocketmqtest: notified group", "group", name, "members", len(conns))

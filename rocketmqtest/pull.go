@@ -151,6 +151,7 @@ func (w *waker) run(s *Server) {
 func (s *Server) answerHeld(p *pendingPull) {
 	if rep := s.pull(p.c, p.req, false); rep != nil {
 		p.c.respond(p.req, rep)
+		rep.release()
 	}
 }
 

@@ -255,11 +255,14 @@ func (s *Server) dispatch(c *conn, req *request) {
 		rep = responsef(CodeRequestCodeNotSupported, " request type %d not supported", req.code)
 		s.log.Info("rocketmqtest: unsupported request", "code", int(req.code), "remote", c.remoteString)
 	}
-	if rep == nil || req.oneway() {
+	if rep == nil {
 		return
 	}
-	markResponse(req, rep)
-	c.sendOwn(rep)
+	if !req.oneway() {
+		markResponse(req, rep)
+		c.sendOwn(rep)
+	}
+	rep.release()
 }
 
 // requestCounts counts requests by code: the codes clients send are below
