@@ -385,6 +385,7 @@ func (s *jsonScanner) extFields(r *request) bool {
 	if s.consume('}') {
 		return true
 	}
+	var sigs uint64 // keySig bits of the keys so far: most keys need no lookup
 	for {
 		key, ok := s.rawString()
 		if !ok {
@@ -397,7 +398,9 @@ func (s *jsonScanner) extFields(r *request) bool {
 		if !ok {
 			return false
 		}
-		if _, dup := r.ext.lookup(key); dup {
+		if sig := keySig(key); sigs&sig == 0 {
+			sigs |= sig
+		} else if _, dup := r.ext.lookup(key); dup {
 			return false
 		}
 		r.ext = append(r.ext, field{key, v})
@@ -406,6 +409,15 @@ func (s *jsonScanner) extFields(r *request) bool {
 		}
 		return s.consume('}')
 	}
+}
+
+// keySig maps a key to one of 64 bits; keys with different bits differ.
+func keySig(k string) uint64 {
+	h := uint(len(k))
+	if len(k) > 0 {
+		h = h*31 + uint(k[0])*7 + uint(k[len(k)-1])
+	}
+	return 1 << (h & 63)
 }
 
 // commonKeys are the extFields names requests carry; the binary header
