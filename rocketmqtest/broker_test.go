@@ -1,7 +1,9 @@
 package rocketmqtest
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -366,4 +368,79 @@ func TestTopicGrowsUnderLoad(t *testing.T) {
 	if got := len(s.Messages("Grow")); got != 200 {
 		t.Errorf("stored %d messages; want 200", got)
 	}
+}
+
+// PullOffset follows every pull a group sends, whatever it finds; a pull
+// refused outright leaves it. WaitForCaughtUp waits until it reaches the end
+// of every queue the group subscribes to, for a broadcasting group every
+// member's.
+func TestPullOffset(t *testing.T) {
+	s := newTestServer(t)
+	if err := s.CreateTopic("T", 1); err != nil {
+		t.Fatal(err)
+	}
+	a := dialRaw(t, s)
+	heartbeat(t, a, "10.0.0.1@a", "G", "CLUSTERING", map[string]string{"T": "*"})
+	if off, ok := s.PullOffset("G", "T", 0); ok {
+		t.Errorf("PullOffset before any pull = %d, true; want false", off)
+	}
+	for range 3 {
+		sendRaw(t, a, "T", "", []byte("m"))
+	}
+	lagging := func(group, want string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		err := s.WaitForCaughtUp(ctx, group)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), want) {
+			t.Errorf("WaitForCaughtUp(%s) = %v; want a deadline error saying %q", group, err, want)
+		}
+	}
+	caughtUp := func(group, when string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.WaitForCaughtUp(ctx, group); err != nil {
+			t.Errorf("WaitForCaughtUp(%s) %s: %v", group, when, err)
+		}
+	}
+	lagging("G", "the group has not pulled T queue 0")
+	lagging("Nobody", "the group has no members")
+
+	for _, tc := range []struct {
+		offset, queue string
+		want          int64
+	}{
+		{"1", "0", 1}, // FOUND
+		{"9", "0", 9}, // OFFSET_OVERFLOW_BADLY: counts too
+		{"0", "5", 9}, // an illegal queue ID is refused and does not count
+		{"2", "0", 2}, // a consumer may go back
+	} {
+		h := pullHeader("T", 0, 0, "*")
+		h["queueOffset"], h["queueId"] = tc.offset, tc.queue
+		a.call(PullMessage, h, nil)
+		if off, ok := s.PullOffset("G", "T", 0); !ok || off != tc.want {
+			t.Errorf("after a pull of queue %s at %s: PullOffset = %d, %v; want %d", tc.queue, tc.offset, off, ok, tc.want)
+		}
+	}
+	lagging("G", "the group has pulled T queue 0 up to 2; its message at 2 waits")
+	a.call(PullMessage, pullHeader("T", 3, 0, "*"), nil)
+	caughtUp("G", "at the end of the queue")
+	// Messages the group's tags exclude are not waited for.
+	heartbeat(t, a, "10.0.0.1@a", "G", "CLUSTERING", map[string]string{"T": "x"})
+	sendRaw(t, a, "T", "y", []byte("excluded"))
+	caughtUp("G", "with only an excluded message left")
+	sendRaw(t, a, "T", "x", []byte("selected"))
+	lagging("G", "the group has pulled T queue 0 up to 3; its message at 4 waits")
+
+	// Broadcasting: every member must reach the end.
+	b := dialRaw(t, s)
+	heartbeat(t, a, "10.0.0.1@a", "B", "BROADCASTING", map[string]string{"T": "*"})
+	heartbeat(t, b, "10.0.0.1@b", "B", "BROADCASTING", map[string]string{"T": "*"})
+	h := pullHeader("T", 5, 0, "*")
+	h["consumerGroup"] = "B"
+	a.call(PullMessage, h, nil)
+	lagging("B", "10.0.0.1@b has not pulled T queue 0")
+	b.call(PullMessage, h, nil)
+	caughtUp("B", "once both members pulled to the end")
 }

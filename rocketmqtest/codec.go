@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -101,11 +102,22 @@ func (r *reply) add(key, value string) { r.fields = append(r.fields, field{key, 
 
 func (r *reply) addInt(key string, v int64) { r.add(key, strconv.FormatInt(v, 10)) }
 
+// replies recycles replies: one is built for every request, and it is
+// garbage once encoded.
+var replies = sync.Pool{New: func() any { return new(reply) }}
+
 // response builds a response with code and remark.
 func response(code ResponseCode, remark string) *reply {
-	r := &reply{code: int16(code), remark: remark}
+	r := replies.Get().(*reply)
+	r.code, r.remark = int16(code), remark
 	r.fields = r.inline[:0]
 	return r
+}
+
+// release recycles r once it has been encoded; r must not be used after.
+func (r *reply) release() {
+	*r = reply{}
+	replies.Put(r)
 }
 
 // responsef is response with a formatted remark.
@@ -113,38 +125,64 @@ func responsef(code ResponseCode, format string, args ...any) *reply {
 	return response(code, fmt.Sprintf(format, args...))
 }
 
-// decodeRequest decodes frame, the bytes after the leading length word.
-// It rejects frames whose header length, serialize type or header contents
-// are inconsistent; it never panics.
+// decodeRequest decodes frame, the bytes after the leading length word,
+// into a new request. It rejects frames whose header length, serialize
+// type or header contents are inconsistent; it never panics.
 func decodeRequest(frame []byte) (*request, error) {
+	r := new(request)
+	if err := r.decode(frame); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// maxReusedFields bounds the extFields storage a reused request keeps.
+const maxReusedFields = 64
+
+// decode is decodeRequest into r, whose extFields storage it reuses: a
+// connection decodes each of its requests into one request value. On error
+// r holds a partial result.
+func (r *request) decode(frame []byte) error {
 	if len(frame) < 4 {
-		return nil, fmt.Errorf("%w: %d bytes, need at least 4", errMalformedFrame, len(frame))
+		return fmt.Errorf("%w: %d bytes, need at least 4", errMalformedFrame, len(frame))
 	}
 	word := binary.BigEndian.Uint32(frame)
 	typ := byte(word >> 24)
 	hlen := int(word & 0xFFFFFF)
 	if hlen > len(frame)-4 {
-		return nil, fmt.Errorf("%w: header length %d exceeds frame of %d bytes", errMalformedFrame, hlen, len(frame))
+		return fmt.Errorf("%w: header length %d exceeds frame of %d bytes", errMalformedFrame, hlen, len(frame))
 	}
 	header, body := frame[4:4+hlen], frame[4+hlen:]
-	var (
-		r   *request
-		err error
-	)
+	ext := r.ext
+	if cap(ext) > maxReusedFields {
+		ext = nil
+	}
+	clear(ext[:cap(ext)]) // let the last request's strings go
+	*r = request{ext: ext[:0]}
+	var err error
 	switch typ {
 	case serializeJSON:
-		r, err = decodeJSONHeader(header)
+		err = r.decodeJSON(header)
 	case serializeRocketMQ:
-		r, err = decodeBinaryHeader(header)
+		err = r.decodeBinary(header)
 	default:
-		return nil, fmt.Errorf("%w: unknown serialize type %d", errMalformedFrame, typ)
+		return fmt.Errorf("%w: unknown serialize type %d", errMalformedFrame, typ)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.serialize = typ
 	r.body = body
-	return r, nil
+	return nil
+}
+
+// clone returns a copy of r that shares nothing with it but immutable
+// strings, without the body: for a request kept after its handler returns.
+func (r *request) clone() *request {
+	c := *r
+	c.ext = slices.Clone(r.ext)
+	c.body = nil
+	return &c
 }
 
 // jsonHeader is the JSON form of a command header. Fields the server does
@@ -159,18 +197,19 @@ type jsonHeader struct {
 	ExtFields map[string]string `json:"extFields"`
 }
 
-func decodeJSONHeader(b []byte) (*request, error) {
-	if r, ok := parseJSONHeader(b); ok {
-		return r, nil
+func (r *request) decodeJSON(b []byte) error {
+	if parseJSONHeader(b, r) {
+		return nil
 	}
 	var h jsonHeader
 	if err := json.Unmarshal(b, &h); err != nil {
-		return nil, fmt.Errorf("%w: JSON header: %v", errMalformedFrame, err)
+		return fmt.Errorf("%w: JSON header: %v", errMalformedFrame, err)
 	}
-	return &request{
+	*r = request{
 		code: RequestCode(h.Code), version: h.Version, opaque: h.Opaque,
 		flag: h.Flag, remark: h.Remark, ext: fieldsOf(h.ExtFields),
-	}, nil
+	}
+	return nil
 }
 
 // fieldsOf turns encoding/json's map into fields, sorted by key.
@@ -203,9 +242,8 @@ func (e extFields) with(key, value string) extFields {
 //	int16 code, byte language, int16 version, int32 opaque, int32 flag,
 //	int32 remark length, remark, int32 extFields length,
 //	extFields as repeated (int16 key length, key, int32 value length, value)
-func decodeBinaryHeader(b []byte) (*request, error) {
+func (r *request) decodeBinary(b []byte) error {
 	d := binReader{b: b}
-	r := &request{}
 	r.code = RequestCode(d.int16())
 	d.skip(1) // language
 	r.version = d.int16()
@@ -214,23 +252,17 @@ func decodeBinaryHeader(b []byte) (*request, error) {
 	r.remark = string(d.bytes(int(d.int32())))
 	ext := d.bytes(int(d.int32()))
 	if d.err != nil {
-		return nil, d.err
+		return d.err
 	}
-	if len(ext) > 0 {
-		r.ext = make(extFields, 0, 16)
-		e := binReader{b: ext}
-		for len(e.b) > 0 && e.err == nil {
-			k := e.bytes(int(e.int16()))
-			v := e.bytes(int(e.int32()))
-			if e.err == nil {
-				r.ext = r.ext.with(internKey(k), string(v))
-			}
-		}
-		if e.err != nil {
-			return nil, e.err
+	e := binReader{b: ext}
+	for len(e.b) > 0 && e.err == nil {
+		k := e.bytes(int(e.int16()))
+		v := e.bytes(int(e.int32()))
+		if e.err == nil {
+			r.ext = r.ext.with(internKey(k), string(v))
 		}
 	}
-	return r, nil
+	return e.err
 }
 
 // binReader reads big-endian values and remembers the first overrun.
@@ -272,35 +304,75 @@ func (d *binReader) int32() int32 {
 
 // encode renders r as one frame: a first buffer holding the length words and
 // the header, then r.body's slices as they are.
-func (r *reply) encode() net.Buffers { return r.appendFrame(nil) }
+func (r *reply) encode() net.Buffers {
+	var q outQueue
+	q.add(r)
+	return q.bufs
+}
 
-// appendFrame appends encode's buffers to out.
-func (r *reply) appendFrame(out net.Buffers) net.Buffers {
-	size := 8 + 160 + 2*len(r.remark)
-	for _, f := range r.fields {
-		size += 6 + len(f.key) + 2*len(f.value)
-	}
-	head := make([]byte, 8, size)
+// appendHead appends the start of r's frame to b: the length words and the
+// header, everything but the body.
+func (r *reply) appendHead(b []byte) []byte {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
 	switch r.serialize {
 	case serializeRocketMQ:
-		head = r.appendBinaryHeader(head)
+		b = r.appendBinaryHeader(b)
 	default:
-		head = r.appendJSONHeader(head)
+		b = r.appendJSONHeader(b)
 	}
-	hlen := len(head) - 8
+	hlen := len(b) - start - 8
 	total := 4 + hlen
-	for _, b := range r.body {
-		total += len(b)
+	for _, p := range r.body {
+		total += len(p)
 	}
-	binary.BigEndian.PutUint32(head[0:], uint32(total))
-	binary.BigEndian.PutUint32(head[4:], uint32(r.serialize)<<24|uint32(hlen)&0xFFFFFF)
-	out = append(out, head)
-	for _, b := range r.body {
-		if len(b) > 0 {
-			out = append(out, b)
+	binary.BigEndian.PutUint32(b[start:], uint32(total))
+	binary.BigEndian.PutUint32(b[start+4:], uint32(r.serialize)<<24|uint32(hlen)&0xFFFFFF)
+	return b
+}
+
+// outQueue holds frames waiting to be written as one vectored write. Their
+// heads are packed into one buffer, so consecutive heads travel as one
+// slice and the buffer serves again once written; bodies (stored messages)
+// are referenced where they are, never copied.
+type outQueue struct {
+	bufs  net.Buffers
+	heads []byte // backs the heads in bufs
+}
+
+func (q *outQueue) add(r *reply) {
+	start := len(q.heads)
+	q.heads = r.appendHead(q.heads)
+	head := q.heads[start:]
+	if n := len(q.bufs); n > 0 && adjacent(q.bufs[n-1], head) {
+		q.bufs[n-1] = q.bufs[n-1][:len(q.bufs[n-1])+len(head)]
+	} else {
+		q.bufs = append(q.bufs, head)
+	}
+	for _, p := range r.body {
+		if len(p) > 0 {
+			q.bufs = append(q.bufs, p)
 		}
 	}
-	return out
+}
+
+// adjacent reports whether b starts where a ends, in the same array.
+func adjacent(a, b []byte) bool {
+	return len(b) > 0 && cap(a) > len(a) && &a[:len(a)+1][len(a)] == &b[0]
+}
+
+// maxReusedOut bounds the buffers a connection keeps for its next write.
+const maxReusedOut = 64 << 10
+
+// reset empties q for reuse after its bufs were written, or drops its
+// storage if it grew large.
+func (q *outQueue) reset() {
+	if cap(q.heads) > maxReusedOut || cap(q.bufs) > maxReusedOut/64 {
+		*q = outQueue{}
+		return
+	}
+	clear(q.bufs[:cap(q.bufs)]) // let written bodies go
+	q.bufs, q.heads = q.bufs[:0], q.heads[:0]
 }
 
 func (r *reply) appendJSONHeader(b []byte) []byte {

@@ -114,10 +114,33 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		f.Add(b.Bytes()[4:])
 	}
+	// A connection decodes every request into one value; what an earlier,
+	// larger request left there must not show through.
+	busy := &reply{code: 11, remark: "earlier", fields: []field{{"a", "1"}, {"b", "2"}, {"c", "3"}, {"topic", "old"}}}
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		r, err := decodeRequest(frame)
 		if err == nil && r == nil {
 			t.Fatal("decodeRequest returned neither request nor error")
+		}
+		for _, ser := range []byte{serializeJSON, serializeRocketMQ} {
+			busy.serialize = ser
+			var reused request
+			if err := reused.decode(frameOf(t, busy)); err != nil {
+				t.Fatal(err)
+			}
+			err2 := reused.decode(frame)
+			if (err == nil) != (err2 == nil) {
+				t.Fatalf("decode into a used request: error %v; into a new one: %v", err2, err)
+			}
+			if err != nil {
+				continue
+			}
+			if len(r.ext) == 0 && len(reused.ext) == 0 {
+				r.ext, reused.ext = nil, nil // empty either way
+			}
+			if diff := cmp.Diff(r, &reused, cmp.AllowUnexported(request{}, field{})); diff != "" {
+				t.Fatalf("decode into a used request differs (-new +used):\n%s", diff)
+			}
 		}
 	})
 }
@@ -149,11 +172,12 @@ func FuzzJSONHeader(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fast, ok := parseJSONHeader(b)
+		fast := new(request)
+		ok := parseJSONHeader(b, fast)
 		var h jsonHeader
 		err := json.Unmarshal(b, &h)
 		if !ok {
-			return // decodeJSONHeader uses encoding/json
+			return // request.decodeJSON uses encoding/json
 		}
 		if err != nil {
 			t.Fatalf("fast parser accepted %q; encoding/json: %v", b, err)
@@ -170,7 +194,7 @@ func FuzzJSONHeader(f *testing.F) {
 
 func TestJSONHeaderFastPath(t *testing.T) {
 	for _, s := range jsonHeaderSeeds[:4] {
-		if _, ok := parseJSONHeader([]byte(s)); !ok {
+		if !parseJSONHeader([]byte(s), new(request)) {
 			t.Errorf("parseJSONHeader(%s) fell back to encoding/json", s)
 		}
 	}

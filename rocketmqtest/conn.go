@@ -26,8 +26,9 @@ type conn struct {
 	remoteString string
 
 	mu       sync.Mutex
-	out      net.Buffers
-	writing  bool // a goroutine is writing to nc; guarded by mu
+	out      outQueue // frames waiting to be written
+	spare    outQueue // the storage of the last write, for the next
+	writing  bool     // a goroutine is writing to nc; guarded by mu
 	isClosed bool
 	wake     chan struct{}
 
@@ -60,7 +61,7 @@ func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.isClosed = true
-		c.out = nil
+		c.out, c.spare = outQueue{}, outQueue{}
 		c.mu.Unlock()
 		close(c.closed)
 		c.nc.Close()
@@ -72,7 +73,10 @@ func (c *conn) readLoop() {
 	defer c.s.connClosed(c)
 	defer c.close()
 	br := bufio.NewReaderSize(c.nc, 64<<10)
-	var word [4]byte
+	var (
+		word [4]byte
+		req  request // every request is decoded into this one; see pull
+	)
 	buf := make([]byte, 4096)
 	for {
 		if !frameBuffered(br) {
@@ -93,12 +97,11 @@ func (c *conn) readLoop() {
 		if _, err := io.ReadFull(br, frame); err != nil {
 			return
 		}
-		req, err := decodeRequest(frame)
-		if err != nil {
+		if err := req.decode(frame); err != nil {
 			c.s.log.Warn("rocketmqtest: closing connection", "remote", c.remoteString, "err", err)
 			return
 		}
-		c.s.dispatch(c, req)
+		c.s.dispatch(c, &req)
 		if cap(buf) > 1<<20 {
 			buf = make([]byte, 4096) // do not pin a large batch's buffer
 		}
@@ -117,29 +120,41 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.mu.Lock()
-		if c.writing { // the reader is writing; it wakes us when done
+		if c.writing || len(c.out.bufs) == 0 { // the reader is writing; it wakes us when done
 			c.mu.Unlock()
 			continue
 		}
-		bufs := c.out
-		c.out = nil
-		c.writing = len(bufs) > 0
+		q := c.takeOutLocked()
 		c.mu.Unlock()
-		if len(bufs) > 0 && !c.write(bufs) {
+		if !c.write(q) {
 			return
 		}
 	}
 }
 
-// write writes bufs, then hands over to the writer goroutine whatever was
-// queued meanwhile. The caller has set c.writing. It reports false, and
-// closes the connection, if the write failed.
-func (c *conn) write(bufs net.Buffers) bool {
+// takeOutLocked takes what is queued for writing, leaves the spare storage
+// in its place and marks the connection as being written to.
+func (c *conn) takeOutLocked() outQueue {
+	q := c.out
+	c.out, c.spare = c.spare, outQueue{}
+	c.writing = true
+	return q
+}
+
+// write writes q, then hands over to the writer goroutine whatever was
+// queued meanwhile. The caller has taken q with takeOutLocked. It reports
+// false, and closes the connection, if the write failed.
+func (c *conn) write(q outQueue) bool {
 	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	bufs := q.bufs // WriteTo consumes its receiver
 	_, err := bufs.WriteTo(c.nc)
+	q.reset()
 	c.mu.Lock()
 	c.writing = false
-	more := len(c.out) > 0
+	if !c.isClosed && c.spare.bufs == nil {
+		c.spare = q
+	}
+	more := len(c.out.bufs) > 0
 	c.mu.Unlock()
 	if err != nil {
 		c.close()
@@ -166,7 +181,7 @@ func (c *conn) send(r *reply) {
 		c.mu.Unlock()
 		return
 	}
-	c.out = r.appendFrame(c.out)
+	c.out.add(r)
 	c.mu.Unlock()
 	c.signal()
 }
@@ -179,7 +194,7 @@ func (c *conn) send(r *reply) {
 func (c *conn) sendOwn(r *reply) {
 	c.mu.Lock()
 	if !c.isClosed {
-		c.out = r.appendFrame(c.out)
+		c.out.add(r)
 	}
 	c.mu.Unlock()
 }
@@ -188,7 +203,7 @@ func (c *conn) sendOwn(r *reply) {
 // writer goroutine is already at it or the server is paused.
 func (c *conn) flushOwn() {
 	c.mu.Lock()
-	if c.isClosed || c.writing || len(c.out) == 0 {
+	if c.isClosed || c.writing || len(c.out.bufs) == 0 {
 		c.mu.Unlock()
 		return
 	}
@@ -197,11 +212,9 @@ func (c *conn) flushOwn() {
 		c.signal() // the writer waits out the pause
 		return
 	}
-	bufs := c.out
-	c.out = nil
-	c.writing = true
+	q := c.takeOutLocked()
 	c.mu.Unlock()
-	c.write(bufs)
+	c.write(q)
 }
 
 // frameBuffered reports whether a whole frame is waiting in br, so that

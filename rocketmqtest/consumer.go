@@ -33,7 +33,7 @@ type groups struct {
 	producers map[string]map[string]*conn // group -> client ID -> conn
 	offsets   map[offsetKey]int64
 	locks     map[queueKey]lockHolder
-	pullers   map[offsetKey]map[string]struct{} // client IDs that pulled a queue
+	pulls     map[offsetKey]*queuePulls
 }
 
 type offsetKey struct {
@@ -44,6 +44,12 @@ type offsetKey struct {
 type queueKey struct {
 	group, topic, broker string
 	queue                int
+}
+
+// queuePulls is what the broker saw of a group's pulls of one queue.
+type queuePulls struct {
+	latest   int64            // the offset the latest pull asked for
+	byClient map[string]int64 // client ID -> the offset its latest pull asked for
 }
 
 type lockHolder struct {
@@ -69,7 +75,7 @@ func (g *groups) init() {
 	g.producers = make(map[string]map[string]*conn)
 	g.offsets = make(map[offsetKey]int64)
 	g.locks = make(map[queueKey]lockHolder)
-	g.pullers = make(map[offsetKey]map[string]struct{})
+	g.pulls = make(map[offsetKey]*queuePulls)
 }
 
 // heartbeatData is the HEART_BEAT body.
@@ -182,6 +188,7 @@ func (s *Server) notifyGroup(name, except string) {
 		}
 		r.add("consumerGroup", name)
 		c.send(r)
+		r.release()
 	}
 	if len(conns) > 0 {
 		s.log.Debug("rocketmqtest: notified group", "group", name, "members", len(conns))
@@ -248,22 +255,39 @@ func (g *groups) filterFor(groupName, topic string) (tagFilter, *reply) {
 	return sub.filter, nil
 }
 
-// recordPull notes that the client on c pulled a queue for a group; see
-// Server.Pullers.
-func (g *groups) recordPull(group, topic string, queue int, c *conn) {
+// recordPull notes that the client on c pulled a queue for a group from
+// offset; see Server.Pullers and Server.PullOffset.
+func (g *groups) recordPull(group, topic string, queue int, offset int64, c *conn) {
 	k := offsetKey{group, topic, queue}
 	g.mu.Lock()
 	id := c.clientID
 	if id == "" {
 		id = c.remoteString // a client that has not sent a heartbeat yet
 	}
-	m := g.pullers[k]
-	if m == nil {
-		m = make(map[string]struct{})
-		g.pullers[k] = m
+	qp := g.pulls[k]
+	if qp == nil {
+		qp = &queuePulls{byClient: make(map[string]int64)}
+		g.pulls[k] = qp
 	}
-	m[id] = struct{}{}
+	qp.latest = offset
+	qp.byClient[id] = offset
 	g.mu.Unlock()
+}
+
+// pullOffset returns the offset of a group's latest pull of a queue: by
+// any member if clientID is empty, else by that client.
+func (g *groups) pullOffset(group, topic string, queue int, clientID string) (int64, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	qp := g.pulls[offsetKey{group, topic, queue}]
+	if qp == nil {
+		return 0, false
+	}
+	if clientID == "" {
+		return qp.latest, true
+	}
+	off, ok := qp.byClient[clientID]
+	return off, ok
 }
 
 func (g *groups) commitOffset(group, topic string, queue int, offset int64) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,6 +138,44 @@ func TestOffsetsCommittedAndQueried(t *testing.T) {
 		t.Errorf("QUERY_CONSUMER_OFFSET %d, UPDATE_CONSUMER_OFFSET %d requests; want both used",
 			s.Requests(rocketmqtest.QueryConsumerOffset), s.Requests(rocketmqtest.UpdateConsumerOffset))
 	}
+}
+
+// PullOffset is a consumer's position: it moves as the client receives
+// messages, before its handler is done with them and before it commits
+// them. WaitForCaughtUp returns once the consumer has received everything.
+func TestPullOffsetFollowsConsumer(t *testing.T) {
+	s := rocketmqtest.NewServer(t)
+	topic := newTopic(t, s, 4)
+	group := uniqueName(t, "G")
+	release := make(chan struct{})
+	var handled atomic.Int64
+	startPushConsumer(t, s, group, topic, consumer.MessageSelector{},
+		func(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+			<-release
+			handled.Add(int64(len(msgs)))
+			return consumer.ConsumeSuccess, nil
+		}, fromFirst)
+	for q := range 4 {
+		if off, ok := s.PullOffset(group, topic, q); !ok || off != 0 {
+			t.Errorf("PullOffset(queue %d) of a new consumer = %d, %v; want 0, true", q, off, ok)
+		}
+	}
+	p := startProducer(t, s)
+	sendN(t, p, topic, "m", 40)
+
+	if err := s.WaitForCaughtUp(ctxWithDeadline(t), group); err != nil {
+		t.Fatal(err)
+	}
+	for q := range 4 {
+		if off, ok := s.PullOffset(group, topic, q); !ok || off != s.MaxOffset(topic, q) {
+			t.Errorf("PullOffset(queue %d) = %d, %v; want MaxOffset %d", q, off, ok, s.MaxOffset(topic, q))
+		}
+	}
+	if n := handled.Load(); n != 0 {
+		t.Errorf("%d messages handled while every handler was blocked", n)
+	}
+	close(release)
+	waitUntil(t, "every message handled", func() bool { return handled.Load() == 40 })
 }
 
 // A new group starts at the first or the last offset, as it asks.

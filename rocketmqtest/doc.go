@@ -71,11 +71,15 @@
 //
 // The client shares one client object per process per instance name
 // (producer.WithInstanceName, consumer.WithInstance): give every producer
-// and consumer of a test its own. It rejects "localhost"; Addr is an IP
+// and consumer of a test its own. A producer and a consumer with one
+// instance name share a connection, which the client closes when it
+// retries a send whose context has expired, stranding the consumer's
+// pending pulls until its 30-second pull timeout. It rejects "localhost"; Addr is an IP
 // address. A broadcasting consumer keeps its offsets under
 // $HOME/.rocketmq_client_go, a path the client fixes when the process
 // starts; run such tests with HOME pointing at a temporary directory. Its
 // logging (rlog) is verbose; rlog.SetLogLevel("error") quiets it. Its
-// Shutdown races with its own rebalances under the race detector:
-// ConsumerGuard and Server.WaitForConsumers avoid that.
+// Shutdown races with its own rebalances, and with a pull answered at that
+// moment, under the race detector: ConsumerGuard,
+// Server.WaitForConsumers and Server.WaitForCaughtUp avoid that.
 package rocketmqtest

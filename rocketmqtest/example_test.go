@@ -86,8 +86,15 @@ func Example() {
 		log.Fatal("nothing received")
 	}
 	fmt.Println("stored:", len(s.Messages("Orders")))
+	// Before the deferred Shutdown: every pull of the group waits at the
+	// server with nothing to deliver.
+	if err := s.WaitForCaughtUp(ctx, "example_group"); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("caught up")
 	// Output:
 	// sent: true
 	// received: order #1, tag created, customer c-42
 	// stored: 1
+	// caught up
 }

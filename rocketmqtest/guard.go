@@ -24,6 +24,13 @@ import (
 // Wait for the group with Server.WaitForConsumers before the test ends, so
 // that the start-up rebalance is over too.
 //
+// A second race the guard cannot close: the client's Shutdown closes a
+// channel that a pull answered at that moment still sends its messages on.
+// Only the test knows when no more messages will come, so the guard does
+// not wait for that itself: once the test has stopped sending, call
+// Server.WaitForCaughtUp, which returns when every pull of the group is
+// held at the server with nothing to deliver, then shut down.
+//
 //	var guard rocketmqtest.ConsumerGuard
 //	c, _ := rocketmq.NewPushConsumer(
 //		consumer.WithNameServer(primitive.NamesrvAddr{s.Addr()}),
@@ -32,6 +39,8 @@ import (
 //	)
 //	…
 //	defer guard.Shutdown(c)
+//	…
+//	s.WaitForCaughtUp(ctx, "G") // before the deferred Shutdown
 //
 // One guard may serve several consumers. The zero value is ready to use.
 type ConsumerGuard struct {

@@ -64,12 +64,19 @@ func clientsOf(t testing.TB) *clientSet {
 	return cs
 }
 
-// shutdown stops the test's clients. Every consumer is suspended before
-// any is shut down, so that none rebalances when another leaves; each then
-// shuts down through its ConsumerGuard (see rocketmqtest.ConsumerGuard).
+// shutdown stops the test's clients. It first waits until every consumer
+// has received every message (see drain). Every consumer is suspended
+// before any is shut down, so that none rebalances when another leaves;
+// each then shuts down through its ConsumerGuard (see
+// rocketmqtest.ConsumerGuard).
 func (cs *clientSet) shutdown() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	for _, c := range cs.consumers {
+		if !c.stopped {
+			c.drain()
+		}
+	}
 	for _, c := range cs.consumers {
 		c.Suspend()
 	}
@@ -114,8 +121,9 @@ type pushClient struct {
 	instance string
 	guard    rocketmqtest.ConsumerGuard
 
-	mu    sync.Mutex
-	alloc map[string][]int // topic -> queue IDs of the last rebalance
+	mu      sync.Mutex
+	alloc   map[string][]int // topic -> queue IDs of the last rebalance
+	stopped bool             // guarded by the clientSet's mu
 }
 
 // record is the consumer's allocation strategy: the client's default, with
@@ -143,11 +151,29 @@ func (c *pushClient) allocated(topic string) []int {
 
 // stop shuts the consumer down mid-test, as the end of the test would.
 func (c *pushClient) stop() {
+	c.drain()
 	cs := clientsOf(c.t)
 	cs.mu.Lock()
 	cs.members[c.group]--
+	c.stopped = true
 	cs.mu.Unlock()
 	c.guard.Shutdown(c.PushConsumer)
+}
+
+// drain waits until the consumer's group has received every stored message
+// and its pulls wait for more, so that no pull is answered while the
+// consumer shuts down: rocketmq-client-go's Shutdown closes a channel that
+// such an answer is still sent on, which -race reports. A test that has
+// already failed does not wait.
+func (c *pushClient) drain() {
+	if c.t.Failed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := c.s.WaitForCaughtUp(ctx, c.group); err != nil {
+		c.t.Errorf("before shutting consumer %s down: %v", c.instance, err)
+	}
 }
 
 // settleGroup waits until the test's consumers of group pull the queues

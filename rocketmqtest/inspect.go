@@ -1,6 +1,7 @@
 package rocketmqtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -78,13 +79,45 @@ func (s *Server) Consumers(group string) []string { return s.groups.members(grou
 func (s *Server) Pullers(group, topic string, queueID int) []string {
 	s.groups.mu.Lock()
 	defer s.groups.mu.Unlock()
-	m := s.groups.pullers[offsetKey{group, topic, queueID}]
-	ids := make([]string, 0, len(m))
-	for id := range m {
+	qp := s.groups.pulls[offsetKey{group, topic, queueID}]
+	if qp == nil {
+		return []string{}
+	}
+	ids := make([]string, 0, len(qp.byClient))
+	for id := range qp.byClient {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// PullOffset returns the offset that the latest PULL_MESSAGE a consumer
+// group sent for a queue asked for, and whether the group has pulled the
+// queue at all: the group's position in the queue. Everything below it has
+// reached the consumer, though its handler may still be at work on it; a
+// position equal to MaxOffset means the consumer has received every
+// message of the queue and its pull is waiting for the next one. Unlike
+// ConsumerOffset, which the client commits every 5 seconds, it moves with
+// every pull. A pull refused outright (an unknown topic or queue, a
+// missing subscription) does not count; every other does, whatever it
+// finds.
+func (s *Server) PullOffset(group, topic string, queueID int) (int64, bool) {
+	return s.groups.pullOffset(group, topic, queueID, "")
+}
+
+// WaitForCaughtUp waits until a consumer group has received every stored
+// message its subscriptions select (its retry topic included): until, on
+// every queue, the group's latest pull asks for an offset past the last
+// such message (PullOffset equals MaxOffset, unless the queue ends in
+// messages the group's tags exclude); for a broadcasting group, until
+// every member's does. Every member's pulls are then waiting at the server, so
+// while no new message arrives a consumer can be shut down without a pull
+// answer racing its Shutdown (see ConsumerGuard). Whether the handlers
+// have finished with the messages it does not tell; messages waiting out a
+// delay level (Scheduled) are not in their topic yet. It returns ctx's
+// error if ctx ends first, wrapped with what was missing.
+func (s *Server) WaitForCaughtUp(ctx context.Context, group string) error {
+	return s.waitUntil(ctx, "WaitForCaughtUp", group, func() string { return s.lagging(group) })
 }
 
 // WaitForConsumers waits until a consumer group has n members and each of
@@ -99,52 +132,98 @@ func (s *Server) Pullers(group, topic string, queueID int) []string {
 // messages instead. It returns ctx's error if ctx ends first, wrapped with
 // what was missing.
 func (s *Server) WaitForConsumers(ctx context.Context, group string, n int) error {
+	return s.waitUntil(ctx, "WaitForConsumers", group, func() string { return s.consumersMissing(group, n) })
+}
+
+// waitUntil polls missing, which says what is missing or "" when nothing
+// is, until nothing is or ctx ends.
+func (s *Server) waitUntil(ctx context.Context, op, input string, missing func() string) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
-		missing := s.consumersMissing(group, n)
-		if missing == "" {
+		m := missing()
+		if m == "" {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return &Error{Op: "WaitForConsumers", Input: group, Err: fmt.Errorf("%s: %w", missing, ctx.Err())}
+			return &Error{Op: op, Input: input, Err: fmt.Errorf("%s: %w", m, ctx.Err())}
 		case <-t.C:
 		}
 	}
 }
 
+// groupView is a consistent copy of what WaitForConsumers and
+// WaitForCaughtUp look at: a group's members and topics, sorted.
+type groupView struct {
+	ids, topics  []string
+	filters      map[string]tagFilter // topic -> the group's subscription
+	broadcasting bool
+}
+
+func (s *Server) viewGroup(group string) groupView {
+	s.groups.mu.Lock()
+	defer s.groups.mu.Unlock()
+	var v groupView
+	grp := s.groups.byName[group]
+	if grp == nil {
+		return v
+	}
+	for id := range grp.clients {
+		v.ids = append(v.ids, id)
+	}
+	v.filters = make(map[string]tagFilter, len(grp.subs))
+	for topic, sub := range grp.subs {
+		v.topics = append(v.topics, topic)
+		v.filters[topic] = sub.filter
+	}
+	sort.Strings(v.ids)
+	sort.Strings(v.topics)
+	v.broadcasting = grp.model == "BROADCASTING"
+	return v
+}
+
+// lagging says which queue keeps a group from having caught up, or "" if
+// none does.
+func (s *Server) lagging(group string) string {
+	v := s.viewGroup(group)
+	if len(v.ids) == 0 {
+		return "the group has no members"
+	}
+	for _, topic := range v.topics {
+		for q := range s.Queues(topic) {
+			pullers := []string{""} // the latest pull, by any member
+			if v.broadcasting {
+				pullers = v.ids
+			}
+			for _, id := range pullers {
+				who := cmp.Or(id, "the group")
+				off, ok := s.groups.pullOffset(group, topic, q, id)
+				if !ok {
+					return fmt.Sprintf("%s has not pulled %s queue %d", who, topic, q)
+				}
+				if next, ok := s.store.nextMatch(topic, q, off, v.filters[topic]); ok {
+					return fmt.Sprintf("%s has pulled %s queue %d up to %d; its message at %d waits", who, topic, q, off, next)
+				}
+			}
+		}
+	}
+	return ""
+}
+
 // consumersMissing says what keeps a group from being ready, or "" if
 // nothing does.
 func (s *Server) consumersMissing(group string, n int) string {
-	s.groups.mu.Lock()
-	grp := s.groups.byName[group]
-	var (
-		ids          []string
-		topics       []string
-		broadcasting bool
-	)
-	if grp != nil {
-		for id := range grp.clients {
-			ids = append(ids, id)
-		}
-		for topic := range grp.subs {
-			topics = append(topics, topic)
-		}
-		broadcasting = grp.model == "BROADCASTING"
+	v := s.viewGroup(group)
+	if len(v.ids) != n {
+		return fmt.Sprintf("have %d members, want %d", len(v.ids), n)
 	}
-	s.groups.mu.Unlock()
-	if len(ids) != n {
-		return fmt.Sprintf("have %d members, want %d", len(ids), n)
-	}
-	sort.Strings(ids)
-	sort.Strings(topics)
-	for _, topic := range topics {
+	for _, topic := range v.topics {
 		queues := s.Queues(topic)
 		for q := range queues {
-			owners := ids
-			if !broadcasting {
-				owners = []string{ids[averageOwner(q, queues, len(ids))]}
+			owners := v.ids
+			if !v.broadcasting {
+				owners = []string{v.ids[averageOwner(q, queues, len(v.ids))]}
 			}
 			pullers := s.Pullers(group, topic, q)
 			for _, id := range owners {

@@ -11,7 +11,7 @@ import (
 // server's time on it otherwise. It handles the headers clients write; on
 // anything unusual (a duplicate key, a key in another case, null where a
 // number belongs, invalid UTF-8, a nested value it would have to skip) it
-// gives up and decodeJSONHeader falls back to encoding/json, so the result
+// gives up and request.decodeJSON falls back to encoding/json, so the result
 // is always what encoding/json would produce. FuzzJSONHeader checks that.
 
 // jsonScanner scans a copy of the header made once, as a string, so that
@@ -269,22 +269,22 @@ const (
 	seenExt
 )
 
-// parseJSONHeader is the fast path of decodeJSONHeader; ok is false when it
+// parseJSONHeader is the fast path of request.decodeJSON: it fills r, which
+// is empty but for reusable extFields storage, and reports false when it
 // cannot be sure to match encoding/json.
-func parseJSONHeader(b []byte) (r *request, ok bool) {
+func parseJSONHeader(b []byte, r *request) bool {
 	s := jsonScanner{b: string(b)}
-	r = &request{}
 	if !s.consume('{') {
-		return nil, false
+		return false
 	}
 	seen := 0
 	if s.consume('}') {
-		return finish(&s, r)
+		return finish(&s)
 	}
 	for {
 		raw, ok := s.rawString()
 		if !ok || !s.consume(':') {
-			return nil, false
+			return false
 		}
 		bit := 0
 		switch raw {
@@ -292,64 +292,64 @@ func parseJSONHeader(b []byte) (r *request, ok bool) {
 			bit = seenCode
 			v, ok := s.integer(16)
 			if !ok {
-				return nil, false
+				return false
 			}
 			r.code = RequestCode(v)
 		case "version":
 			bit = seenVersion
 			v, ok := s.integer(16)
 			if !ok {
-				return nil, false
+				return false
 			}
 			r.version = int16(v)
 		case "opaque":
 			bit = seenOpaque
 			v, ok := s.integer(32)
 			if !ok {
-				return nil, false
+				return false
 			}
 			r.opaque = int32(v)
 		case "flag":
 			bit = seenFlag
 			v, ok := s.integer(32)
 			if !ok {
-				return nil, false
+				return false
 			}
 			r.flag = int32(v)
 		case "remark":
 			bit = seenRemark
 			v, ok := s.str()
 			if !ok {
-				return nil, false
+				return false
 			}
 			r.remark = v
 		case "extFields":
 			bit = seenExt
 			if !s.extFields(r) {
-				return nil, false
+				return false
 			}
 		default:
 			if isHeaderFieldFold(raw) || !s.skipScalar() {
-				return nil, false
+				return false
 			}
 		}
 		if seen&bit != 0 {
-			return nil, false // encoding/json's handling of repeats is subtle
+			return false // encoding/json's handling of repeats is subtle
 		}
 		seen |= bit
 		if s.consume(',') {
 			continue
 		}
 		if s.consume('}') {
-			return finish(&s, r)
+			return finish(&s)
 		}
-		return nil, false
+		return false
 	}
 }
 
-func finish(s *jsonScanner, r *request) (*request, bool) {
+func finish(s *jsonScanner) bool {
 	s.ws()
-	return r, s.i == len(s.b)
+	return s.i == len(s.b)
 }
 
 // isHeaderFieldFold reports whether a key that is not exactly a header
@@ -379,10 +379,13 @@ func (s *jsonScanner) extFields(r *request) bool {
 	if !s.consume('{') {
 		return false
 	}
-	r.ext = make(extFields, 0, 16)
+	if r.ext == nil {
+		r.ext = make(extFields, 0, 16)
+	}
 	if s.consume('}') {
 		return true
 	}
+	var sigs uint64 // keySig bits of the keys so far: most keys need no lookup
 	for {
 		key, ok := s.rawString()
 		if !ok {
@@ -395,7 +398,9 @@ func (s *jsonScanner) extFields(r *request) bool {
 		if !ok {
 			return false
 		}
-		if _, dup := r.ext.lookup(key); dup {
+		if sig := keySig(key); sigs&sig == 0 {
+			sigs |= sig
+		} else if _, dup := r.ext.lookup(key); dup {
 			return false
 		}
 		r.ext = append(r.ext, field{key, v})
@@ -404,6 +409,15 @@ func (s *jsonScanner) extFields(r *request) bool {
 		}
 		return s.consume('}')
 	}
+}
+
+// keySig maps a key to one of 64 bits; keys with different bits differ.
+func keySig(k string) uint64 {
+	h := uint(len(k))
+	if len(k) > 0 {
+		h = h*31 + uint(k[0])*7 + uint(k[len(k)-1])
+	}
+	return 1 << (h & 63)
 }
 
 // commonKeys are the extFields names requests carry; the binary header

@@ -151,6 +151,7 @@ func (w *waker) run(s *Server) {
 func (s *Server) answerHeld(p *pendingPull) {
 	if rep := s.pull(p.c, p.req, false); rep != nil {
 		p.c.respond(p.req, rep)
+		rep.release()
 	}
 }
 
@@ -216,7 +217,7 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 		filter = f
 	}
 	if allowSuspend {
-		s.groups.recordPull(group, topicName, queueID, c)
+		s.groups.recordPull(group, topicName, queueID, offset, c)
 	}
 	if allowSuspend && sysFlag&pullFlagCommitOffset != 0 {
 		s.groups.commitOffset(group, topicName, queueID, commitOffset)
@@ -268,8 +269,8 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 	}
 
 	if code == CodePullNotFound && allowSuspend && sysFlag&pullFlagSuspend != 0 && suspend > 0 {
-		req.body = nil // it aliases the connection's read buffer
-		p := &pendingPull{s: s, c: c, req: req, q: q, offset: offset, filter: filter}
+		// req is the connection's, reused for its next request.
+		p := &pendingPull{s: s, c: c, req: req.clone(), q: q, offset: offset, filter: filter}
 		select {
 		case <-c.closed:
 			// The connection is gone; cancelPulls may already have run.

@@ -46,7 +46,7 @@ var sendHeaderNames = [][2]string{
 	{"batch", "m"},
 }
 
-func decodeSendHeader(req *request) (*sendHeader, *reply) {
+func decodeSendHeader(req *request, sh *sendHeader) *reply {
 	if req.code != SendMessage {
 		// Rename V2 letters in place so one decoder serves both.
 		v1 := make(extFields, 0, len(req.ext))
@@ -58,7 +58,7 @@ func decodeSendHeader(req *request) (*sendHeader, *reply) {
 		req.ext = v1
 	}
 	var h headerReader
-	sh := &sendHeader{
+	*sh = sendHeader{
 		producerGroup:     h.str(req, "producerGroup"),
 		topic:             h.str(req, "topic"),
 		defaultTopic:      h.str(req, "defaultTopic"),
@@ -73,16 +73,17 @@ func decodeSendHeader(req *request) (*sendHeader, *reply) {
 		batch:             h.optBool(req, "batch"),
 	}
 	if h.err != nil {
-		return nil, h.errReply()
+		return h.errReply()
 	}
-	return sh, nil
+	return nil
 }
 
 func (s *Server) handleSend(c *conn, req *request) *reply {
-	sh, rep := decodeSendHeader(req)
-	if rep != nil {
+	var header sendHeader
+	if rep := decodeSendHeader(req, &header); rep != nil {
 		return rep
 	}
+	sh := &header
 	if code, refused := s.faults.takeRefusal(); refused {
 		s.log.Info("rocketmqtest: send refused", "topic", sh.topic, "code", code.String())
 		return responsef(code, "service not available now (refused by rocketmqtest RefuseSends)")

@@ -202,8 +202,9 @@ func (s *Server) connClosed(c *conn) {
 }
 
 // handler answers one request. It returns the response, or nil when there is
-// none yet (a held pull) or none at all. req.body is only valid during the
-// call: handlers copy what they keep.
+// none yet (a held pull) or none at all. req, and the slices it holds, are
+// only valid during the call: the connection decodes its next request into
+// the same value. Handlers copy what they keep (request.clone).
 type handler func(s *Server, c *conn, req *request) *reply
 
 type registration struct {
@@ -254,11 +255,14 @@ func (s *Server) dispatch(c *conn, req *request) {
 		rep = responsef(CodeRequestCodeNotSupported, " request type %d not supported", req.code)
 		s.log.Info("rocketmqtest: unsupported request", "code", int(req.code), "remote", c.remoteString)
 	}
-	if rep == nil || req.oneway() {
+	if rep == nil {
 		return
 	}
-	markResponse(req, rep)
-	c.sendOwn(rep)
+	if !req.oneway() {
+		markResponse(req, rep)
+		c.sendOwn(rep)
+	}
+	rep.release()
 }
 
 // requestCounts counts requests by code: the codes clients send are below

@@ -267,6 +267,24 @@ func offsetMessageID(storeHost netip.AddrPort, phys int64) string {
 }
 
 // topicNames returns the names of all topics, sorted.
+// nextMatch returns the offset of the first message of a queue at or after
+// from that f selects, and whether there is one.
+func (s *store) nextMatch(topicName string, queueID int, from int64, f tagFilter) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.topics[topicName]
+	if t == nil || queueID < 0 || queueID >= len(t.queues) {
+		return 0, false
+	}
+	msgs := t.queues[queueID].msgs
+	for i := max(from, 0); i < int64(len(msgs)); i++ {
+		if f.matches(msgs[i].tags) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 func (s *store) topicNames() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
