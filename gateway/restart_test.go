@@ -66,7 +66,7 @@ func TestRestartLosesNothing(t *testing.T) {
 		got[dev.next(t).Payload]++
 	}
 	hold.Lock()
-	drain(t, s, old.ConsumerGroup(), parents)
+	drain(t, s, old.ConsumerGroup())
 	if err := old.Close(); err != nil {
 		t.Fatalf("closing the old gateway: %v", err)
 	}
