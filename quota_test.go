@@ -1,0 +1,61 @@
+package mqttrmq_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mqttrmq/mqttrmq"
+)
+
+// quotaTests follow the hosted service's quotas (SPEC §2, §6): they are
+// limits of the service, checked only when asked, never mapping errors.
+var quotaTests = []struct {
+	p  mqttrmq.Publish
+	ok bool
+}{
+	{mqttrmq.Publish{Topic: "p/" + strings.Repeat("a", 62), QoS: 1, CleanSession: true}, true},         // 64 characters
+	{mqttrmq.Publish{Topic: "p/" + strings.Repeat("a", 63), QoS: 1, CleanSession: true}, false},        // 65
+	{mqttrmq.Publish{Topic: "p/" + strings.Repeat("车", 62), QoS: 1, CleanSession: true}, true},         // characters, not bytes
+	{mqttrmq.Publish{Topic: "p", Payload: make([]byte, 64*1024), QoS: 1, CleanSession: true}, true},    // 64 KB
+	{mqttrmq.Publish{Topic: "p", Payload: make([]byte, 64*1024+1), QoS: 1, CleanSession: true}, false}, // over
+	{mqttrmq.Publish{Topic: "p", QoS: 2, CleanSession: true}, true},                                    // QoS 2, clean
+	{mqttrmq.Publish{Topic: "p", QoS: 2, CleanSession: false}, false},                                  // SPEC §6: not supported
+	{mqttrmq.Publish{Topic: "p", QoS: 1, CleanSession: false}, true},                                   // offline messages kept
+}
+
+func TestHostedServiceQuota(t *testing.T) {
+	for _, tt := range quotaTests {
+		err := mqttrmq.HostedService.CheckPublish(tt.p)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, mqttrmq.ErrQuotaExceeded)) {
+			t.Errorf("HostedService.CheckPublish(%s, QoS %v, clean %v, %d bytes) = %v; want ok=%v",
+				quoteShort(tt.p.Topic), tt.p.QoS, tt.p.CleanSession, len(tt.p.Payload), err, tt.ok)
+		}
+		// The mapping itself carries every one of them.
+		if _, err := mqttrmq.ToRocketMQ(tt.p, mapProps{}); err != nil {
+			t.Errorf("ToRocketMQ refused what only a quota limits: %v", err)
+		}
+	}
+	filters := make([]string, 31)
+	for i := range filters {
+		filters[i] = "p/" + strings.Repeat("x", i)
+	}
+	if err := mqttrmq.HostedService.CheckSubscriptions(filters[:30]...); err != nil {
+		t.Errorf("30 subscriptions: %v", err)
+	}
+	if err := mqttrmq.HostedService.CheckSubscriptions(filters...); !errors.Is(err, mqttrmq.ErrQuotaExceeded) {
+		t.Errorf("31 subscriptions: %v; want ErrQuotaExceeded", err)
+	}
+	if err := mqttrmq.HostedService.CheckSubscriptions("$share/g/p/" + strings.Repeat("a", 62)); err != nil {
+		t.Errorf("a shared filter counts its inner filter only: %v", err)
+	}
+	if err := (mqttrmq.Quota{}).CheckPublish(mqttrmq.Publish{Topic: strings.Repeat("a", 1000), QoS: 2}); err != nil {
+		t.Errorf("the zero Quota limits nothing: %v", err)
+	}
+}
+
+// mapProps is the smallest Properties: a map.
+type mapProps map[string]string
+
+func (m mapProps) GetProperty(k string) string { return m[k] }
+func (m mapProps) WithProperty(k, v string)    { m[k] = v }
