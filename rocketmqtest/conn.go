@@ -120,7 +120,8 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.mu.Lock()
-		if c.writing || len(c.out.bufs) == 0 { // the reader is writing; it wakes us when done
+		// Nothing to write, or the reader is writing and wakes us when done.
+		if c.writing || len(c.out.bufs) == 0 {
 			c.mu.Unlock()
 			continue
 		}

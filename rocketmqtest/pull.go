@@ -120,13 +120,26 @@ func (s *Server) wake(ps []*pendingPull) {
 // reputInterval is ReputMessageService's sleep between passes.
 const reputInterval = time.Millisecond
 
+// holdCheckInterval is how often PullRequestHoldService, in long-polling
+// mode, looks at every held pull whatever arrived: a pull whose queue has
+// grown, if only by messages its filter excludes, is then answered, and
+// its consumer pulls on from past them.
+const holdCheckInterval = 5 * time.Second
+
 func (w *waker) run(s *Server) {
 	defer s.wg.Done()
 	pass := time.NewTimer(reputInterval)
 	defer pass.Stop()
+	check := time.NewTicker(holdCheckInterval)
+	defer check.Stop()
 	for {
 		select {
 		case <-w.signal:
+		case <-check.C:
+			for _, p := range s.store.takeOutgrown() {
+				s.answerHeld(p)
+			}
+			continue
 		case <-s.done:
 			return
 		}
@@ -153,6 +166,33 @@ func (s *Server) answerHeld(p *pendingPull) {
 		p.c.respond(p.req, rep)
 		rep.release()
 	}
+}
+
+// takeOutgrown detaches and returns the held pulls whose queues hold
+// messages at or past their offsets: messages their filters excluded.
+func (s *store) takeOutgrown() []*pendingPull {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*pendingPull
+	for _, t := range s.topics {
+		for _, q := range t.queues {
+			if len(q.waiters) == 0 {
+				continue
+			}
+			kept := q.waiters[:0]
+			for _, p := range q.waiters {
+				if p.offset < int64(len(q.msgs)) {
+					p.detachLocked()
+					out = append(out, p)
+				} else {
+					kept = append(kept, p)
+				}
+			}
+			clear(q.waiters[len(kept):])
+			q.waiters = kept
+		}
+	}
+	return out
 }
 
 // cancelPulls drops c's held pulls without answering them; c is gone.

@@ -242,8 +242,8 @@ func pullHeader(topic string, offset int64, suspendMillis int, sub string) map[s
 }
 
 // Long polling: a pull at the end of a queue is held until a matching message
-// arrives (a message the subscription excludes does not wake it), or until
-// its suspend time is up.
+// arrives (a message the subscription excludes does not wake it, until the
+// next hold check), or until its suspend time is up.
 func TestHeldPull(t *testing.T) {
 	s := newTestServer(t)
 	if err := s.CreateTopic("T", 1); err != nil {
@@ -283,6 +283,27 @@ func TestHeldPull(t *testing.T) {
 	}
 	if n := s.HeldPulls(); n != 0 {
 		t.Errorf("HeldPulls() = %d after expiry; want 0", n)
+	}
+}
+
+// A held pull whose queue grows only by messages its filter excludes is
+// answered at the next hold check, within 5 s, as PullRequestHoldService
+// does, so that its consumer moves past them.
+func TestHeldPullPassesExcludedMessages(t *testing.T) {
+	t.Parallel() // it waits for the 5 s check
+	s := newTestServer(t)
+	if err := s.CreateTopic("T", 1); err != nil {
+		t.Fatal(err)
+	}
+	consumer, producer := dialRaw(t, s), dialRaw(t, s)
+	op := consumer.send(PullMessage, 0, serializeJSON, pullHeader("T", 0, 60000, "a"), nil)
+	waitFor(t, "the pull to be held", func() bool { return s.HeldPulls() == 1 })
+	sendRaw(t, producer, "T", "c", []byte("excluded"))
+	sendRaw(t, producer, "T", "d", []byte("excluded too"))
+	r := consumer.responseTo(op)
+	if ResponseCode(r.code) != CodePullRetryImmediately || r.remark != statusNoMatchedMessage || r.ext.get("nextBeginOffset") != "2" || len(r.body) != 0 {
+		t.Errorf("held pull answered %v %q next %s with %d body bytes; want PULL_RETRY_IMMEDIATELY NO_MATCHED_MESSAGE next 2, no messages",
+			ResponseCode(r.code), r.remark, r.ext.get("nextBeginOffset"), len(r.body))
 	}
 }
 
