@@ -18,24 +18,20 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/producer"
 	"github.com/apache/rocketmq-client-go/v2/rlog"
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"go.uber.org/goleak"
 
 	"github.com/mqttrmq/mqttrmq/gateway"
+	"github.com/mqttrmq/mqttrmq/internal/gatewaytest"
 	"github.com/mqttrmq/mqttrmq/internal/testenv"
 	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
 
 // deadline bounds every wait. It is a failure deadline, not an expectation:
 // a healthy run finishes far sooner.
-const deadline = 30 * time.Second
+const deadline = gatewaytest.Deadline
 
 func TestMain(m *testing.M) {
 	rlog.SetLogLevel("fatal") // the client logs every retry after its own Shutdown
-	testenv.Main(m,
-		// paho's router hands a message to a handler on a goroutine that
-		// can outlive Disconnect by a moment.
-		goleak.IgnoreAnyFunction("github.com/eclipse/paho.mqtt.golang.(*router).matchAndDispatch.func1"),
-	)
+	testenv.Main(m, testenv.PahoGoroutines()...)
 }
 
 // The parent topics every test gateway serves.
@@ -72,51 +68,16 @@ func newRocketMQ(t testing.TB) *rocketmqtest.Server {
 	return s
 }
 
-// startGateway starts a gateway on a free loopback port against s, waits
-// until its consumer has registered, and closes it when the test ends.
-// edit, when given, changes the default test configuration.
+// startGateway starts a gateway serving parents against s, on a free
+// loopback port, consuming before it returns and closed when the test
+// ends; edit, when given, changes the test configuration.
 func startGateway(t testing.TB, s *rocketmqtest.Server, edit func(*gateway.Config)) *gateway.Gateway {
 	t.Helper()
-	cfg := gateway.Config{
-		Listen:       "127.0.0.1:0",
-		NameServer:   []string{s.Addr()},
-		ParentTopics: parents,
-		InstanceID:   uniq(t, "gw"),
-		Logger:       testLogger(t),
-	}
+	cfg := gateway.Config{ParentTopics: parents, InstanceID: uniq(t, "gw"), Logger: testLogger(t)}
 	if edit != nil {
 		edit(&cfg)
 	}
-	g, err := gateway.New(cfg)
-	if err != nil {
-		t.Fatalf("gateway.New: %v", err)
-	}
-	t.Cleanup(func() {
-		if len(s.Consumers(g.ConsumerGroup())) > 0 { // not closed by the test already
-			drain(t, s, g.ConsumerGroup())
-		}
-		g.Close()
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	if err := g.Start(ctx); err != nil {
-		t.Fatalf("gateway.Start: %v", err)
-	}
-	// Wait until the consumer pulls every queue: its start-up rebalance is
-	// over, so closing the gateway cannot race with it (see rebalanceSync),
-	// and the test need not guess when downlink starts.
-	group := g.ConsumerGroup()
-	eventually(t, "gateway consumer pulling every queue", func() bool {
-		for _, p := range append(cfg.ParentTopics, "%RETRY%"+group) {
-			for q := range s.Queues(p) {
-				if len(s.Pullers(group, p, q)) == 0 {
-					return false
-				}
-			}
-		}
-		return true
-	})
-	return g
+	return gatewaytest.Start(t, s, cfg)
 }
 
 // received is one message a device got.
@@ -337,20 +298,5 @@ func eventually(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("%s: not within %v", what, deadline)
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// drain waits until the gateway's consumer group has received every
-// message it subscribes to, so that its pulls wait at the server.
-// rocketmq-client-go's consumer Shutdown closes a channel that a pull
-// returning at that moment still sends on (the client recovers, and the
-// message is consumed again after a restart, but -race reports it), so a
-// test lets the gateway go quiet before it closes it.
-func drain(t testing.TB, s *rocketmqtest.Server, group string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	if err := s.WaitForCaughtUp(ctx, group); err != nil {
-		t.Errorf("gateway consumer never caught up: %v", err)
 	}
 }

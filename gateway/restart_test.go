@@ -12,6 +12,7 @@ import (
 
 	"github.com/mqttrmq/mqttrmq"
 	"github.com/mqttrmq/mqttrmq/gateway"
+	"github.com/mqttrmq/mqttrmq/internal/gatewaytest"
 )
 
 // TestRestartLosesNothing restarts the gateway under a steady downlink.
@@ -66,7 +67,7 @@ func TestRestartLosesNothing(t *testing.T) {
 		got[dev.next(t).Payload]++
 	}
 	hold.Lock()
-	drain(t, s, old.ConsumerGroup())
+	gatewaytest.Drain(t, s, old)
 	if err := old.Close(); err != nil {
 		t.Fatalf("closing the old gateway: %v", err)
 	}

@@ -1,37 +1,32 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/rlog"
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"go.uber.org/goleak"
 
 	"github.com/mqttrmq/mqttrmq"
 	"github.com/mqttrmq/mqttrmq/gateway"
+	"github.com/mqttrmq/mqttrmq/internal/gatewaytest"
 	"github.com/mqttrmq/mqttrmq/internal/testenv"
 	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
 
 func TestMain(m *testing.M) {
 	rlog.SetLogLevel("fatal")
-	goleak.VerifyTestMain(m, append(testenv.ClientGoroutines(),
-		goleak.IgnoreAnyFunction("github.com/eclipse/paho.mqtt.golang.(*router).matchAndDispatch.func1"),
-	)...)
+	testenv.Main(m, testenv.PahoGoroutines()...)
 }
 
 // deadline bounds every wait; a healthy run is far quicker.
-const deadline = 30 * time.Second
+const deadline = gatewaytest.Deadline
 
 var seq int
 
@@ -54,34 +49,7 @@ func start(t *testing.T, dialect *mqttrmq.Dialect) env {
 	if err := srv.CreateTopic("vehicles", 4); err != nil {
 		t.Fatal(err)
 	}
-	id := uniq("backend-test")
-	g, err := gateway.New(gateway.Config{
-		Listen:       "127.0.0.1:0",
-		NameServer:   []string{srv.Addr()},
-		ParentTopics: []string{"vehicles"},
-		InstanceID:   id,
-		Dialect:      dialect,
-		Logger:       slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	if err := g.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// Let the gateway's consumer go idle, a pull held on each of its
-		// 5 queues, before it shuts down; see rocketmqtest.ConsumerGuard.
-		for end := time.Now().Add(deadline); srv.HeldPulls() < 5 && time.Now().Before(end); {
-			time.Sleep(5 * time.Millisecond)
-		}
-		g.Close()
-	})
-	if err := srv.WaitForConsumers(ctx, g.ConsumerGroup(), 1); err != nil {
-		t.Fatal(err)
-	}
+	g := gatewaytest.Start(t, srv, gateway.Config{ParentTopics: []string{"vehicles"}, Dialect: dialect})
 	return env{srv, g}
 }
 
@@ -114,27 +82,9 @@ func next(t *testing.T, got chan paho.Message) paho.Message {
 	}
 }
 
-// output is what run writes, safe to read while it writes.
-type output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
-
 func (e env) backend(t *testing.T, args ...string) string {
 	t.Helper()
-	var out output
+	var out gatewaytest.Output
 	base := []string{"-namesrv", e.srv.Addr(), "-topic", "vehicles", "-instance", uniq("be"), "-group", uniq("readers")}
 	if err := run(context.Background(), &out, append(base, args...)); err != nil {
 		t.Fatalf("run(%q) = %v\n%s", args, err, out.String())
@@ -186,7 +136,7 @@ func TestConsume(t *testing.T) {
 			e := start(t, d)
 			car, _ := e.device(t, "GID_vehicle@@@car1")
 			group := uniq("readers")
-			var out output
+			var out gatewaytest.Output
 			done := make(chan error, 1)
 			go func() {
 				done <- run(context.Background(), &out, []string{"-namesrv", e.srv.Addr(), "-topic", "vehicles",

@@ -1,34 +1,28 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/rlog"
-	"go.uber.org/goleak"
 
 	"github.com/mqttrmq/mqttrmq/gateway"
+	"github.com/mqttrmq/mqttrmq/internal/gatewaytest"
 	"github.com/mqttrmq/mqttrmq/internal/testenv"
 	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
 
 func TestMain(m *testing.M) {
 	rlog.SetLogLevel("fatal")
-	goleak.VerifyTestMain(m, append(testenv.ClientGoroutines(),
-		goleak.IgnoreAnyFunction("github.com/eclipse/paho.mqtt.golang.(*router).matchAndDispatch.func1"),
-	)...)
+	testenv.Main(m, testenv.PahoGoroutines()...)
 }
 
 // deadline bounds every wait; a healthy run is far quicker.
-const deadline = 30 * time.Second
+const deadline = gatewaytest.Deadline
 
 // The AccessKey the test gateway knows.
 const (
@@ -45,63 +39,10 @@ func startGateway(t *testing.T) *gateway.Gateway {
 	if err := srv.CreateTopic("vehicles", 4); err != nil {
 		t.Fatal(err)
 	}
-	id := fmt.Sprintf("device-test-%d", time.Now().UnixNano())
-	g, err := gateway.New(gateway.Config{
-		Listen:       "127.0.0.1:0",
-		NameServer:   []string{srv.Addr()},
+	return gatewaytest.Start(t, srv, gateway.Config{
 		ParentTopics: []string{"vehicles"},
-		InstanceID:   id,
 		Auth:         gateway.Signature{Secrets: map[string]string{accessKey: secret}, InstanceID: instance},
-		Logger:       slog.New(slog.DiscardHandler),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	if err := g.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// Let the gateway's consumer go idle, a pull held on each of its
-		// 5 queues, before it shuts down; see rocketmqtest.ConsumerGuard.
-		for end := time.Now().Add(deadline); srv.HeldPulls() < 5 && time.Now().Before(end); {
-			time.Sleep(5 * time.Millisecond)
-		}
-		g.Close()
-	})
-	if err := srv.WaitForConsumers(ctx, g.ConsumerGroup(), 1); err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
-
-// output is what run writes, safe to read while it writes.
-type output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
-
-func (o *output) waitFor(t *testing.T, re *regexp.Regexp) {
-	t.Helper()
-	for end := time.Now().Add(deadline); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if re.MatchString(o.String()) {
-			return
-		}
-	}
-	t.Fatalf("output never matched %v:\n%s", re, o.String())
 }
 
 // TestExchange: one device subscribes and waits; another publishes to its
@@ -112,16 +53,16 @@ func TestExchange(t *testing.T) {
 	broker := "tcp://" + g.Addr()
 	creds := []string{"-mode", "signature", "-ak", accessKey, "-sk", secret, "-instance", instance}
 
-	var listener output
+	var listener gatewaytest.Output
 	done := make(chan error, 1)
 	go func() {
 		done <- run(context.Background(), &listener, append([]string{
 			"-broker", broker, "-group", "GID_car", "-device", "a",
 			"-sub", "vehicles/cmd/#", "-expect", "2", "-wait", "20s"}, creds...))
 	}()
-	listener.waitFor(t, regexp.MustCompile(`subscribed to vehicles/cmd/# \(granted qos 1\)`))
+	listener.WaitFor(t, regexp.MustCompile(`subscribed to vehicles/cmd/# \(granted qos 1\)`))
 
-	var sender output
+	var sender gatewaytest.Output
 	err := run(context.Background(), &sender, append([]string{
 		"-broker", broker, "-client", "GID_car@@@b",
 		"-pub", "vehicles/cmd/all", "-msg", "stop {seq} from {client}",

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,58 +10,25 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/rlog"
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"go.uber.org/goleak"
 
 	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/internal/gatewaytest"
 	"github.com/mqttrmq/mqttrmq/internal/testenv"
 	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
 
 func TestMain(m *testing.M) {
 	rlog.SetLogLevel("fatal")
-	goleak.VerifyTestMain(m, append(testenv.ClientGoroutines(),
-		goleak.IgnoreAnyFunction("github.com/eclipse/paho.mqtt.golang.(*router).matchAndDispatch.func1"),
-	)...)
+	testenv.Main(m, testenv.PahoGoroutines()...)
 }
 
 // deadline bounds every wait; a healthy run is far quicker.
-const deadline = 30 * time.Second
-
-// output is what run writes, safe to read while it writes.
-type output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
-
-// waitFor returns the first submatch of re in the output once it appears.
-func (o *output) waitFor(t *testing.T, re *regexp.Regexp) string {
-	t.Helper()
-	for end := time.Now().Add(deadline); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if m := re.FindStringSubmatch(o.String()); m != nil {
-			return m[1]
-		}
-	}
-	t.Fatalf("output never matched %v:\n%s", re, o.String())
-	return ""
-}
+const deadline = gatewaytest.Deadline
 
 // TestServe runs the command against an in-process RocketMQ: a device
 // signing in with an AccessKey from the file is mapped onto RocketMQ and
@@ -82,7 +48,7 @@ func TestServe(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out output
+	var out gatewaytest.Output
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, &out, []string{
@@ -91,8 +57,8 @@ func TestServe(t *testing.T) {
 			"-require-hosted-client-id", "-metrics", "127.0.0.1:0",
 		})
 	}()
-	addr := out.waitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
-	metricsURL := out.waitFor(t, regexp.MustCompile(`metrics=(\S+)`))
+	addr := out.WaitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
+	metricsURL := out.WaitFor(t, regexp.MustCompile(`metrics=(\S+)`))
 	if err := srv.WaitForConsumers(ctx, "mqttrmq-gateway-"+id, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +127,13 @@ func TestServe(t *testing.T) {
 		}
 	}
 
-	// Let the gateway's consumer go idle (a pull held on every queue)
-	// before it shuts down; see rocketmqtest.ConsumerGuard.
-	for end := time.Now().Add(deadline); srv.HeldPulls() < 5 && time.Now().Before(end); {
-		time.Sleep(5 * time.Millisecond)
+	// Let the gateway's consumer catch up before it shuts down; see
+	// rocketmqtest.ConsumerGuard.
+	waitCtx, stop := context.WithTimeout(context.Background(), deadline)
+	if err := srv.WaitForCaughtUp(waitCtx, "mqttrmq-gateway-"+id); err != nil {
+		t.Error(err)
 	}
+	stop()
 	cancel()
 	select {
 	case err := <-done:
@@ -192,13 +160,13 @@ func TestTrialRocketMQ(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out output
+	var out gatewaytest.Output
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, &out, []string{"-rocketmqtest", rmq, "-topics", "vehicles,chat", "-auth", "allow-all",
 			"-listen", "127.0.0.1:0", "-instance-id", fmt.Sprintf("examples-gateway-trial-%d", time.Now().UnixNano())})
 	}()
-	addr := out.waitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
+	addr := out.WaitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
 	if !strings.Contains(out.String(), "namesrv="+rmq) {
 		t.Errorf("output does not name the in-process RocketMQ %s:\n%s", rmq, out.String())
 	}
@@ -273,7 +241,7 @@ var flagErrors = []struct {
 
 func TestFlagErrors(t *testing.T) {
 	for _, tc := range flagErrors {
-		var out output
+		var out gatewaytest.Output
 		err := run(context.Background(), &out, tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("run(%q) = %v; want an error containing %q", tc.args, err, tc.want)
@@ -297,7 +265,7 @@ func TestAccessKeysFileErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	var out output
+	var out gatewaytest.Output
 	if err := run(context.Background(), &out, []string{"-h"}); err != nil {
 		t.Fatalf("run(-h) = %v; want nil", err)
 	}

@@ -7,18 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/mqttrmq/mqttrmq/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, append(testenv.ClientGoroutines(),
-		// paho's router hands a last message to its handler shortly
-		// after Disconnect returns.
-		goleak.IgnoreAnyFunction("github.com/eclipse/paho.mqtt.golang.(*router).matchAndDispatch.func1"),
-	)...)
-}
+func TestMain(m *testing.M) { testenv.Main(m, testenv.PahoGoroutines()...) }
 
 // lastLine returns the last line run wrote.
 func lastLine(out string) string {
