@@ -69,24 +69,36 @@ func (d *Dialect) ToRocketMQ(p Publish, dst Properties) (topic string, err error
 // separators.
 func propLen(key string, valueLen int) int { return len(key) + valueLen + 2 }
 
-func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
-	const op = "ToRocketMQ"
+// checkPublish validates, for either dialect's ToRocketMQ, what every
+// uplink must be: a message to write to, a topic with a parent, a QoS, a
+// client ID free of control characters, and user properties that can be
+// carried (oneValuePerKey where they travel as a JSON object).
+func (d *Dialect) checkPublish(op string, p Publish, dst Properties, oneValuePerKey bool) (parent, second string, err error) {
 	if dst == nil {
-		return "", errNilMessage(op)
+		return "", "", errNilMessage(op)
 	}
 	parent, second, f := splitTopic(p.Topic)
 	if !f.ok() {
-		return "", f.err(op, p.Topic, ErrInvalidTopic)
+		return "", "", f.err(op, p.Topic, ErrInvalidTopic)
 	}
 	if !p.QoS.Valid() {
-		return "", newError(op, p.QoS.String(), "QoS must be 0, 1 or 2", ErrInvalidProperty)
+		return "", "", newError(op, p.QoS.String(), "QoS must be 0, 1 or 2", ErrInvalidProperty)
 	}
 	if p.ClientID != "" {
 		if f := scan(p.ClientID, scanText); !f.ok() {
-			return "", f.errKey(op, d.clientID, p.ClientID)
+			return "", "", f.errKey(op, d.clientID, p.ClientID)
 		}
 	}
-	if err := checkUserProperties(op, p.UserProperties, false); err != nil {
+	if err := checkUserProperties(op, p.UserProperties, oneValuePerKey); err != nil {
+		return "", "", err
+	}
+	return parent, second, nil
+}
+
+func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
+	const op = "ToRocketMQ"
+	parent, second, err := d.checkPublish(op, p, dst, false)
+	if err != nil {
 		return "", err
 	}
 	size := propLen(d.qos, 1) + propLen(d.cleanSession, len("false"))

@@ -14,22 +14,8 @@ const propertyTags = "TAGS"
 // toRocketMQLMQ writes a publish as Apache RocketMQ-MQTT does.
 func (d *Dialect) toRocketMQLMQ(p Publish, dst Properties) (string, error) {
 	const op = "ToRocketMQ"
-	if dst == nil {
-		return "", errNilMessage(op)
-	}
-	parent, _, f := splitTopic(p.Topic)
-	if !f.ok() {
-		return "", f.err(op, p.Topic, ErrInvalidTopic)
-	}
-	if !p.QoS.Valid() {
-		return "", newError(op, p.QoS.String(), "QoS must be 0, 1 or 2", ErrInvalidProperty)
-	}
-	if p.ClientID != "" {
-		if f := scan(p.ClientID, scanText); !f.ok() {
-			return "", f.errKey(op, d.clientID, p.ClientID)
-		}
-	}
-	if err := checkUserProperties(op, p.UserProperties, true); err != nil {
+	parent, _, err := d.checkPublish(op, p, dst, true)
+	if err != nil {
 		return "", err
 	}
 	// Room for the topic's queue and a few filters' as long.
