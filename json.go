@@ -204,18 +204,50 @@ func (r *jsonReader) skipValue(depth int) bool {
 	case c == 'n':
 		return r.literal("null")
 	case c == '-' || '0' <= c && c <= '9':
-		start := r.i
-		for r.i < len(r.s) && isNumberByte(r.s[r.i]) {
-			r.i++
-		}
-		_, err := strconv.ParseFloat(r.s[start:r.i], 64)
-		return err == nil || err.(*strconv.NumError).Err == strconv.ErrRange
+		return r.number()
 	}
 	return false
 }
 
-func isNumberByte(c byte) bool {
-	return '0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+// number reads a JSON number by the grammar of RFC 8259 §6:
+// [-] (0 | [1-9][0-9]*) [. [0-9]+] [(e|E) [+|-] [0-9]+]. Go's float parser
+// is no judge: it takes 01, 1. and -.5, which JSON refuses. The value
+// itself is not needed, so a number of any magnitude is fine.
+func (r *jsonReader) number() bool {
+	if r.i < len(r.s) && r.s[r.i] == '-' {
+		r.i++
+	}
+	switch {
+	case r.i < len(r.s) && r.s[r.i] == '0':
+		r.i++
+	case !r.digits():
+		return false
+	}
+	if r.i < len(r.s) && r.s[r.i] == '.' {
+		r.i++
+		if !r.digits() {
+			return false
+		}
+	}
+	if r.i < len(r.s) && (r.s[r.i] == 'e' || r.s[r.i] == 'E') {
+		r.i++
+		if r.i < len(r.s) && (r.s[r.i] == '+' || r.s[r.i] == '-') {
+			r.i++
+		}
+		if !r.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits reads one or more decimal digits.
+func (r *jsonReader) digits() bool {
+	start := r.i
+	for r.i < len(r.s) && '0' <= r.s[r.i] && r.s[r.i] <= '9' {
+		r.i++
+	}
+	return r.i > start
 }
 
 func (r *jsonReader) literal(word string) bool {

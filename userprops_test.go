@@ -207,6 +207,7 @@ func FuzzUserPropertiesJSON(f *testing.F) {
 	f.Add(`[{"key":"k","value":"v"},{"value":"2","key":"k"}]`)
 	f.Add(`{"qosLevel":"1","unit":"\u00b0C","namespace":"ns"}`)
 	f.Add(`[{"key":"k","value":"v","x":[1,{"y":null},true,-2.5e3]}]`)
+	f.Add(`[{"key":"k","value":"v","x":[01,1.,-.5]}]`) // numbers JSON refuses
 	f.Add(`{"a":"\ud83d\ude00","b":"\ud800"}`)
 	f.Add(`[{"key":"\u0002","value":""}]`)
 	f.Fuzz(func(t *testing.T, raw string) {
