@@ -61,9 +61,10 @@ type Token struct {
 // service's Token mode: "Token|{accessKeyID}|{instanceID}" and the tokens as
 // Type|Value pairs joined by '|', e.g. "R|abc|W|def".
 //
-// It refuses, with an error wrapping ErrInvalidCredentials, no tokens, a type
-// other than R, W and RW, a type given twice, an empty token value, and any
-// part holding '|' (which would shift every later field).
+// It refuses, with an error wrapping ErrInvalidCredentials, an empty
+// accessKeyID or instanceID, no tokens, a type other than R, W and RW, a type
+// given twice, an empty token value, and any part holding '|' (which would
+// shift every later field).
 func TokenCredentials(accessKeyID, instanceID string, tokens ...Token) (username, password string, err error) {
 	const op = "TokenCredentials"
 	for _, s := range [...]string{accessKeyID, instanceID} {

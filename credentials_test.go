@@ -61,8 +61,10 @@ func TestTokenCredentials(t *testing.T) {
 			t.Errorf("TokenCredentials username = %q", user)
 		}
 	}
-	if _, _, err := mqttrmq.TokenCredentials("a|k", "inst", mqttrmq.Token{"R", "x"}); !errors.Is(err, mqttrmq.ErrInvalidCredentials) {
-		t.Errorf("TokenCredentials(access key with '|') = %v; want ErrInvalidCredentials", err)
+	for _, c := range [][2]string{{"a|k", "inst"}, {"ak", "i|nst"}, {"", "inst"}, {"ak", ""}} {
+		if _, _, err := mqttrmq.TokenCredentials(c[0], c[1], mqttrmq.Token{"R", "x"}); !errors.Is(err, mqttrmq.ErrInvalidCredentials) {
+			t.Errorf("TokenCredentials(%q, %q) = %v; want ErrInvalidCredentials", c[0], c[1], err)
+		}
 	}
 }
 

@@ -43,7 +43,8 @@
 //
 // Every refusal is an *Error naming the function, the input, the offending
 // byte and the reason, and unwraps to ErrInvalidTopic, ErrInvalidFilter,
-// ErrInvalidProperty, ErrInvalidClientID or ErrInvalidCredentials. Control
+// ErrInvalidProperty, ErrInvalidClientID, ErrInvalidCredentials or
+// ErrInvalidDialect; a Quota's checks unwrap to ErrQuotaExceeded. Control
 // characters are refused everywhere a topic or client ID reaches a property:
 // RocketMQ serialises properties as key\x01value\x02, so a stray \x01 or \x02
 // would drop or inject properties. Nothing panics, whatever the input.

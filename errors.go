@@ -45,6 +45,9 @@ type Error struct {
 // maxQuoted bounds how much of a (possibly 64 KB) input an error message quotes.
 const maxQuoted = 80
 
+// Error describes the refusal on one line: the operation, the input (at most
+// its first 80 bytes, quoted, so that a 64 KB topic cannot flood a log), the
+// sentinel, the reason, and where the offending byte is.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("mqttrmq: ")

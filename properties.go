@@ -109,12 +109,13 @@ func parseBool(op, key, v string, def bool) (bool, error) {
 // SetSecondTopic writes the mqttSecondTopic property, which addresses a
 // subtopic of the message's RocketMQ topic: "/live/100" for "ACE/live/100".
 //
-// It refuses, with an error wrapping ErrInvalidTopic and writing nothing, a
-// nil m, a second that does not start with '/', and one holding what a topic
-// name may not (wildcards, control characters, invalid UTF-8; see
-// ValidateTopicName). An empty second means the parent topic itself and
-// writes nothing; it is refused when m already has a subtopic, which this
-// interface cannot remove.
+// It refuses, writing nothing, with an error wrapping ErrInvalidProperty a
+// nil m, and with an error wrapping ErrInvalidTopic a second that does not
+// start with '/', one of 65535 bytes or more (the parent takes at least one
+// more), and one holding what a topic name may not (wildcards, control
+// characters, invalid UTF-8; see ValidateTopicName). An empty second means
+// the parent topic itself and writes nothing; it is refused when m already
+// has a subtopic, which this interface cannot remove.
 func SetSecondTopic(m Properties, second string) error {
 	const op = "SetSecondTopic"
 	if m == nil {
@@ -149,9 +150,9 @@ func checkSecondChars(second string) finding {
 func SecondTopicOf(m Properties) string { return get(m, hosted.secondTopic) }
 
 // SetRealTopic writes the mqttRealTopic property: the whole MQTT topic name
-// the receiving clients are shown. It refuses, with an error wrapping
-// ErrInvalidTopic and writing nothing, a nil m and a topic that
-// ValidateTopicName refuses.
+// the receiving clients are shown. It refuses, writing nothing, with an error
+// wrapping ErrInvalidProperty a nil m, and with an error wrapping
+// ErrInvalidTopic a topic that ValidateTopicName refuses.
 func SetRealTopic(m Properties, topic string) error {
 	const op = "SetRealTopic"
 	if m == nil {
