@@ -49,7 +49,9 @@ func (q Quota) CheckPublish(p Publish) error {
 
 // CheckSubscriptions refuses, with an error wrapping ErrQuotaExceeded, a
 // client holding more filters than the quota allows, and a filter whose
-// topic part has more characters than a topic may.
+// topic part (the inner filter of a shared subscription, the whole of any
+// other) has more characters than a topic may. It does not validate the
+// filters otherwise; ValidateTopicFilter does.
 func (q Quota) CheckSubscriptions(filters ...string) error {
 	const op = "Quota.CheckSubscriptions"
 	if q.MaxSubscriptions > 0 && len(filters) > q.MaxSubscriptions {
@@ -57,7 +59,10 @@ func (q Quota) CheckSubscriptions(filters ...string) error {
 	}
 	if q.MaxTopicChars > 0 {
 		for _, f := range filters {
-			inner, _, _ := unshare(f)
+			inner, _, bad := unshare(f)
+			if !bad.ok() {
+				inner = f // no valid shared subscription: it counts whole
+			}
 			if n := utf8.RuneCountInString(inner); n > q.MaxTopicChars {
 				return newError(op, f, fmt.Sprintf("filter of %d characters; at most %d", n, q.MaxTopicChars), ErrQuotaExceeded)
 			}

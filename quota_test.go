@@ -49,6 +49,12 @@ func TestHostedServiceQuota(t *testing.T) {
 	if err := mqttrmq.HostedService.CheckSubscriptions("$share/g/p/" + strings.Repeat("a", 62)); err != nil {
 		t.Errorf("a shared filter counts its inner filter only: %v", err)
 	}
+	// Without a valid inner filter there is nothing to leave out.
+	for _, f := range []string{"$share/" + strings.Repeat("g", 65), "$share//" + strings.Repeat("a", 64)} {
+		if err := mqttrmq.HostedService.CheckSubscriptions(f); !errors.Is(err, mqttrmq.ErrQuotaExceeded) {
+			t.Errorf("CheckSubscriptions(%s) = %v; want ErrQuotaExceeded", quoteShort(f), err)
+		}
+	}
 	if err := (mqttrmq.Quota{}).CheckPublish(mqttrmq.Publish{Topic: strings.Repeat("a", 1000), QoS: 2}); err != nil {
 		t.Errorf("the zero Quota limits nothing: %v", err)
 	}
