@@ -19,7 +19,9 @@ import (
 // topic; a match allocates nothing but the slice it returns, and nothing at
 // all given room in the caller's buffer.
 //
-// The zero FilterSet is empty and ready to use, and a nil *FilterSet is empty.
+// The zero FilterSet is empty and ready to use. A nil *FilterSet is empty
+// too: it matches nothing and removes nothing, but, like a nil map, takes
+// no filters (Add and Replace need a FilterSet to write to).
 // A FilterSet is safe for concurrent use: matches read under a shared lock
 // while filters are added and removed. It must not be copied after first use.
 type FilterSet struct {
@@ -167,7 +169,7 @@ func levelEnd(s string, start int) int {
 // that is not, or is not valid, leaves the set unchanged.
 func (s *FilterSet) Remove(filter string) bool {
 	inner, f := checkSetFilter(filter)
-	if !f.ok() {
+	if !f.ok() || s == nil {
 		return false
 	}
 	s.mu.Lock()

@@ -225,4 +225,10 @@ func TestNilFilterSet(t *testing.T) {
 	if fs.Len() != 0 || fs.Filters() != nil {
 		t.Error("a nil FilterSet is not empty")
 	}
+	if fs.Remove("a/+") {
+		t.Error("nil.Remove(a/+) = true; a nil FilterSet holds nothing to remove")
+	}
+	if got, err := fs.AppendDispatch(nil, "a/b"); err != nil || string(got) != "%LMQ%a%b%" {
+		t.Errorf("nil.AppendDispatch(a/b) = %q, %v", got, err)
+	}
 }
