@@ -18,8 +18,11 @@ func (d *Dialect) toRocketMQLMQ(p Publish, dst Properties) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Room for the topic's queue and a few filters' as long.
-	dispatch, f := d.filters.appendDispatch(make([]byte, 0, 4*lmqLen(p.Topic)+3), p.Topic)
+	// Room for the topic's queue and a few filters' as long. A queue name
+	// is at most maxLMQLen bytes, so a 64 KB topic, which is refused, costs
+	// no more than a short one.
+	room := 4*min(lmqLen(p.Topic), maxLMQLen) + 3
+	dispatch, f := d.filters.appendDispatch(make([]byte, 0, room), p.Topic)
 	if !f.ok() {
 		return "", f.err(op, p.Topic, ErrInvalidTopic)
 	}
