@@ -27,70 +27,125 @@ func overTheWire(m *primitive.Message) *primitive.MessageExt {
 	return got
 }
 
+// goldenMappings names, per pair of golden files, what maps their cases:
+// the package-level functions, which speak the hosted service's dialect, or
+// the methods of a Dialect.
+var goldenMappings = []struct {
+	uplink, downlink string
+	dialect          *mqttrmq.Dialect // nil: the package-level functions
+}{
+	{"uplink.json", "downlink.json", nil},
+	{"uplink_mqtt5.json", "downlink_mqtt5.json", mqttrmq.AlibabaCloud},
+	{"uplink_apache.json", "downlink_apache.json", mqttrmq.ApacheRocketMQMQTT},
+}
+
+// mapper is one way of calling the mapping, both ways.
+type mapper struct {
+	name string // prefix of a call in a failure message: "" or "apache-rocketmq-mqtt."
+	to   func(mqttrmq.Publish, mqttrmq.Properties) (string, error)
+	from func(string, mqttrmq.Properties, []byte) (mqttrmq.Publish, error)
+}
+
+// mapperOf returns the package-level functions for a nil d, else d's
+// methods with a FilterSet of filters. The package-level functions take no
+// filters: a golden case that gives them some is a mistake.
+func mapperOf(t *testing.T, d *mqttrmq.Dialect, filters []string) mapper {
+	t.Helper()
+	if d == nil {
+		if len(filters) > 0 {
+			t.Fatalf("filters %q for the package-level functions, which take none", filters)
+		}
+		return mapper{"", mqttrmq.ToRocketMQ, mqttrmq.FromRocketMQ}
+	}
+	var fs mqttrmq.FilterSet
+	for _, f := range filters {
+		if err := fs.Add(f); err != nil {
+			t.Fatalf("Add(%q) = %v", f, err)
+		}
+	}
+	d = d.WithFilters(&fs)
+	return mapper{d.String() + ".", d.ToRocketMQ, d.FromRocketMQ}
+}
+
 func TestToRocketMQGolden(t *testing.T) {
 	payload := []byte("23.5 \x00\xff binary")
-	for _, c := range loadGolden[uplinkGolden](t, "uplink.json") {
-		p := c.Publish.publish(payload)
-		msg := primitive.NewMessage("", payload)
-		topic, err := mqttrmq.ToRocketMQ(p, msg)
-		call := "ToRocketMQ(" + quoteShort(p.Topic) + ")"
-		if checkErr(t, call, err, c.Err) {
-			if err == nil {
-				t.Errorf("%s = %q, nil; want error (%s)", call, topic, c.Rule)
-			}
-			// Validation comes before writing: a refused publish writes nothing.
-			if props := msg.GetProperties(); len(props) != 0 {
-				t.Errorf("%s refused, yet wrote %v", call, props)
-			}
-			continue
-		}
-		if topic != c.RocketMQTopic {
-			t.Errorf("%s topic = %q; want %q (%s)", call, topic, c.RocketMQTopic, c.Rule)
-		}
-		if diff := cmp.Diff(c.Properties, msg.GetProperties()); diff != "" {
-			t.Errorf("%s properties (-want +got):\n%s(%s)", call, diff, c.Rule)
-		}
+	for _, g := range goldenMappings {
+		t.Run(g.uplink, func(t *testing.T) {
+			for _, c := range loadGolden[uplinkGolden](t, g.uplink) {
+				m := mapperOf(t, g.dialect, c.Filters)
+				p := c.Publish.publish(payload)
+				msg := primitive.NewMessage("", payload)
+				topic, err := m.to(p, msg)
+				call := m.name + "ToRocketMQ(" + quoteShort(p.Topic) + ")"
+				if checkErr(t, call, err, c.Err) {
+					if err == nil {
+						t.Errorf("%s = %q, nil; want error (%s)", call, topic, c.Rule)
+					}
+					// Validation comes before writing: a refused publish writes nothing.
+					if props := msg.GetProperties(); len(props) != 0 {
+						t.Errorf("%s refused, yet wrote %v", call, props)
+					}
+					continue
+				}
+				if topic != c.RocketMQTopic {
+					t.Errorf("%s topic = %q; want %q (%s)", call, topic, c.RocketMQTopic, c.Rule)
+				}
+				if diff := cmp.Diff(c.Properties, msg.GetProperties()); diff != "" {
+					t.Errorf("%s properties (-want +got):\n%s(%s)", call, diff, c.Rule)
+				}
 
-		// Round trip through the client's wire form, back to the same publish.
-		received := overTheWire(msg)
-		if diff := cmp.Diff(c.Properties, received.GetProperties()); diff != "" {
-			t.Errorf("%s properties after the wire (-want +got):\n%s", call, diff)
-		}
-		back, err := mqttrmq.FromRocketMQ(topic, received, payload)
-		if err != nil {
-			t.Errorf("FromRocketMQ after %s = %v", call, err)
-			continue
-		}
-		if diff := cmp.Diff(p, back); diff != "" {
-			t.Errorf("FromRocketMQ(ToRocketMQ(%s)) (-want +got):\n%s", quoteShort(p.Topic), diff)
-		}
+				// Round trip through the client's wire form, back to the
+				// same publish, or to what the case says is delivered.
+				received := overTheWire(msg)
+				if diff := cmp.Diff(c.Properties, received.GetProperties()); diff != "" {
+					t.Errorf("%s properties after the wire (-want +got):\n%s", call, diff)
+				}
+				back, err := m.from(topic, received, payload)
+				if err != nil {
+					t.Errorf("%sFromRocketMQ after %s = %v", m.name, call, err)
+					continue
+				}
+				want := p
+				if c.Delivered != nil {
+					want = c.Delivered.publish(payload)
+				}
+				if diff := cmp.Diff(want, back); diff != "" {
+					t.Errorf("%sFromRocketMQ(%s) (-want +got):\n%s(%s)", m.name, call, diff, c.Rule)
+				}
+			}
+		})
 	}
 }
 
 func TestFromRocketMQGolden(t *testing.T) {
 	payload := []byte{0, 1, 2, 0xff}
-	for _, c := range loadGolden[downlinkGolden](t, "downlink.json") {
-		sent := primitive.NewMessage(c.Topic, payload)
-		for k, v := range c.Properties {
-			sent.WithProperty(k, v)
-		}
-		// Read it as it is sent and as a consumer receives it: same answer.
-		for _, m := range []mqttrmq.Properties{sent, overTheWire(sent)} {
-			got, err := mqttrmq.FromRocketMQ(c.Topic, m, payload)
-			call := fmt.Sprintf("FromRocketMQ(%q, %q)", c.Topic, c.Properties)
-			if checkErr(t, call, err, c.Err) {
-				if err == nil {
-					t.Errorf("%s = %+v, nil; want error (%s)", call, got, c.Rule)
+	for _, g := range goldenMappings {
+		t.Run(g.downlink, func(t *testing.T) {
+			m := mapperOf(t, g.dialect, nil)
+			for _, c := range loadGolden[downlinkGolden](t, g.downlink) {
+				sent := primitive.NewMessage(c.Topic, payload)
+				for k, v := range c.Properties {
+					sent.WithProperty(k, v)
 				}
-				continue
+				// Read it as it is sent and as a consumer receives it: same answer.
+				for _, msg := range []mqttrmq.Properties{sent, overTheWire(sent)} {
+					got, err := m.from(c.Topic, msg, payload)
+					call := fmt.Sprintf("%sFromRocketMQ(%q, %q)", m.name, c.Topic, c.Properties)
+					if checkErr(t, call, err, c.Err) {
+						if err == nil {
+							t.Errorf("%s = %+v, nil; want error (%s)", call, got, c.Rule)
+						}
+						continue
+					}
+					if diff := cmp.Diff(c.Publish.publish(payload), got); diff != "" {
+						t.Errorf("%s (-want +got):\n%s(%s)", call, diff, c.Rule)
+					}
+					if &got.Payload[0] != &payload[0] {
+						t.Errorf("%s copied the payload; want it passed through", call)
+					}
+				}
 			}
-			if diff := cmp.Diff(c.Publish.publish(payload), got); diff != "" {
-				t.Errorf("%s (-want +got):\n%s(%s)", call, diff, c.Rule)
-			}
-			if &got.Payload[0] != &payload[0] {
-				t.Errorf("FromRocketMQ copied the payload; want it passed through")
-			}
-		}
+		})
 	}
 }
 
