@@ -2,6 +2,7 @@ package mqttrmq_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -129,33 +130,72 @@ func FuzzPropertiesWire(f *testing.F) {
 	f.Add("ACE/a\x02TAGS\x01evil", "c", byte(1), true, false)
 	f.Add("p", "c\x01", byte(0), false, true)
 	f.Add("vehicles/p2p/GID_car@@@v2", "", byte(2), false, false)
+	m := mapper{"", mqttrmq.ToRocketMQ, mqttrmq.FromRocketMQ}
 	f.Fuzz(func(t *testing.T, topic, clientID string, qos byte, clean, retain bool) {
 		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, CleanSession: clean, Retain: retain}
-		msg := primitive.NewMessage("", nil)
-		rmqTopic, err := mqttrmq.ToRocketMQ(p, msg)
-		if err != nil {
-			if !errors.Is(err, mqttrmq.ErrInvalidTopic) && !errors.Is(err, mqttrmq.ErrInvalidProperty) {
-				t.Fatalf("ToRocketMQ(%+v) = %v; want a sentinel", p, err)
-			}
-			if len(msg.GetProperties()) != 0 {
-				t.Fatalf("ToRocketMQ(%+v) refused, yet wrote %v", p, msg.GetProperties())
-			}
-			return
-		}
-		sent := msg.GetProperties()
-		received := overTheWire(msg)
-		// Nothing injected, nothing dropped.
-		if diff := cmp.Diff(sent, received.GetProperties()); diff != "" {
-			t.Fatalf("ToRocketMQ(%+v) properties changed on the wire (-sent +received):\n%s", p, diff)
-		}
-		back, err := mqttrmq.FromRocketMQ(rmqTopic, received, nil)
-		if err != nil {
-			t.Fatalf("FromRocketMQ after ToRocketMQ(%+v) = %v", p, err)
-		}
-		if diff := cmp.Diff(p, back); diff != "" {
-			t.Fatalf("round trip of %+v (-want +got):\n%s", p, diff)
-		}
+		mapOverTheWire(t, m, p, mqttrmq.ErrInvalidTopic, mqttrmq.ErrInvalidProperty)
 	})
+}
+
+// mapOverTheWire maps p onto a message with m and, when that is accepted,
+// sends the message through rocketmq-client-go's wire form and maps it
+// back. A refusal must wrap one of the sentinels and write nothing; what is
+// accepted must cross the wire unchanged, nothing injected and nothing
+// dropped, and come back as p. It returns the RocketMQ topic and the
+// message as received, or ok false for a refusal.
+func mapOverTheWire(t *testing.T, m mapper, p mqttrmq.Publish, sentinels ...error) (topic string, received *primitive.MessageExt, ok bool) {
+	t.Helper()
+	msg := primitive.NewMessage("", p.Payload)
+	topic, err := m.to(p, msg)
+	if err != nil {
+		if !slices.ContainsFunc(sentinels, func(s error) bool { return errors.Is(err, s) }) {
+			t.Fatalf("%sToRocketMQ(%+v) = %v; want an error wrapping one of %v", m.name, p, err, sentinels)
+		}
+		if len(msg.GetProperties()) != 0 {
+			t.Fatalf("%sToRocketMQ(%+v) refused, yet wrote %v", m.name, p, msg.GetProperties())
+		}
+		_ = err.Error()
+		return "", nil, false
+	}
+	received = overTheWire(msg)
+	if diff := cmp.Diff(msg.GetProperties(), received.GetProperties()); diff != "" {
+		t.Fatalf("%sToRocketMQ(%+v) properties changed on the wire (-sent +received):\n%s", m.name, p, diff)
+	}
+	back, err := m.from(topic, received, p.Payload)
+	if err != nil {
+		t.Fatalf("%sFromRocketMQ after ToRocketMQ(%+v) = %v", m.name, p, err)
+	}
+	if diff := cmp.Diff(p, back); diff != "" {
+		t.Fatalf("%s round trip of %+v (-want +got):\n%s", m.name, p, diff)
+	}
+	return topic, received, true
+}
+
+// checkDelivered holds what FromRocketMQ promises whatever a message
+// holds: a refusal wraps ErrInvalidTopic or ErrInvalidProperty, and what
+// is accepted can be delivered over MQTT, with a valid topic name, a valid
+// QoS and user properties free of the bytes RocketMQ's encoding uses.
+func checkDelivered(t *testing.T, call string, p mqttrmq.Publish, err error) (ok bool) {
+	t.Helper()
+	if err != nil {
+		if !errors.Is(err, mqttrmq.ErrInvalidTopic) && !errors.Is(err, mqttrmq.ErrInvalidProperty) {
+			t.Fatalf("%s = %v; want a sentinel", call, err)
+		}
+		_ = err.Error()
+		return false
+	}
+	if err := mqttrmq.ValidateTopicName(p.Topic); err != nil {
+		t.Fatalf("%s delivered topic %q: %v", call, p.Topic, err)
+	}
+	if !p.QoS.Valid() {
+		t.Fatalf("%s delivered QoS %v", call, p.QoS)
+	}
+	for _, up := range p.UserProperties {
+		if strings.ContainsAny(up.Key+up.Value, "\x00\x01\x02") {
+			t.Fatalf("%s delivered user property %q", call, up)
+		}
+	}
+	return true
 }
 
 // FuzzFromRocketMQ reads any properties a backend could send.
@@ -171,18 +211,6 @@ func FuzzFromRocketMQ(f *testing.F) {
 		msg.WithProperty(mqttrmq.PropCleanSession, clean)
 		msg.WithProperty(mqttrmq.PropClientID, clientID)
 		p, err := mqttrmq.FromRocketMQ(topic, overTheWire(msg), nil)
-		if err != nil {
-			if !errors.Is(err, mqttrmq.ErrInvalidTopic) && !errors.Is(err, mqttrmq.ErrInvalidProperty) {
-				t.Fatalf("FromRocketMQ = %v; want a sentinel", err)
-			}
-			_ = err.Error()
-			return
-		}
-		if err := mqttrmq.ValidateTopicName(p.Topic); err != nil {
-			t.Fatalf("FromRocketMQ delivered topic %q: %v", p.Topic, err)
-		}
-		if !p.QoS.Valid() {
-			t.Fatalf("FromRocketMQ QoS %v", p.QoS)
-		}
+		checkDelivered(t, "FromRocketMQ", p, err)
 	})
 }

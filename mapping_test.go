@@ -63,7 +63,11 @@ func mapperOf(t *testing.T, d *mqttrmq.Dialect, filters []string) mapper {
 			t.Fatalf("Add(%q) = %v", f, err)
 		}
 	}
-	d = d.WithFilters(&fs)
+	return dialectMapper(d.WithFilters(&fs))
+}
+
+// dialectMapper returns the methods of d.
+func dialectMapper(d *mqttrmq.Dialect) mapper {
 	return mapper{d.String() + ".", d.ToRocketMQ, d.FromRocketMQ}
 }
 
