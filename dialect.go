@@ -193,18 +193,9 @@ func (d *Dialect) P2PTargetOf(m Properties) (clientID string, ok bool) {
 		return clientID, ok
 	}
 	for rest := m.GetProperty(PropDispatch); rest != ""; {
-		q := rest
-		if i := strings.IndexByte(rest, dispatchSeparator); i >= 0 {
-			q, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = ""
-		}
-		if id, ok := strings.CutPrefix(q, p2pQueuePrefix); ok {
-			id, ok = strings.CutSuffix(id, "%")
-			if ok && checkLevel(id).ok() && checkP2PQueue(id).ok() {
-				return id, true
-			}
-			return "", false
+		var q string
+		if q, rest = cutQueue(rest); strings.HasPrefix(q, p2pQueuePrefix) {
+			return parseP2PQueue(q) // the first P2P queue decides
 		}
 	}
 	return "", false

@@ -210,6 +210,30 @@ func checkP2PQueue(clientID string) finding {
 	return fine
 }
 
+// parseP2PQueue returns the client whose P2P queue is name,
+// %LMQ%%p2p%{clientID}%: ok is false for any other name, and for the name of
+// a client ID that appendP2PQueue would not write.
+func parseP2PQueue(name string) (clientID string, ok bool) {
+	id, ok := strings.CutPrefix(name, p2pQueuePrefix)
+	if !ok {
+		return "", false
+	}
+	id, ok = strings.CutSuffix(id, "%")
+	if !ok || !checkLevel(id).ok() || !checkP2PQueue(id).ok() {
+		return "", false
+	}
+	return id, true
+}
+
+// cutQueue returns the first queue name of an INNER_MULTI_DISPATCH list and
+// the rest of the list after its separator.
+func cutQueue(list string) (name, rest string) {
+	if i := strings.IndexByte(list, dispatchSeparator); i >= 0 {
+		return list[:i], list[i+1:]
+	}
+	return list, ""
+}
+
 // appendP2PQueue appends the queue a client reads its P2P messages from.
 func appendP2PQueue(dst []byte, clientID string) []byte {
 	dst = append(dst, p2pQueuePrefix...)

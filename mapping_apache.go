@@ -124,12 +124,8 @@ func (d *Dialect) topicOfLMQ(op, topic string, src Properties, ext extData) (str
 func topicOfDispatch(op, topic, list string) (string, error) {
 	p2p := ""
 	for rest := list; rest != ""; {
-		q := rest
-		if i := strings.IndexByte(rest, dispatchSeparator); i >= 0 {
-			q, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = ""
-		}
+		var q string
+		q, rest = cutQueue(rest)
 		if isWildcardQueue(q) {
 			continue
 		}
@@ -147,9 +143,9 @@ func topicOfDispatch(op, topic, list string) (string, error) {
 	}
 	if p2p != "" {
 		// A P2P message reaches its target on {parent}/p2p/{clientID}.
-		id, ok := strings.CutSuffix(p2p[len(p2pQueuePrefix):], "%")
+		id, ok := parseP2PQueue(p2p)
 		t := topic + p2pLevel + id
-		if !ok || !checkLevel(id).ok() || !checkP2PQueue(id).ok() || !checkName(t).ok() {
+		if !ok || !checkName(t).ok() {
 			return "", finding{probNoP2PTopic, -1}.errKey(op, PropDispatch, p2p)
 		}
 		return t, nil
