@@ -146,7 +146,11 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	if *p2p != "" {
 		for _, id := range strings.Split(*p2p, ",") {
 			id = strings.TrimSpace(id)
-			if _, err := mqttrmq.P2PTopic(o.topic, id); err != nil {
+			topic, err := mqttrmq.P2PTopic(o.topic, id)
+			if err == nil {
+				err = deliverable(o.dialect, topic)
+			}
+			if err != nil {
 				return o, fmt.Errorf("-p2p: %w", err)
 			}
 			o.p2p = append(o.p2p, id)
@@ -156,7 +160,11 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 		if mqttrmq.IsP2PSubtopic(o.broadcast) {
 			return o, fmt.Errorf("-broadcast %q: a P2P subtopic reaches one client; use -p2p", o.broadcast)
 		}
-		if _, err := mqttrmq.JoinTopic(o.topic, o.broadcast); err != nil {
+		topic, err := mqttrmq.JoinTopic(o.topic, o.broadcast)
+		if err == nil {
+			err = deliverable(o.dialect, topic)
+		}
+		if err != nil {
 			return o, fmt.Errorf("-broadcast: %w", err)
 		}
 	}
@@ -188,3 +196,17 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 }
 
 func apache(d *mqttrmq.Dialect) bool { return d.String() == mqttrmq.ApacheRocketMQMQTT.String() }
+
+// deliverable checks that the dialect can address an MQTT topic. Apache
+// RocketMQ-MQTT delivers by Light Message Queue, and some topics MQTT
+// allows have no queue of their own (a trailing '/', a '%' or ','): the
+// flag that names one is refused now rather than the command after the
+// producer started.
+func deliverable(d *mqttrmq.Dialect, topic string) error {
+	if !apache(d) {
+		return nil
+	}
+	var none *mqttrmq.FilterSet // the topic's own queue is all a command needs
+	_, err := none.Queues(topic)
+	return err
+}

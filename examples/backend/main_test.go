@@ -207,6 +207,9 @@ var flagErrors = []struct {
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-broadcast", "cmd", "-msg", "m"}, "-broadcast: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-broadcast", "/cmd/+", "-msg", "m"}, "-broadcast: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-broadcast", "/p2p/GID_xyz@@@a", "-msg", "m"}, "use -p2p"},
+	// Apache RocketMQ-MQTT delivers by queue: a topic without one of its own is refused.
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-dialect", "apache-rocketmq-mqtt", "-p2p", "GID_xyz@@@a%b", "-msg", "m"}, "-p2p: "},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-dialect", "apache-rocketmq-mqtt", "-broadcast", "/cmd/", "-msg", "m"}, "-broadcast: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-p2p", "GID_xyz@@@a"}, "-msg is required"},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-msg", "m"}, "add -p2p or -broadcast"},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-p2p", "GID_xyz@@@a", "-msg", "m", "-qos", "3"}, "-qos 3"},
