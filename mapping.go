@@ -101,18 +101,21 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	size := propLen(d.qos, 1) + propLen(d.cleanSession, len("false"))
+	size := propLen(d.qos, 1) + propLen(d.cleanSession, len(boolText(p.CleanSession)))
 	if p.ClientID != "" {
 		size += propLen(d.clientID, len(p.ClientID))
 	}
 	if second != "" {
 		size += propLen(d.secondTopic, len(second))
 	}
+	if p.Retain {
+		size += propLen(d.retain, len("true"))
+	}
 	if len(p.UserProperties) > 0 {
 		size += propLen(d.userProperties, userPropertiesJSONLen(p.UserProperties))
 	}
 	if size > maxPropertiesLen {
-		return "", newError(op, p.Topic, "topic, client ID and user properties pass RocketMQ's 32767-byte limit on properties", ErrInvalidProperty)
+		return "", newError(op, p.Topic, "topic, client ID, retain flag and user properties pass RocketMQ's 32767-byte limit on properties", ErrInvalidProperty)
 	}
 
 	dst.WithProperty(d.qos, p.QoS.String())

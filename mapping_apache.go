@@ -31,7 +31,7 @@ func (d *Dialect) toRocketMQLMQ(p Publish, dst Properties) (string, error) {
 	empty := boolText(len(p.Payload) == 0)
 
 	size := propLen(PropOriginTopic, len(p.Topic)) + propLen(d.qos, 1) +
-		propLen(d.cleanSession, len("false")) + propLen(apacheEmpty, len(empty)) +
+		propLen(d.cleanSession, len(boolText(p.CleanSession))) + propLen(apacheEmpty, len(empty)) +
 		propLen(apacheRetryTimes, 1) + propLen(PropExtData, len(ext)) +
 		propLen(propertyTags, len(d.tag)) + propLen(PropDispatch, len(dispatch))
 	if p.ClientID != "" {

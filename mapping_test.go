@@ -215,6 +215,66 @@ func TestToRocketMQPropertyLimit(t *testing.T) {
 	}
 }
 
+// TestPropertyLimitToTheByte: ToRocketMQ accepts a publish exactly when the
+// properties it writes fit RocketMQ's 32767 bytes, whatever else the publish
+// carries: every property it writes counts, and none is counted that it
+// does not write.
+func TestPropertyLimitToTheByte(t *testing.T) {
+	hosted, apache := mapperOf(t, nil, nil), dialectMapper(mqttrmq.ApacheRocketMQMQTT)
+	long := func(n int) string { return strings.Repeat("a", n) }
+	for _, c := range []struct {
+		name string
+		m    mapper
+		p    func(n int) mqttrmq.Publish // n bytes of a long field
+	}{
+		{"a long topic", hosted, func(n int) mqttrmq.Publish {
+			return mqttrmq.Publish{Topic: "ACE/" + long(n), QoS: 1}
+		}},
+		{"a long topic, retained", hosted, func(n int) mqttrmq.Publish {
+			return mqttrmq.Publish{Topic: "ACE/" + long(n), QoS: 1, Retain: true}
+		}},
+		{"a long topic, a client ID and user properties", hosted, func(n int) mqttrmq.Publish {
+			return mqttrmq.Publish{Topic: "ACE/" + long(n), QoS: 2, ClientID: "GID_car@@@v1", CleanSession: true,
+				UserProperties: []mqttrmq.UserProperty{{Key: "unit", Value: "km/h"}}}
+		}},
+		{"a long client ID", hosted, func(n int) mqttrmq.Publish {
+			return mqttrmq.Publish{Topic: "ACE/a", QoS: 1, ClientID: long(n)}
+		}},
+		{"a long user property", apache, func(n int) mqttrmq.Publish {
+			return mqttrmq.Publish{Topic: "ACE/a", QoS: 1, ClientID: "GID_car@@@v1", CleanSession: true,
+				UserProperties: []mqttrmq.UserProperty{{Key: "k", Value: long(n)}}}
+		}},
+	} {
+		// wire maps the publish with n bytes in its long field and returns
+		// the length of the properties written, or -1 for a refusal.
+		wire := func(n int) int {
+			msg := primitive.NewMessage("", nil)
+			if _, err := c.m.to(c.p(n), msg); err != nil {
+				if !errors.Is(err, mqttrmq.ErrInvalidProperty) {
+					t.Fatalf("%s, %d bytes: %sToRocketMQ = %v; want ErrInvalidProperty", c.name, n, c.m.name, err)
+				}
+				return -1
+			}
+			return len(msg.MarshallProperties())
+		}
+		// The longest field accepted, by bisection: 1 byte fits, 32767 cannot.
+		lo, hi := 1, 32767
+		if wire(lo) < 0 || wire(hi) >= 0 {
+			t.Fatalf("%s: %sToRocketMQ refuses 1 byte or accepts 32767", c.name, c.m.name)
+		}
+		for hi-lo > 1 {
+			if mid := (lo + hi) / 2; wire(mid) >= 0 {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		if got := wire(lo); got != 32767 {
+			t.Errorf("%s: %sToRocketMQ accepts at most %d bytes of properties; want exactly 32767", c.name, c.m.name, got)
+		}
+	}
+}
+
 func TestNilMessage(t *testing.T) {
 	if _, err := mqttrmq.ToRocketMQ(mqttrmq.Publish{Topic: "a", QoS: 1}, nil); !errors.Is(err, mqttrmq.ErrInvalidProperty) {
 		t.Errorf("ToRocketMQ(nil) = %v; want ErrInvalidProperty", err)
