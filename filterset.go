@@ -52,23 +52,14 @@ func (n *filterNode) empty() bool {
 // checkSetFilter checks a filter for the set and returns its inner filter: a
 // valid filter (ValidateTopicFilter) whose queue LMQQueue can name.
 func checkSetFilter(filter string) (inner string, f finding) {
-	if len(filter) > maxTopicLen {
-		return "", finding{probTooLong, maxTopicLen}
-	}
-	inner, start, f := unshare(filter)
-	if !f.ok() {
+	if inner, f = checkFilter(filter); !f.ok() {
 		return "", f
 	}
+	start := len(filter) - len(inner)
 	if start > 0 && strings.HasPrefix(inner, sharePrefix) {
 		// $share/g/$share/x: the inner filter would read as shared
 		// again, and LMQQueue names no queue for it.
 		return "", finding{probLMQShared, start}
-	}
-	if f = scan(inner, scanFilter); !f.ok() {
-		if f.at >= 0 {
-			f.at += start
-		}
-		return "", f
 	}
 	if f = checkLMQChars(inner); !f.ok() {
 		if f.at >= 0 {

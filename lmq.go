@@ -104,7 +104,8 @@ func checkLMQ(s string) (sentinel error, f finding) {
 		return ErrInvalidFilter, finding{probLMQShared, 0}
 	}
 	if strings.ContainsAny(s, "+#") {
-		sentinel, f = ErrInvalidFilter, checkFilter(s)
+		_, f = checkFilter(s)
+		sentinel = ErrInvalidFilter
 	} else {
 		sentinel, f = ErrInvalidTopic, checkName(s)
 	}

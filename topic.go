@@ -95,7 +95,7 @@ func ValidateTopicName(topic string) error {
 //   - a shared subscription $share/{name}/{filter} whose name is empty or holds
 //     a wildcard, or whose filter is missing [MQTT-4.8.2-1], [MQTT-4.8.2-2].
 func ValidateTopicFilter(filter string) error {
-	if f := checkFilter(filter); !f.ok() {
+	if _, f := checkFilter(filter); !f.ok() {
 		return f.err("ValidateTopicFilter", filter, ErrInvalidFilter)
 	}
 	return nil
@@ -104,20 +104,24 @@ func ValidateTopicFilter(filter string) error {
 // sharePrefix starts a shared subscription [MQTT-4.8.2].
 const sharePrefix = "$share/"
 
-// checkFilter validates a filter, shared or not.
-func checkFilter(filter string) finding {
+// checkFilter validates a filter, shared or not, and returns the filter
+// that does the matching: the inner filter of a shared subscription, else
+// filter itself.
+func checkFilter(filter string) (inner string, f finding) {
 	if len(filter) > maxTopicLen {
-		return finding{probTooLong, maxTopicLen}
+		return "", finding{probTooLong, maxTopicLen}
 	}
 	inner, start, f := unshare(filter)
 	if !f.ok() {
-		return f
+		return "", f
 	}
-	f = scan(inner, scanFilter)
-	if !f.ok() && f.at >= 0 {
-		f.at += start
+	if f = scan(inner, scanFilter); !f.ok() {
+		if f.at >= 0 {
+			f.at += start
+		}
+		return "", f
 	}
-	return f
+	return inner, fine
 }
 
 // unshare returns the filter inside a shared subscription and where it starts
@@ -314,11 +318,11 @@ func isSystemTopic(t string) bool {
 // topic name (see ValidateTopicFilter and ValidateTopicName). Matching is pure
 // MQTT: keeping P2P topics private is the gateway's job. It does not allocate.
 func MatchTopic(filter, topic string) bool {
-	if len(filter) > maxTopicLen || !checkName(topic).ok() {
+	if !checkName(topic).ok() {
 		return false
 	}
-	inner, _, f := unshare(filter)
-	if !f.ok() || !scan(inner, scanFilter).ok() {
+	inner, f := checkFilter(filter)
+	if !f.ok() {
 		return false
 	}
 	return match(inner, topic)
