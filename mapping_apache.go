@@ -155,7 +155,7 @@ func topicOfDispatch(op, topic, list string) (string, error) {
 
 // qosOfLMQ reads an Apache message's QoS: qosLevel, qoslevel, then extData's.
 func (d *Dialect) qosOfLMQ(op string, m Properties, ext extData) (QoS, error) {
-	if m.GetProperty(d.qos) != "" || m.GetProperty(d.qosAlt) != "" || ext.qos == "" {
+	if _, v := either(m, d.qos, d.qosAlt); v != "" || ext.qos == "" {
 		return d.qosOf(op, m)
 	}
 	q, ok := parseQoS(ext.qos)

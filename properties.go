@@ -43,10 +43,7 @@ func (d *Dialect) qosOf(op string, m Properties) (QoS, error) {
 	if m == nil {
 		return AtLeastOnce, nil
 	}
-	key, v := d.qos, m.GetProperty(d.qos)
-	if v == "" {
-		key, v = d.qosAlt, m.GetProperty(d.qosAlt)
-	}
+	key, v := either(m, d.qos, d.qosAlt)
 	if v == "" {
 		return AtLeastOnce, nil
 	}
@@ -86,11 +83,17 @@ func (d *Dialect) cleanSessionOf(op string, m Properties) (bool, error) {
 	if m == nil {
 		return true, nil
 	}
-	key, v := d.cleanSession, m.GetProperty(d.cleanSession)
-	if v == "" {
-		key, v = d.cleanSessionAlt, m.GetProperty(d.cleanSessionAlt)
-	}
+	key, v := either(m, d.cleanSession, d.cleanSessionAlt)
 	return parseBool(op, key, v, true)
+}
+
+// either reads a property a dialect spells key and the other dialect alt:
+// the value of key, or of alt when key is absent, and the key it read.
+func either(m Properties, key, alt string) (readKey, value string) {
+	if v := m.GetProperty(key); v != "" {
+		return key, v
+	}
+	return alt, m.GetProperty(alt)
 }
 
 // parseBool reads a "true"/"false" property; absent gives def.
