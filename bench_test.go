@@ -60,7 +60,7 @@ var uplink = mqttrmq.Publish{
 // written with WithProperty on a fresh *primitive.Message, values precomputed.
 // The README reports ToRocketMQ/floor, side by side with
 //
-//	go test -run '^$' -bench Uplink -benchmem -count 10 . | benchstat -col /impl -
+//	go test -run '^$' -bench '^BenchmarkUplink$' -benchmem -count 10 . | benchstat -col /impl -
 func BenchmarkUplink(b *testing.B) {
 	b.Run("impl=floor", func(b *testing.B) {
 		b.ReportAllocs()

@@ -71,7 +71,7 @@ var sinkInt int
 // FilterSet (with a caller's buffer) and of mochi-mqtt's TopicsIndex loaded
 // with the same filters. The README's table comes from
 //
-//	go test -run '^$' -bench FanOut -benchmem -count 10 . | benchstat -col /impl -
+//	go test -run '^$' -bench 'FanOut$' -benchmem -count 6 . | benchstat -col /impl -
 func BenchmarkFanOut(b *testing.B) {
 	for _, n := range []int{10, 1000, 100000} {
 		fs, idx := fanOutIndexes(b, n)
