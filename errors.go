@@ -71,7 +71,9 @@ func (e *Error) Error() string {
 	if e.Offset >= 0 {
 		b.WriteString(" at byte ")
 		b.WriteString(strconv.Itoa(e.Offset))
-		if e.Err == ErrInvalidTopic || e.Err == ErrInvalidFilter {
+		// A topic's or filter's level helps find the byte; a queue name
+		// (ParseLMQQueue's input) has no '/' levels to count.
+		if (e.Err == ErrInvalidTopic || e.Err == ErrInvalidFilter) && e.Op != opParseLMQQueue {
 			b.WriteString(" (level ")
 			b.WriteString(strconv.Itoa(levelAt(e.Input, e.Offset)))
 			b.WriteByte(')')

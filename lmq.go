@@ -156,10 +156,14 @@ func checkLMQChars(s string) finding {
 func ParseLMQQueue(name string) (string, error) {
 	s, f := parseLMQ(name)
 	if !f.ok() {
-		return "", f.err("ParseLMQQueue", name, ErrInvalidTopic)
+		return "", f.err(opParseLMQQueue, name, ErrInvalidTopic)
 	}
 	return s, nil
 }
+
+// opParseLMQQueue names ParseLMQQueue in its errors, whose input is a queue
+// name rather than a topic.
+const opParseLMQQueue = "ParseLMQQueue"
 
 func parseLMQ(name string) (string, finding) {
 	rest, ok := strings.CutPrefix(name, LMQPrefix)

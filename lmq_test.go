@@ -65,6 +65,12 @@ func TestLMQErrorNamesTheProblem(t *testing.T) {
 	if _, err := mqttrmq.ParseLMQQueue("%LMQ%%p2p%c%"); !errors.As(err, &e) || e.Op != "ParseLMQQueue" || !strings.Contains(e.Reason, "P2P") {
 		t.Errorf("ParseLMQQueue(P2P queue) = %v; want an *Error naming the P2P queue", err)
 	}
+	// A queue name has no '/' levels: the byte alone says where.
+	_, err = mqttrmq.ParseLMQQueue("%LMQ%a%b+%")
+	want = `mqttrmq: ParseLMQQueue "%LMQ%a%b+%": invalid topic: '+' does not fill its whole level at byte 8`
+	if err == nil || err.Error() != want {
+		t.Errorf("ParseLMQQueue(%%LMQ%%a%%b+%%) error\n got %v\nwant %s", err, want)
+	}
 }
 
 type fanoutGolden struct {
