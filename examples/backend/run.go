@@ -17,6 +17,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/rlog"
 
 	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
 
 // sendTimeout bounds one command's send, the client's retries included.
@@ -167,13 +168,16 @@ func (b *backend) send(ctx context.Context, p rocketmq.Producer, m *primitive.Me
 
 // consume reads device messages until -expect is reached, -wait passes or
 // ctx is done.
-func (b *backend) consume(ctx context.Context) error {
+func (b *backend) consume(ctx context.Context) (err error) {
 	o := b.opts
 	from := consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp)
 	if o.fromFirst {
 		from = consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset)
 	}
-	var guard rebalanceGuard
+	// The guard shuts the consumer down without racing its own
+	// rebalances, which read a flag the client's Shutdown writes without
+	// synchronisation; it works on any RocketMQ, not only the test one.
+	var guard rocketmqtest.ConsumerGuard
 	c, err := rocketmq.NewPushConsumer(
 		consumer.WithNameServer(o.nameServers),
 		consumer.WithGroupName(o.group),
@@ -187,7 +191,7 @@ func (b *backend) consume(ctx context.Context) error {
 		// One callback at a time: a device's messages, which share a
 		// queue, print in the order it sent them.
 		consumer.WithConsumeGoroutineNums(1),
-		consumer.WithStrategy(guard.allocate),
+		consumer.WithStrategy(guard.Strategy(nil)),
 	)
 	if err != nil {
 		return fmt.Errorf("consumer: %w", err)
@@ -201,7 +205,7 @@ func (b *backend) consume(ctx context.Context) error {
 		c.Shutdown()
 		return fmt.Errorf("consumer: %w", err)
 	}
-	defer guard.shutdown(c)
+	defer func() { err = errors.Join(err, guard.Shutdown(c)) }()
 	b.printf("consuming %s (tag %s) as group %s\n", o.topic, o.tag, o.group)
 
 	var timeout <-chan time.Time
@@ -276,23 +280,4 @@ func (b *backend) describe(topic, tag string, m mqttrmq.Properties) string {
 	}
 	s.WriteByte('\n')
 	return s.String()
-}
-
-// rebalanceGuard shuts the push consumer down without racing its own
-// rebalances: the client's Shutdown writes a flag they read without
-// synchronisation. Suspending stops new rebalances; taking the lock every
-// allocation holds waits for one under way.
-type rebalanceGuard struct{ mu sync.Mutex }
-
-func (g *rebalanceGuard) allocate(group, clientID string, all []*primitive.MessageQueue, clients []string) []*primitive.MessageQueue {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return consumer.AllocateByAveragely(group, clientID, all, clients)
-}
-
-func (g *rebalanceGuard) shutdown(c rocketmq.PushConsumer) {
-	c.Suspend()
-	g.mu.Lock()
-	g.mu.Unlock() // empty: it orders every allocation before the Shutdown
-	c.Shutdown()
 }
