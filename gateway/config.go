@@ -77,6 +77,13 @@ type Config struct {
 	// Default 10 s.
 	ConnectTimeout time.Duration
 
+	// WriteTimeout is how long a client has to take one packet before it
+	// is disconnected (with a persistent session, it gets its unacknowledged
+	// messages again when it reconnects). Messages from RocketMQ reach the
+	// instance's clients one after another, so a client that stops reading
+	// holds up everyone's for this long. Default 10 s.
+	WriteTimeout time.Duration
+
 	// SessionStore is the path of a file that keeps persistent sessions
 	// (subscriptions and unacknowledged messages of clean-session=false
 	// clients) across restarts. Empty keeps them in memory only.
@@ -96,6 +103,7 @@ const (
 	DefaultSendTimeout    = 3 * time.Second
 	DefaultSendRetryFor   = 10 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
 )
 
 // ErrConfig is what every configuration refusal of New unwraps to.
@@ -157,7 +165,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
 	}
-	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.ConnectTimeout < 0 {
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.ConnectTimeout < 0 || c.WriteTimeout < 0 {
 		return c, fmt.Errorf("%w: negative timeout", ErrConfig)
 	}
 	if c.Logger == nil {

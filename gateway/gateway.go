@@ -89,7 +89,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		g.store = &store
 	}
-	g.ln = newListener("mqtt", cfg.Listen, cfg.ConnectTimeout)
+	g.ln = newListener("mqtt", cfg.Listen, cfg.ConnectTimeout, cfg.WriteTimeout)
 	if err := g.broker.AddListener(g.ln); err != nil {
 		g.broker.Close()
 		return nil, fmt.Errorf("gateway: listen on %s: %w", cfg.Listen, err)

@@ -90,6 +90,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"uplink tag with ||":   func(c *gateway.Config) { c.UplinkTag = "a||b" },
 		"negative payload":     func(c *gateway.Config) { c.MaxPayload = -1 },
 		"negative timeout":     func(c *gateway.Config) { c.SendTimeout = -time.Second },
+		"negative write limit": func(c *gateway.Config) { c.WriteTimeout = -time.Second },
 	} {
 		c := base()
 		edit(&c)
