@@ -3,11 +3,13 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
 
 	"github.com/mqttrmq/mqttrmq"
 )
@@ -37,7 +39,8 @@ type Config struct {
 	InstanceID string
 
 	// UplinkTag is the tag of every message the gateway sends for a device,
-	// so that a backend can subscribe to device traffic alone. Default UplinkTag.
+	// so that a backend can subscribe to device traffic alone: not MQ2MQTT,
+	// and no '|', space, '*' or control character. Default UplinkTag.
 	UplinkTag string
 
 	// Dialect is how the mapping is written on RocketMQ messages: nil or
@@ -141,8 +144,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.UplinkTag == "" {
 		c.UplinkTag = UplinkTag
 	}
-	if c.UplinkTag == mqttrmq.TagToMQTT || strings.ContainsAny(c.UplinkTag, "|| *") {
-		return c, fmt.Errorf("%w: UplinkTag %q must differ from %s and hold no '|', space or '*'", ErrConfig, c.UplinkTag, mqttrmq.TagToMQTT)
+	// A tag travels as a message property (TAGS), which a control
+	// character would corrupt or extend [SPEC §4]; '|', ' ' and '*' are
+	// the syntax of the consumers' tag expressions.
+	if c.UplinkTag == mqttrmq.TagToMQTT || strings.ContainsAny(c.UplinkTag, "| *") || strings.ContainsFunc(c.UplinkTag, unicode.IsControl) {
+		return c, fmt.Errorf("%w: UplinkTag %q must differ from %s and hold no '|', space, '*' or control character", ErrConfig, c.UplinkTag, mqttrmq.TagToMQTT)
 	}
 	if c.Dialect == nil {
 		c.Dialect = mqttrmq.AlibabaCloud
