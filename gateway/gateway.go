@@ -154,6 +154,11 @@ func (g *Gateway) start(ctx context.Context) error {
 	if err := g.broker.Serve(); err != nil {
 		return fmt.Errorf("gateway: broker: %w", err)
 	}
+	if g.subs != nil {
+		if err := g.subs.restored(g.broker.Clients.GetAll()); err != nil {
+			g.log.Warn("restored filter not fanned out to", "error", err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
