@@ -146,7 +146,7 @@ func (g *Gateway) start(ctx context.Context) error {
 		return fmt.Errorf("gateway: producer: %w", err)
 	}
 	g.producer = p
-	g.sender = newSender(p, g.cfg.SendTimeout)
+	g.sender = newSender(p, g.cfg.SendTimeout).start()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
