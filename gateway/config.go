@@ -57,7 +57,10 @@ type Config struct {
 	RequireHostedClientID bool
 
 	// MaxPayload is the largest payload accepted from a device, in bytes.
-	// Default 64 KB, the hosted service's limit.
+	// Default 64 KB, the hosted service's limit; at most 4 MB less 64 KB,
+	// so that a message and its properties fit in RocketMQ's default 4 MB
+	// message limit (a larger one would be refused by RocketMQ on every
+	// attempt, and its device disconnected each time it resends it).
 	MaxPayload int
 
 	// MaxSubscriptionsPerClient refuses subscriptions past this count per
@@ -108,6 +111,11 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
 )
+
+// maxPayloadLimit leaves room within RocketMQ's default 4 MB message limit
+// for the properties (at most 32767 bytes [SPEC §4]), the topic and the
+// message's fixed fields.
+const maxPayloadLimit = 4<<20 - 64<<10
 
 // ErrConfig is what every configuration refusal of New unwraps to.
 var ErrConfig = errors.New("gateway: invalid configuration")
@@ -161,6 +169,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPayload < 0 || c.MaxSubscriptionsPerClient < 0 {
 		return c, fmt.Errorf("%w: negative limit", ErrConfig)
+	}
+	if c.MaxPayload > maxPayloadLimit {
+		return c, fmt.Errorf("%w: MaxPayload %d is over %d bytes", ErrConfig, c.MaxPayload, maxPayloadLimit)
 	}
 	if c.SendTimeout == 0 {
 		c.SendTimeout = DefaultSendTimeout

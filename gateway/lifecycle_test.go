@@ -91,6 +91,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"uplink tag with \\x01\\x02": func(c *gateway.Config) { c.UplinkTag = "a\x02clientId\x01forged" },
 		"uplink tag with DEL":        func(c *gateway.Config) { c.UplinkTag = "a\x7f" },
 		"negative payload":           func(c *gateway.Config) { c.MaxPayload = -1 },
+		"payload over 4 MB":          func(c *gateway.Config) { c.MaxPayload = 4 << 20 },
 		"negative timeout":           func(c *gateway.Config) { c.SendTimeout = -time.Second },
 		"negative write limit":       func(c *gateway.Config) { c.WriteTimeout = -time.Second },
 	} {
