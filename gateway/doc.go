@@ -81,6 +81,9 @@
 //     flight from the broker makes the broker forget that outbound message.
 //   - The broker cannot tell a message published by its own client back to
 //     it from anyone else's, so MQTT 5's no-local option is not honoured.
+//   - A will goes to RocketMQ as soon as its client's connection ends: MQTT
+//     5's will delay interval is not honoured, and a client reconnecting
+//     within it does not call its will back.
 //   - The RocketMQ client races with itself if a gateway is closed within
 //     moments of starting, or while a pull is returning messages; it
 //     recovers, and what it had not handed over is consumed again after a
