@@ -238,6 +238,13 @@ func connectRaw(t testing.TB, addr, clientID string) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
+	handshakeRaw(t, c, clientID)
+	return c
+}
+
+// handshakeRaw sends CONNECT on c, as connectRaw does, and reads the CONNACK.
+func handshakeRaw(t testing.TB, c net.Conn, clientID string) {
+	t.Helper()
 	// Protocol name and level 4, clean session, keep-alive 0, client ID.
 	body := append([]byte{0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 0, 0, byte(len(clientID))}, clientID...)
 	if _, err := c.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil {
@@ -248,7 +255,6 @@ func connectRaw(t testing.TB, addr, clientID string) net.Conn {
 	if _, err := io.ReadFull(c, connack); err != nil || connack[0] != 0x20 || connack[3] != 0 {
 		t.Fatalf("CONNACK % x, %v; want an accepted connection", connack, err)
 	}
-	return c
 }
 
 // subscribeRaw subscribes c to filter and reads the SUBACK.

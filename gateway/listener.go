@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -38,13 +39,14 @@ type listener struct {
 	ln     net.Listener
 	conns  map[net.Conn]struct{}
 	closed bool
+	done   chan struct{} // closed with the listener
 	log    *slog.Logger
 }
 
 var _ listeners.Listener = (*listener)(nil)
 
 func newListener(id, address string, connectTimeout, writeTimeout time.Duration) *listener {
-	return &listener{id: id, address: address, connectTimeout: connectTimeout, writeTimeout: writeTimeout, conns: map[net.Conn]struct{}{}}
+	return &listener{id: id, address: address, connectTimeout: connectTimeout, writeTimeout: writeTimeout, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 }
 
 func (l *listener) ID() string       { return l.id }
@@ -71,11 +73,25 @@ func (l *listener) Init(log *slog.Logger) error {
 }
 
 func (l *listener) Serve(establish listeners.EstablishFn) {
+	var backoff time.Duration
 	for {
 		conn, err := l.ln.Accept()
-		if err != nil {
-			return // closed
+		if errors.Is(err, net.ErrClosed) {
+			return
 		}
+		if err != nil {
+			// Out of file descriptors, most likely: a listener that
+			// stopped here would take no connection again, so it waits
+			// for some to be freed, as net/http's server does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			l.log.Warn("accepting a connection failed; retrying", "error", err, "backoff", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-l.done:
+			}
+			continue
+		}
+		backoff = 0
 		if !l.track(conn) {
 			conn.Close()
 			return
@@ -116,6 +132,7 @@ func (l *listener) Close(closeClients listeners.CloseFn) {
 	if already {
 		return
 	}
+	close(l.done)
 	if l.ln != nil {
 		l.ln.Close()
 	}
