@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2"
@@ -43,7 +42,7 @@ func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 		consumer.WithCredentials(g.cfg.Credentials),
 		consumer.WithConsumeGoroutineNums(1),
 		consumer.WithConsumeMessageBatchMaxSize(32),
-		consumer.WithStrategy(g.rebalance.allocate),
+		consumer.WithStrategy(g.rebalance.Strategy(nil)), // see Close
 	)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: consumer: %w", err)
@@ -180,23 +179,4 @@ func (g *Gateway) deliverP2P(target string, p mqttrmq.Publish) {
 	if err := cl.WritePacket(out); err != nil && qos == 0 {
 		g.log.Debug("P2P message not written", "client", target, "error", err)
 	}
-}
-
-// rebalanceSync lets Close wait for a rebalance in progress. The RocketMQ
-// client's Shutdown writes a flag its rebalance goroutines read without
-// synchronisation; suspending the consumer stops new rebalances, and
-// taking the lock that every rebalance holds while it allocates queues
-// orders the ones already run before Shutdown.
-type rebalanceSync struct{ mu sync.Mutex }
-
-func (r *rebalanceSync) allocate(group, clientID string, all []*primitive.MessageQueue, clients []string) []*primitive.MessageQueue {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return consumer.AllocateByAveragely(group, clientID, all, clients)
-}
-
-// settle waits for any rebalance holding the lock to let go of it.
-func (r *rebalanceSync) settle() {
-	r.mu.Lock()
-	r.mu.Unlock()
 }

@@ -16,6 +16,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/internal/consumerguard"
 )
 
 // Gateway is an MQTT broker whose every message passes through RocketMQ.
@@ -32,7 +33,7 @@ type Gateway struct {
 	producer  rocketmq.Producer
 	sender    *sender
 	consumer  rocketmq.PushConsumer
-	rebalance rebalanceSync
+	rebalance consumerguard.Guard // the client's Shutdown races its rebalances
 	handover  handover
 	store     *sessionStore  // nil without Config.SessionStore
 	subs      *subscriptions // nil but for the Apache dialect
@@ -190,9 +191,7 @@ func (g *Gateway) Close() error {
 		g.state.Store(stateClosed)
 		var errs []error
 		if g.consumer != nil {
-			g.consumer.Suspend()
-			g.rebalance.settle()
-			errs = append(errs, g.consumer.Shutdown())
+			errs = append(errs, g.rebalance.Shutdown(g.consumer))
 		}
 		errs = append(errs, g.broker.Close())
 		if g.sender != nil {
