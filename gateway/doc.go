@@ -76,6 +76,11 @@
 //
 // # Limits worth knowing
 //
+//   - Each instance hands RocketMQ's messages to its clients one after
+//     another, and the broker writes to a client under a lock every
+//     delivery to it needs: a client that stops reading holds up the
+//     instance's downlink for up to Config.WriteTimeout, and is then
+//     disconnected.
 //   - The embedded broker shares one packet-ID space between a client's
 //     inbound and outbound messages; a device that reuses an ID still in
 //     flight from the broker makes the broker forget that outbound message.
