@@ -129,6 +129,10 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.NameServer) == 0 {
 		return c, fmt.Errorf("%w: NameServer is empty", ErrConfig)
 	}
+	// The client's own check, which it would otherwise make only at Start.
+	if err := primitive.NamesrvAddr(c.NameServer).Check(); err != nil {
+		return c, fmt.Errorf("%w: NameServer %q: %w", ErrConfig, c.NameServer, err)
+	}
 	if len(c.ParentTopics) == 0 {
 		return c, fmt.Errorf("%w: ParentTopics is empty", ErrConfig)
 	}

@@ -54,8 +54,9 @@ var ErrClosed = errors.New("gateway: closed")
 
 // New checks cfg and builds a gateway; nothing listens or connects until
 // Start. It refuses, with an error wrapping ErrConfig, a configuration
-// missing NameServer or ParentTopics, or holding an invalid parent topic,
-// instance ID, uplink tag, limit or timeout.
+// missing NameServer or ParentTopics, or holding a name server that is not
+// an IP address and port, an invalid parent topic, instance ID, uplink
+// tag, limit or timeout.
 func New(cfg Config) (*Gateway, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {

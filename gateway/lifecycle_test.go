@@ -81,6 +81,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	for name, edit := range map[string]func(*gateway.Config){
 		"no name server":             func(c *gateway.Config) { c.NameServer = nil },
+		"name server by host name":   func(c *gateway.Config) { c.NameServer = []string{"localhost:9876"} },
 		"no parent topics":           func(c *gateway.Config) { c.ParentTopics = nil },
 		"system parent topic":        func(c *gateway.Config) { c.ParentTopics = []string{"TBW102"} },
 		"parent topic twice":         func(c *gateway.Config) { c.ParentTopics = []string{"a", "a"} },
