@@ -115,8 +115,11 @@ func (g *Gateway) ConsumerGroup() string { return "mqttrmq-gateway-" + g.cfg.Ins
 const producerGroup = "mqttrmq-gateway"
 
 // Start connects to RocketMQ, starts the broker and begins consuming the
-// parent topics. It returns once everything runs; ctx bounds the start-up.
-// A gateway starts once.
+// parent topics. It returns once everything runs. ctx is checked between
+// these steps (the RocketMQ client takes no context; its own timeouts
+// bound each step), and a cancelled start-up closes the gateway. A gateway
+// starts once: Start returns ErrClosed after Close, and an error on a
+// second call.
 func (g *Gateway) Start(ctx context.Context) error {
 	if !g.state.CompareAndSwap(stateCreated, stateStarted) {
 		if g.state.Load() == stateClosed {
