@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2"
@@ -64,10 +65,42 @@ func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 // consume hands every message to MQTT before it returns, and only its
 // return lets the consumer commit the messages' offsets.
 func (g *Gateway) consume(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+	if !g.consuming.begin() {
+		return consumer.ConsumeRetryLater, nil // closing: the broker may be gone
+	}
+	defer g.consuming.end()
 	for _, m := range msgs {
 		g.handover.deliver(func() { g.deliver(m) })
 	}
 	return consumer.ConsumeSuccess, nil
+}
+
+// consuming lets Close wait for the consumer's callbacks. The client's
+// Shutdown does not wait for a callback in progress, which would go on
+// delivering into a broker that is closing, and writing to its session
+// store as the store is closed.
+type consuming struct {
+	mu      sync.RWMutex // held for reading by every callback
+	stopped bool
+}
+
+// begin reports whether a callback may deliver; if so, it must call end.
+func (c *consuming) begin() bool {
+	c.mu.RLock()
+	if c.stopped {
+		c.mu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (c *consuming) end() { c.mu.RUnlock() }
+
+// stop waits for the callbacks in progress and refuses any later one.
+func (c *consuming) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
 }
 
 // deliver hands one RocketMQ message to this instance's MQTT clients.

@@ -200,7 +200,7 @@ func TestStalledClient(t *testing.T) {
 	be := newBackend(t, s)
 	other := connect(t, g, "GID_car@@@v2")
 	other.mustSubscribe(t, "vehicles/status", 1)
-	stalled := connectRaw(t, g.Addr(), "GID_car@@@stalled")
+	stalled := connectRaw(t, g.Addr(), "GID_car@@@stalled", true)
 	defer stalled.Close()
 	subscribeRaw(t, stalled, "vehicles/bulk", 1)
 
@@ -230,23 +230,27 @@ func TestStalledClient(t *testing.T) {
 	}
 }
 
-// connectRaw connects to addr as an MQTT 3.1.1 client with a clean session
-// and keep-alive 0, and returns the connection once the CONNACK is read.
-func connectRaw(t testing.TB, addr, clientID string) net.Conn {
+// connectRaw connects to addr as an MQTT 3.1.1 client with keep-alive 0, and
+// returns the connection once the CONNACK is read.
+func connectRaw(t testing.TB, addr, clientID string, cleanSession bool) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	handshakeRaw(t, c, clientID)
+	handshakeRaw(t, c, clientID, cleanSession)
 	return c
 }
 
 // handshakeRaw sends CONNECT on c, as connectRaw does, and reads the CONNACK.
-func handshakeRaw(t testing.TB, c net.Conn, clientID string) {
+func handshakeRaw(t testing.TB, c net.Conn, clientID string, cleanSession bool) {
 	t.Helper()
-	// Protocol name and level 4, clean session, keep-alive 0, client ID.
-	body := append([]byte{0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 0, 0, byte(len(clientID))}, clientID...)
+	var flags byte
+	if cleanSession {
+		flags = 0x02
+	}
+	// Protocol name and level 4, connect flags, keep-alive 0, client ID.
+	body := append([]byte{0, 4, 'M', 'Q', 'T', 'T', 4, flags, 0, 0, 0, byte(len(clientID))}, clientID...)
 	if _, err := c.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,7 @@ type Gateway struct {
 	sender    *sender
 	consumer  rocketmq.PushConsumer
 	rebalance consumerguard.Guard // the client's Shutdown races its rebalances
+	consuming consuming
 	handover  handover
 	store     *sessionStore  // nil without Config.SessionStore
 	subs      *subscriptions // nil but for the Apache dialect
@@ -189,7 +190,9 @@ func (g *Gateway) connected() int64 { return atomic.LoadInt64(&g.broker.Info.Cli
 
 // Close stops consuming, disconnects every client, and closes the RocketMQ
 // clients, in that order, so that no message is taken from RocketMQ without
-// being handed to a client. It is safe to call more than once.
+// being handed to a client. It waits for a delivery in progress, which a
+// client that stopped reading can hold up for Config.WriteTimeout. It is
+// safe to call more than once.
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
 		g.state.Store(stateClosed)
@@ -197,6 +200,7 @@ func (g *Gateway) Close() error {
 		if g.consumer != nil {
 			errs = append(errs, g.rebalance.Shutdown(g.consumer))
 		}
+		g.consuming.stop()
 		errs = append(errs, g.broker.Close())
 		if g.sender != nil {
 			g.sender.close()

@@ -54,7 +54,7 @@ func TestAcceptRetries(t *testing.T) {
 	defer c.Close()
 	logs.WaitFor(t, regexp.MustCompile(`accepting a connection failed.*too many open files`))
 	restore()
-	handshakeRaw(t, c, "GID_car@@@v1")
+	handshakeRaw(t, c, "GID_car@@@v1", true)
 }
 
 // freeDescriptors returns the two lowest descriptor numbers not in use.
