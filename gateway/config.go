@@ -3,11 +3,13 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
 
 	"github.com/mqttrmq/mqttrmq"
 )
@@ -37,7 +39,8 @@ type Config struct {
 	InstanceID string
 
 	// UplinkTag is the tag of every message the gateway sends for a device,
-	// so that a backend can subscribe to device traffic alone. Default UplinkTag.
+	// so that a backend can subscribe to device traffic alone: not MQ2MQTT,
+	// and no '|', space, '*' or control character. Default UplinkTag.
 	UplinkTag string
 
 	// Dialect is how the mapping is written on RocketMQ messages: nil or
@@ -54,7 +57,10 @@ type Config struct {
 	RequireHostedClientID bool
 
 	// MaxPayload is the largest payload accepted from a device, in bytes.
-	// Default 64 KB, the hosted service's limit.
+	// Default 64 KB, the hosted service's limit; at most 4 MB less 64 KB,
+	// so that a message and its properties fit in RocketMQ's default 4 MB
+	// message limit (a larger one would be refused by RocketMQ on every
+	// attempt, and its device disconnected each time it resends it).
 	MaxPayload int
 
 	// MaxSubscriptionsPerClient refuses subscriptions past this count per
@@ -77,6 +83,13 @@ type Config struct {
 	// Default 10 s.
 	ConnectTimeout time.Duration
 
+	// WriteTimeout is how long a client has to take one packet before it
+	// is disconnected (with a persistent session, it gets its unacknowledged
+	// messages again when it reconnects). Messages from RocketMQ reach the
+	// instance's clients one after another, so a client that stops reading
+	// holds up everyone's for this long. Default 10 s.
+	WriteTimeout time.Duration
+
 	// SessionStore is the path of a file that keeps persistent sessions
 	// (subscriptions and unacknowledged messages of clean-session=false
 	// clients) across restarts. Empty keeps them in memory only.
@@ -96,7 +109,13 @@ const (
 	DefaultSendTimeout    = 3 * time.Second
 	DefaultSendRetryFor   = 10 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
 )
+
+// maxPayloadLimit leaves room within RocketMQ's default 4 MB message limit
+// for the properties (at most 32767 bytes [SPEC §4]), the topic and the
+// message's fixed fields.
+const maxPayloadLimit = 4<<20 - 64<<10
 
 // ErrConfig is what every configuration refusal of New unwraps to.
 var ErrConfig = errors.New("gateway: invalid configuration")
@@ -109,6 +128,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if len(c.NameServer) == 0 {
 		return c, fmt.Errorf("%w: NameServer is empty", ErrConfig)
+	}
+	// The client's own check, which it would otherwise make only at Start.
+	if err := primitive.NamesrvAddr(c.NameServer).Check(); err != nil {
+		return c, fmt.Errorf("%w: NameServer %q: %w", ErrConfig, c.NameServer, err)
 	}
 	if len(c.ParentTopics) == 0 {
 		return c, fmt.Errorf("%w: ParentTopics is empty", ErrConfig)
@@ -133,8 +156,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.UplinkTag == "" {
 		c.UplinkTag = UplinkTag
 	}
-	if c.UplinkTag == mqttrmq.TagToMQTT || strings.ContainsAny(c.UplinkTag, "|| *") {
-		return c, fmt.Errorf("%w: UplinkTag %q must differ from %s and hold no '|', space or '*'", ErrConfig, c.UplinkTag, mqttrmq.TagToMQTT)
+	// A tag travels as a message property (TAGS), which a control
+	// character would corrupt or extend [SPEC §4]; '|', ' ' and '*' are
+	// the syntax of the consumers' tag expressions.
+	if c.UplinkTag == mqttrmq.TagToMQTT || strings.ContainsAny(c.UplinkTag, "| *") || strings.ContainsFunc(c.UplinkTag, unicode.IsControl) {
+		return c, fmt.Errorf("%w: UplinkTag %q must differ from %s and hold no '|', space, '*' or control character", ErrConfig, c.UplinkTag, mqttrmq.TagToMQTT)
 	}
 	if c.Dialect == nil {
 		c.Dialect = mqttrmq.AlibabaCloud
@@ -148,6 +174,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxPayload < 0 || c.MaxSubscriptionsPerClient < 0 {
 		return c, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
+	if c.MaxPayload > maxPayloadLimit {
+		return c, fmt.Errorf("%w: MaxPayload %d is over %d bytes", ErrConfig, c.MaxPayload, maxPayloadLimit)
+	}
 	if c.SendTimeout == 0 {
 		c.SendTimeout = DefaultSendTimeout
 	}
@@ -157,7 +186,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
 	}
-	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.ConnectTimeout < 0 {
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.ConnectTimeout < 0 || c.WriteTimeout < 0 {
 		return c, fmt.Errorf("%w: negative timeout", ErrConfig)
 	}
 	if c.Logger == nil {

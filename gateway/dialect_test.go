@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -84,5 +85,36 @@ func TestApacheDialect(t *testing.T) {
 		if string(m.Body) == "again" && strings.Contains(m.GetProperty(mqttrmq.PropDispatch), "%+%") {
 			t.Errorf("after unsubscribing vehicles/+/gps, INNER_MULTI_DISPATCH = %q", m.GetProperty(mqttrmq.PropDispatch))
 		}
+	}
+}
+
+// TestApacheDialectAfterRestart: the filters of persistent sessions the
+// gateway restores from its session store are fanned out to like those
+// subscribed since it started.
+func TestApacheDialectAfterRestart(t *testing.T) {
+	s := newRocketMQ(t)
+	reader := collect(t, s, "vehicles", mqttrmq.TagMQTTCommon)
+	id, store := uniq(t, "gw"), filepath.Join(t.TempDir(), "sessions.db")
+	sameInstance := func(c *gateway.Config) {
+		c.Dialect, c.InstanceID, c.SessionStore = mqttrmq.ApacheRocketMQMQTT, id, store
+	}
+
+	old := startGateway(t, s, sameInstance)
+	sub := connect(t, old, "GID_car@@@sub", persistent)
+	sub.mustSubscribe(t, "vehicles/+/gps", 1)
+	sub.Disconnect(0)
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	g := startGateway(t, s, sameInstance)
+	connect(t, g, "GID_car@@@v1").publish(t, "vehicles/v1/gps", 1, "31.2,121.5")
+	want, err := mqttrmq.LMQQueue("vehicles/+/gps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := reader.wait(t, 1)[0]
+	if got := strings.Split(m.GetProperty(mqttrmq.PropDispatch), ","); !slices.Contains(got, want) {
+		t.Errorf("INNER_MULTI_DISPATCH = %v; want it to list the restored session's %s", got, want)
 	}
 }

@@ -76,11 +76,19 @@
 //
 // # Limits worth knowing
 //
+//   - Each instance hands RocketMQ's messages to its clients one after
+//     another, and the broker writes to a client under a lock every
+//     delivery to it needs: a client that stops reading holds up the
+//     instance's downlink for up to Config.WriteTimeout, and is then
+//     disconnected.
 //   - The embedded broker shares one packet-ID space between a client's
 //     inbound and outbound messages; a device that reuses an ID still in
 //     flight from the broker makes the broker forget that outbound message.
 //   - The broker cannot tell a message published by its own client back to
 //     it from anyone else's, so MQTT 5's no-local option is not honoured.
+//   - A will goes to RocketMQ as soon as its client's connection ends: MQTT
+//     5's will delay interval is not honoured, and a client reconnecting
+//     within it does not call its will back.
 //   - The RocketMQ client races with itself if a gateway is closed within
 //     moments of starting, or while a pull is returning messages; it
 //     recovers, and what it had not handed over is consumed again after a

@@ -43,7 +43,7 @@ func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 		consumer.WithCredentials(g.cfg.Credentials),
 		consumer.WithConsumeGoroutineNums(1),
 		consumer.WithConsumeMessageBatchMaxSize(32),
-		consumer.WithStrategy(g.rebalance.allocate),
+		consumer.WithStrategy(g.rebalance.Strategy(nil)), // see Close
 	)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: consumer: %w", err)
@@ -65,10 +65,42 @@ func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 // consume hands every message to MQTT before it returns, and only its
 // return lets the consumer commit the messages' offsets.
 func (g *Gateway) consume(_ context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+	if !g.consuming.begin() {
+		return consumer.ConsumeRetryLater, nil // closing: the broker may be gone
+	}
+	defer g.consuming.end()
 	for _, m := range msgs {
 		g.handover.deliver(func() { g.deliver(m) })
 	}
 	return consumer.ConsumeSuccess, nil
+}
+
+// consuming lets Close wait for the consumer's callbacks. The client's
+// Shutdown does not wait for a callback in progress, which would go on
+// delivering into a broker that is closing, and writing to its session
+// store as the store is closed.
+type consuming struct {
+	mu      sync.RWMutex // held for reading by every callback
+	stopped bool
+}
+
+// begin reports whether a callback may deliver; if so, it must call end.
+func (c *consuming) begin() bool {
+	c.mu.RLock()
+	if c.stopped {
+		c.mu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (c *consuming) end() { c.mu.RUnlock() }
+
+// stop waits for the callbacks in progress and refuses any later one.
+func (c *consuming) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
 }
 
 // deliver hands one RocketMQ message to this instance's MQTT clients.
@@ -180,23 +212,4 @@ func (g *Gateway) deliverP2P(target string, p mqttrmq.Publish) {
 	if err := cl.WritePacket(out); err != nil && qos == 0 {
 		g.log.Debug("P2P message not written", "client", target, "error", err)
 	}
-}
-
-// rebalanceSync lets Close wait for a rebalance in progress. The RocketMQ
-// client's Shutdown writes a flag its rebalance goroutines read without
-// synchronisation; suspending the consumer stops new rebalances, and
-// taking the lock that every rebalance holds while it allocates queues
-// orders the ones already run before Shutdown.
-type rebalanceSync struct{ mu sync.Mutex }
-
-func (r *rebalanceSync) allocate(group, clientID string, all []*primitive.MessageQueue, clients []string) []*primitive.MessageQueue {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return consumer.AllocateByAveragely(group, clientID, all, clients)
-}
-
-// settle waits for any rebalance holding the lock to let go of it.
-func (r *rebalanceSync) settle() {
-	r.mu.Lock()
-	r.mu.Unlock()
 }

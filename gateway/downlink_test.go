@@ -1,12 +1,16 @@
 package gateway_test
 
 import (
+	"io"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/gateway"
 )
 
 // command builds a backend message for MQTT clients: parent topic, tag
@@ -41,6 +45,7 @@ func TestDownlinkToSubtopic(t *testing.T) {
 		t.Errorf("fleet got %+v; want %+v", got, want)
 	}
 	if got := other.next(t); got.Payload != "status" {
+		t.Logf("stats %+v", g.Stats())
 		t.Errorf("other got %+v; want the status message", got)
 	}
 	fleet.none(t)
@@ -182,5 +187,90 @@ func TestSnoopingSubscriptionsRefused(t *testing.T) {
 	}
 	if st := g.Stats(); st.SubscribesRefused != 9 {
 		t.Errorf("stats = %+v; want 9 refused subscriptions", st)
+	}
+}
+
+// TestStalledClient: a device that stops reading (keep-alive 0, so the
+// broker never times it out) while messages pile up for it, through its
+// subscription and as P2P, is disconnected after WriteTimeout and holds up
+// neither the downlink to anyone else nor new connections.
+func TestStalledClient(t *testing.T) {
+	s := newRocketMQ(t)
+	g := startGateway(t, s, func(c *gateway.Config) { c.WriteTimeout = 200 * time.Millisecond })
+	be := newBackend(t, s)
+	other := connect(t, g, "GID_car@@@v2")
+	other.mustSubscribe(t, "vehicles/status", 1)
+	stalled := connectRaw(t, g.Addr(), "GID_car@@@stalled", true)
+	defer stalled.Close()
+	subscribeRaw(t, stalled, "vehicles/bulk", 1)
+
+	// Far more than the socket buffers between the gateway and the
+	// stalled device hold.
+	body := string(make([]byte, 64*1024))
+	for i := range 256 {
+		be.send(t, command(t, body, func(m *primitive.Message) error {
+			if i%2 == 0 {
+				return mqttrmq.SetP2P(m, "GID_car@@@stalled")
+			}
+			return mqttrmq.SetSecondTopic(m, "/bulk")
+		}))
+	}
+	be.send(t, command(t, "status", func(m *primitive.Message) error { return mqttrmq.SetSecondTopic(m, "/status") }))
+	if got := other.next(t); got.Payload != "status" {
+		t.Errorf("other got %+v; want the status sent after the stalled device's messages", got)
+	}
+	late := connect(t, g, "GID_car@@@v3")
+	late.mustSubscribe(t, "vehicles/status", 1)
+
+	// What the stalled device finds once it reads: part of what was sent,
+	// then the end of the connection.
+	stalled.SetReadDeadline(time.Now().Add(deadline))
+	if n, err := io.Copy(io.Discard, stalled); err != nil && !isReset(err) {
+		t.Errorf("the stalled device read %d bytes, then %v; want the connection closed", n, err)
+	}
+}
+
+// connectRaw connects to addr as an MQTT 3.1.1 client with keep-alive 0, and
+// returns the connection once the CONNACK is read.
+func connectRaw(t testing.TB, addr, clientID string, cleanSession bool) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handshakeRaw(t, c, clientID, cleanSession)
+	return c
+}
+
+// handshakeRaw sends CONNECT on c, as connectRaw does, and reads the CONNACK.
+func handshakeRaw(t testing.TB, c net.Conn, clientID string, cleanSession bool) {
+	t.Helper()
+	var flags byte
+	if cleanSession {
+		flags = 0x02
+	}
+	// Protocol name and level 4, connect flags, keep-alive 0, client ID.
+	body := append([]byte{0, 4, 'M', 'Q', 'T', 'T', 4, flags, 0, 0, 0, byte(len(clientID))}, clientID...)
+	if _, err := c.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(deadline))
+	connack := make([]byte, 4)
+	if _, err := io.ReadFull(c, connack); err != nil || connack[0] != 0x20 || connack[3] != 0 {
+		t.Fatalf("CONNACK % x, %v; want an accepted connection", connack, err)
+	}
+}
+
+// subscribeRaw subscribes c to filter and reads the SUBACK.
+func subscribeRaw(t testing.TB, c net.Conn, filter string, qos byte) {
+	t.Helper()
+	// Packet ID 1, the filter, its QoS.
+	body := append(append([]byte{0, 1, 0, byte(len(filter))}, filter...), qos)
+	if _, err := c.Write(append([]byte{0x82, byte(len(body))}, body...)); err != nil {
+		t.Fatal(err)
+	}
+	suback := make([]byte, 5)
+	if _, err := io.ReadFull(c, suback); err != nil || suback[0] != 0x90 || suback[4] != qos {
+		t.Fatalf("SUBACK % x, %v; want QoS %d granted", suback, err, qos)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/internal/consumerguard"
 )
 
 // Gateway is an MQTT broker whose every message passes through RocketMQ.
@@ -32,7 +33,8 @@ type Gateway struct {
 	producer  rocketmq.Producer
 	sender    *sender
 	consumer  rocketmq.PushConsumer
-	rebalance rebalanceSync
+	rebalance consumerguard.Guard // the client's Shutdown races its rebalances
+	consuming consuming
 	handover  handover
 	store     *sessionStore  // nil without Config.SessionStore
 	subs      *subscriptions // nil but for the Apache dialect
@@ -53,8 +55,9 @@ var ErrClosed = errors.New("gateway: closed")
 
 // New checks cfg and builds a gateway; nothing listens or connects until
 // Start. It refuses, with an error wrapping ErrConfig, a configuration
-// missing NameServer or ParentTopics, or holding an invalid parent topic,
-// instance ID, uplink tag, limit or timeout.
+// missing NameServer or ParentTopics, or holding a name server that is not
+// an IP address and port, an invalid parent topic, instance ID, uplink
+// tag, limit or timeout.
 func New(cfg Config) (*Gateway, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -89,7 +92,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		g.store = &store
 	}
-	g.ln = newListener("mqtt", cfg.Listen, cfg.ConnectTimeout)
+	g.ln = newListener("mqtt", cfg.Listen, cfg.ConnectTimeout, cfg.WriteTimeout)
 	if err := g.broker.AddListener(g.ln); err != nil {
 		g.broker.Close()
 		return nil, fmt.Errorf("gateway: listen on %s: %w", cfg.Listen, err)
@@ -113,8 +116,11 @@ func (g *Gateway) ConsumerGroup() string { return "mqttrmq-gateway-" + g.cfg.Ins
 const producerGroup = "mqttrmq-gateway"
 
 // Start connects to RocketMQ, starts the broker and begins consuming the
-// parent topics. It returns once everything runs; ctx bounds the start-up.
-// A gateway starts once.
+// parent topics. It returns once everything runs. ctx is checked between
+// these steps (the RocketMQ client takes no context; its own timeouts
+// bound each step), and a cancelled start-up closes the gateway. A gateway
+// starts once: Start returns ErrClosed after Close, and an error on a
+// second call.
 func (g *Gateway) Start(ctx context.Context) error {
 	if !g.state.CompareAndSwap(stateCreated, stateStarted) {
 		if g.state.Load() == stateClosed {
@@ -146,13 +152,18 @@ func (g *Gateway) start(ctx context.Context) error {
 		return fmt.Errorf("gateway: producer: %w", err)
 	}
 	g.producer = p
-	g.sender = newSender(p, g.cfg.SendTimeout)
+	g.sender = newSender(p, g.cfg.SendTimeout).start()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 
 	if err := g.broker.Serve(); err != nil {
 		return fmt.Errorf("gateway: broker: %w", err)
+	}
+	if g.subs != nil {
+		if err := g.subs.restored(g.broker.Clients.GetAll()); err != nil {
+			g.log.Warn("restored filter not fanned out to", "error", err)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -179,16 +190,17 @@ func (g *Gateway) connected() int64 { return atomic.LoadInt64(&g.broker.Info.Cli
 
 // Close stops consuming, disconnects every client, and closes the RocketMQ
 // clients, in that order, so that no message is taken from RocketMQ without
-// being handed to a client. It is safe to call more than once.
+// being handed to a client. It waits for a delivery in progress, which a
+// client that stopped reading can hold up for Config.WriteTimeout. It is
+// safe to call more than once.
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
 		g.state.Store(stateClosed)
 		var errs []error
 		if g.consumer != nil {
-			g.consumer.Suspend()
-			g.rebalance.settle()
-			errs = append(errs, g.consumer.Shutdown())
+			errs = append(errs, g.rebalance.Shutdown(g.consumer))
 		}
+		g.consuming.stop()
 		errs = append(errs, g.broker.Close())
 		if g.sender != nil {
 			g.sender.close()

@@ -240,11 +240,14 @@ type collector struct {
 func collect(t testing.TB, s *rocketmqtest.Server, topic, tags string) *collector {
 	t.Helper()
 	c := &collector{more: make(chan struct{}, 1)}
+	var guard rocketmqtest.ConsumerGuard
+	group := uniq(t, "readers")
 	pc, err := rocketmq.NewPushConsumer(
 		consumer.WithNameServer([]string{s.Addr()}),
-		consumer.WithGroupName(uniq(t, "readers")),
+		consumer.WithGroupName(group),
 		consumer.WithInstance(uniq(t, "reader")),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset),
+		consumer.WithStrategy(guard.Strategy(nil)),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +269,18 @@ func collect(t testing.TB, s *rocketmqtest.Server, topic, tags string) *collecto
 	if err := pc.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pc.Shutdown() })
+	// The client races with itself when it is shut down during a
+	// rebalance or as a pull brings messages (see rocketmqtest.ConsumerGuard).
+	t.Cleanup(func() {
+		if !t.Failed() {
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			if err := s.WaitForCaughtUp(ctx, group); err != nil {
+				t.Errorf("backend consumer never caught up: %v", err)
+			}
+		}
+		guard.Shutdown(pc)
+	})
 	return c
 }
 

@@ -80,16 +80,21 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		return gateway.Config{NameServer: []string{"127.0.0.1:9876"}, ParentTopics: []string{"vehicles"}, InstanceID: "gw1"}
 	}
 	for name, edit := range map[string]func(*gateway.Config){
-		"no name server":       func(c *gateway.Config) { c.NameServer = nil },
-		"no parent topics":     func(c *gateway.Config) { c.ParentTopics = nil },
-		"system parent topic":  func(c *gateway.Config) { c.ParentTopics = []string{"TBW102"} },
-		"parent topic twice":   func(c *gateway.Config) { c.ParentTopics = []string{"a", "a"} },
-		"parent with a slash":  func(c *gateway.Config) { c.ParentTopics = []string{"a/b"} },
-		"instance ID with dot": func(c *gateway.Config) { c.InstanceID = "gw.1" },
-		"uplink tag MQ2MQTT":   func(c *gateway.Config) { c.UplinkTag = "MQ2MQTT" },
-		"uplink tag with ||":   func(c *gateway.Config) { c.UplinkTag = "a||b" },
-		"negative payload":     func(c *gateway.Config) { c.MaxPayload = -1 },
-		"negative timeout":     func(c *gateway.Config) { c.SendTimeout = -time.Second },
+		"no name server":             func(c *gateway.Config) { c.NameServer = nil },
+		"name server by host name":   func(c *gateway.Config) { c.NameServer = []string{"localhost:9876"} },
+		"no parent topics":           func(c *gateway.Config) { c.ParentTopics = nil },
+		"system parent topic":        func(c *gateway.Config) { c.ParentTopics = []string{"TBW102"} },
+		"parent topic twice":         func(c *gateway.Config) { c.ParentTopics = []string{"a", "a"} },
+		"parent with a slash":        func(c *gateway.Config) { c.ParentTopics = []string{"a/b"} },
+		"instance ID with dot":       func(c *gateway.Config) { c.InstanceID = "gw.1" },
+		"uplink tag MQ2MQTT":         func(c *gateway.Config) { c.UplinkTag = "MQ2MQTT" },
+		"uplink tag with ||":         func(c *gateway.Config) { c.UplinkTag = "a||b" },
+		"uplink tag with \\x01\\x02": func(c *gateway.Config) { c.UplinkTag = "a\x02clientId\x01forged" },
+		"uplink tag with DEL":        func(c *gateway.Config) { c.UplinkTag = "a\x7f" },
+		"negative payload":           func(c *gateway.Config) { c.MaxPayload = -1 },
+		"payload over 4 MB":          func(c *gateway.Config) { c.MaxPayload = 4 << 20 },
+		"negative timeout":           func(c *gateway.Config) { c.SendTimeout = -time.Second },
+		"negative write limit":       func(c *gateway.Config) { c.WriteTimeout = -time.Second },
 	} {
 		c := base()
 		edit(&c)

@@ -12,12 +12,12 @@ type Stats struct {
 	UplinkRefused      int64 // device publishes refused: unknown parent topic, malformed topic, payload too large, bad P2P topic
 	UplinkSendFailures int64 // send attempts RocketMQ did not take in time (every retry counts)
 	UplinkGaveUp       int64 // QoS 1/2 publishes still not taken when the retry budget ran out: their devices were disconnected unacknowledged
-	DownlinkDelivered  int64 // RocketMQ messages handed to local subscribers
+	DownlinkDelivered  int64 // RocketMQ messages handed to the broker for this instance's subscribers, whether any matched or not
 	DownlinkP2P        int64 // P2P messages handed to their target on this instance
 	DownlinkNotHere    int64 // P2P messages whose target has no session on this instance
 	DownlinkRefused    int64 // RocketMQ messages the mapping refused (malformed properties)
 	SubscribesRefused  int64 // subscriptions refused: malformed filter, unknown parent, another client's P2P topic, over the limit
-	ConnectionsRefused int64 // CONNECTs refused by authentication or the client-ID rule
+	ConnectionsRefused int64 // CONNECTs refused by authentication or the client-ID rules
 }
 
 // counters are the live counters behind Stats.
@@ -56,12 +56,12 @@ func (h metricsHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 		{"mqttrmq_uplink_refused_total", "Device publishes refused as malformed or over a limit.", s.UplinkRefused},
 		{"mqttrmq_uplink_send_failures_total", "Send attempts RocketMQ did not take in time.", s.UplinkSendFailures},
 		{"mqttrmq_uplink_gave_up_total", "QoS 1/2 publishes given up after the retry budget; their devices were disconnected.", s.UplinkGaveUp},
-		{"mqttrmq_downlink_delivered_total", "RocketMQ messages handed to local subscribers.", s.DownlinkDelivered},
+		{"mqttrmq_downlink_delivered_total", "RocketMQ messages handed to this instance's subscribers, whether any matched or not.", s.DownlinkDelivered},
 		{"mqttrmq_downlink_p2p_total", "P2P messages handed to their target.", s.DownlinkP2P},
 		{"mqttrmq_downlink_not_here_total", "P2P messages whose target has no session on this instance.", s.DownlinkNotHere},
 		{"mqttrmq_downlink_refused_total", "RocketMQ messages the mapping refused.", s.DownlinkRefused},
 		{"mqttrmq_subscribes_refused_total", "Subscriptions refused.", s.SubscribesRefused},
-		{"mqttrmq_connections_refused_total", "Connections refused by authentication.", s.ConnectionsRefused},
+		{"mqttrmq_connections_refused_total", "Connections refused by authentication or the client-ID rules.", s.ConnectionsRefused},
 	} {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", m.name, m.help, m.name, m.name, m.v)
 	}

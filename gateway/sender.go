@@ -32,8 +32,8 @@ type sender struct {
 const (
 	// numLanes bounds how many batches are in flight at once.
 	numLanes = 8
-	// maxBatch and maxBatchBytes keep a batch well under RocketMQ's 4 MB
-	// message limit.
+	// maxBatch and maxBatchBytes keep a batch of several messages well
+	// under RocketMQ's 4 MB message limit.
 	maxBatch      = 64
 	maxBatchBytes = 1 << 20
 )
@@ -46,10 +46,18 @@ type sendRequest struct {
 	report func(error) // hears whether RocketMQ took msg
 }
 
+// newSender makes a sender whose lanes queue requests; start sets them
+// sending.
 func newSender(p rocketmq.Producer, timeout time.Duration) *sender {
 	s := &sender{producer: p, timeout: timeout, quit: make(chan struct{})}
 	for i := range s.lanes {
 		s.lanes[i] = make(chan *sendRequest, maxBatch)
+	}
+	return s
+}
+
+func (s *sender) start() *sender {
+	for i := range s.lanes {
 		s.wg.Add(1)
 		go s.run(i)
 	}
@@ -98,18 +106,26 @@ func (s *sender) enqueue(clientID string, r *sendRequest) error {
 func (s *sender) run(lane int) {
 	defer s.wg.Done()
 	var batch []*sendRequest
+	var next *sendRequest // taken from the lane, but too big for the batch before
 	for {
-		select {
-		case r := <-s.lanes[lane]:
-			batch = append(batch[:0], r)
-		case <-s.quit:
-			return
+		if next == nil {
+			select {
+			case next = <-s.lanes[lane]:
+			case <-s.quit:
+				return
+			}
 		}
-		size := len(batch[0].msg.Body)
+		batch = append(batch[:0], next)
+		size := len(next.msg.Body)
+		next = nil
 	more:
-		for len(batch) < maxBatch && size < maxBatchBytes {
+		for len(batch) < maxBatch {
 			select {
 			case r := <-s.lanes[lane]:
+				if size+len(r.msg.Body) > maxBatchBytes {
+					next = r // a batch over RocketMQ's limit would fail whole
+					break more
+				}
 				batch = append(batch, r)
 				size += len(r.msg.Body)
 			default:

@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"maps"
+	"slices"
 	"sync"
 
+	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/mqttrmq/mqttrmq"
@@ -39,6 +42,18 @@ func (s *subscriptions) subscribed(clientID string, subs []packets.Subscription,
 			s.held[clientID] = map[string]bool{}
 		}
 		s.held[clientID][sub.Filter] = true
+	}
+	return nil
+}
+
+// restored records the filters of the sessions the broker read from its
+// session store, which it restores without reporting them as subscribed.
+func (s *subscriptions) restored(clients map[string]*mqtt.Client) error {
+	for id, cl := range clients {
+		subs := slices.Collect(maps.Values(cl.State.Subscriptions.GetAll()))
+		if err := s.subscribed(id, subs, make([]byte, len(subs))); err != nil {
+			return err
+		}
 	}
 	return nil
 }

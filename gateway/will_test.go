@@ -24,21 +24,11 @@ func TestWill(t *testing.T) {
 	watcher := connect(t, b, "GID_car@@@watcher")
 	watcher.mustSubscribe(t, "vehicles/status/+", 1)
 
-	var mu sync.Mutex
-	var conn net.Conn
-	connect(t, a, "GID_car@@@v1", func(o *paho.ClientOptions) {
+	var network cuttable
+	connect(t, a, "GID_car@@@v1", network.use, func(o *paho.ClientOptions) {
 		o.SetWill("vehicles/status/v1", "offline", 1, false)
-		o.SetCustomOpenConnectionFn(func(uri *url.URL, _ paho.ClientOptions) (net.Conn, error) {
-			c, err := net.Dial("tcp", uri.Host)
-			mu.Lock()
-			conn = c
-			mu.Unlock()
-			return c, err
-		})
 	})
-	mu.Lock()
-	conn.Close() // the network goes, without a DISCONNECT
-	mu.Unlock()
+	network.cut()
 
 	if got := watcher.next(t); got.Topic != "vehicles/status/v1" || got.Payload != "offline" {
 		t.Errorf("watcher on the other instance got %+v; want the will", got)
@@ -53,27 +43,41 @@ func TestWill(t *testing.T) {
 func TestWillRefused(t *testing.T) {
 	s := newRocketMQ(t)
 	g := startGateway(t, s, nil)
-	var mu sync.Mutex
-	var conn net.Conn
-	connect(t, g, "GID_car@@@v1", func(o *paho.ClientOptions) {
+	var network cuttable
+	connect(t, g, "GID_car@@@v1", network.use, func(o *paho.ClientOptions) {
 		o.SetWill("elsewhere/status", "offline", 1, false) // not a parent topic this gateway serves
-		o.SetCustomOpenConnectionFn(func(uri *url.URL, _ paho.ClientOptions) (net.Conn, error) {
-			c, err := net.Dial("tcp", uri.Host)
-			mu.Lock()
-			conn = c
-			mu.Unlock()
-			return c, err
-		})
 	})
-	mu.Lock()
-	conn.Close()
-	mu.Unlock()
+	network.cut()
 	eventually(t, "the will refused", func() bool { return g.Stats().UplinkRefused == 1 })
 	for _, topic := range s.Topics() {
 		if n := len(s.Messages(topic)); n != 0 && topic != "TBW102" {
 			t.Errorf("RocketMQ topic %s holds %d messages; want none", topic, n)
 		}
 	}
+}
+
+// cuttable is a device's network connection, which a test cuts to make
+// the device drop off without a DISCONNECT.
+type cuttable struct {
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+// use is a deviceOpt that makes the device connect through c.
+func (c *cuttable) use(o *paho.ClientOptions) {
+	o.SetCustomOpenConnectionFn(func(uri *url.URL, _ paho.ClientOptions) (net.Conn, error) {
+		conn, err := net.Dial("tcp", uri.Host)
+		c.mu.Lock()
+		c.conn = conn
+		c.mu.Unlock()
+		return conn, err
+	})
+}
+
+func (c *cuttable) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conn.Close()
 }
 
 // TestRetained: a retained publish goes through RocketMQ (mqttRetain) and

@@ -34,6 +34,7 @@ type groups struct {
 	offsets   map[offsetKey]int64
 	locks     map[queueKey]lockHolder
 	pulls     map[offsetKey]*queuePulls
+	pullSeq   uint64 // orders the pulls recorded in pulls
 }
 
 type offsetKey struct {
@@ -48,8 +49,14 @@ type queueKey struct {
 
 // queuePulls is what the broker saw of a group's pulls of one queue.
 type queuePulls struct {
-	latest   int64            // the offset the latest pull asked for
-	byClient map[string]int64 // client ID -> the offset its latest pull asked for
+	latest   int64               // the offset the latest pull asked for
+	byClient map[string]pullMark // client ID -> its latest pull, while it is a member
+}
+
+// pullMark is one client's latest pull of a queue.
+type pullMark struct {
+	offset int64
+	seq    uint64 // groups.pullSeq when it came
 }
 
 type lockHolder struct {
@@ -205,6 +212,7 @@ func (g *groups) dropConn(s *Server, c *conn) {
 		for id, cc := range grp.clients {
 			if cc == c {
 				delete(grp.clients, id)
+				g.forgetPullsLocked(name, id)
 				removed = true
 			}
 		}
@@ -216,6 +224,9 @@ func (g *groups) dropConn(s *Server, c *conn) {
 		} else {
 			changed = append(changed, name)
 		}
+	}
+	for _, qp := range g.pulls { // what it pulled before its first heartbeat
+		delete(qp.byClient, c.remoteString)
 	}
 	for name, m := range g.producers {
 		for id, cc := range m {
@@ -266,16 +277,18 @@ func (g *groups) recordPull(group, topic string, queue int, offset int64, c *con
 	}
 	qp := g.pulls[k]
 	if qp == nil {
-		qp = &queuePulls{byClient: make(map[string]int64)}
+		qp = &queuePulls{byClient: make(map[string]pullMark)}
 		g.pulls[k] = qp
 	}
+	g.pullSeq++
 	qp.latest = offset
-	qp.byClient[id] = offset
+	qp.byClient[id] = pullMark{offset, g.pullSeq}
 	g.mu.Unlock()
 }
 
 // pullOffset returns the offset of a group's latest pull of a queue: by
-// any member if clientID is empty, else by that client.
+// any client, members that left included, if clientID is empty, else by
+// that client.
 func (g *groups) pullOffset(group, topic string, queue int, clientID string) (int64, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -286,8 +299,38 @@ func (g *groups) pullOffset(group, topic string, queue int, clientID string) (in
 	if clientID == "" {
 		return qp.latest, true
 	}
-	off, ok := qp.byClient[clientID]
-	return off, ok
+	m, ok := qp.byClient[clientID]
+	return m.offset, ok
+}
+
+// memberPullOffset returns the offset of the latest pull of a queue by a
+// client that has not left the group since.
+func (g *groups) memberPullOffset(group, topic string, queue int) (int64, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	qp := g.pulls[offsetKey{group, topic, queue}]
+	if qp == nil {
+		return 0, false
+	}
+	var latest pullMark
+	for _, m := range qp.byClient {
+		if m.seq > latest.seq {
+			latest = m
+		}
+	}
+	return latest.offset, latest.seq > 0
+}
+
+// forgetPullsLocked forgets the pulls a client made for a group it left,
+// so that a client rejoining under the same ID (a process restarted with
+// the same instance name) counts as pulling a queue only once it pulls it
+// again. The caller holds g.mu.
+func (g *groups) forgetPullsLocked(group, clientID string) {
+	for k, qp := range g.pulls {
+		if k.group == group {
+			delete(qp.byClient, clientID)
+		}
+	}
 }
 
 func (g *groups) commitOffset(group, topic string, queue int, offset int64) {
@@ -325,6 +368,7 @@ func (s *Server) handleUnregister(c *conn, req *request) *reply {
 	if name := req.ext.get("consumerGroup"); name != "" {
 		if grp := s.groups.byName[name]; grp != nil && grp.clients[clientID] != nil {
 			delete(grp.clients, clientID)
+			s.groups.forgetPullsLocked(name, clientID)
 			if len(grp.clients) == 0 {
 				delete(s.groups.byName, name)
 			} else {

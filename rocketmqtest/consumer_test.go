@@ -418,3 +418,35 @@ func TestPullConsumerReadsByOffset(t *testing.T) {
 		t.Errorf("OffsetForTimestamp(store time of offset 5) = %d, %v; want the first offset stored at that time", off, err)
 	}
 }
+
+// TestRejoinUnderSameClientID: a consumer that leaves its group and comes
+// back under the same client ID, as a process restarted with a fixed
+// instance name does, counts as pulling its queues (WaitForConsumers) and
+// as caught up (WaitForCaughtUp) only once it pulls again: what it pulled
+// before it left is forgotten.
+func TestRejoinUnderSameClientID(t *testing.T) {
+	s := rocketmqtest.NewServer(t)
+	topic := newTopic(t, s, 4)
+	group := uniqueName(t, "G")
+	instance := consumer.WithInstance(uniqueName(t, "I"))
+	p := startProducer(t, s)
+	mustSend(t, p, primitive.NewMessage(topic, []byte("before")))
+
+	first := newCollector()
+	c := startPushConsumer(t, s, group, topic, consumer.MessageSelector{}, first.consume, instance, fromFirst)
+	first.waitFor(t, 1)
+	c.stop()
+	waitUntil(t, "the member that left forgotten", func() bool { return len(s.Pullers(group, topic, 0)) == 0 })
+
+	before := s.Requests(rocketmqtest.PullMessage)
+	again := newCollector()
+	startPushConsumer(t, s, group, topic, consumer.MessageSelector{}, again.consume, instance, fromFirst) // waits with WaitForConsumers
+	if pulled := s.Requests(rocketmqtest.PullMessage) - before; pulled < 4 {
+		t.Errorf("WaitForConsumers returned after %d pulls by the rejoined member; want one per queue at least", pulled)
+	}
+	mustSend(t, p, primitive.NewMessage(topic, []byte("after")))
+	if err := s.WaitForCaughtUp(ctxWithDeadline(t), group); err != nil {
+		t.Fatal(err)
+	}
+	again.waitFor(t, 1)
+}

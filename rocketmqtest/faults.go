@@ -24,8 +24,8 @@ type faults struct {
 // SEND_MESSAGE_V2, SEND_BATCH_MESSAGE) with SERVICE_NOT_AVAILABLE, a code
 // rocketmq-client-go's producer retries on: with its default three retries
 // (producer.WithRetry), RefuseSends(3) delays a SendSync and RefuseSends(4)
-// fails it. Refused
-// sends store nothing. A later call replaces the count; n <= 0 cancels.
+// fails it. Refused sends store nothing. A later call replaces the count;
+// n <= 0 cancels.
 func (s *Server) RefuseSends(n int) {
 	s.RefuseSendsWith(n, CodeServiceNotAvailable)
 }

@@ -1,11 +1,10 @@
 package rocketmqtest
 
 import (
-	"sync"
-
 	"github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
-	"github.com/apache/rocketmq-client-go/v2/primitive"
+
+	"github.com/mqttrmq/mqttrmq/internal/consumerguard"
 )
 
 // ConsumerGuard shuts rocketmq-client-go push consumers down without the
@@ -44,28 +43,16 @@ import (
 //
 // One guard may serve several consumers. The zero value is ready to use.
 type ConsumerGuard struct {
-	mu sync.Mutex
+	g consumerguard.Guard
 }
 
 // Strategy wraps an allocation strategy for consumer.WithStrategy so that
 // the guard can synchronise with the rebalances that call it. A nil next
 // means consumer.AllocateByAveragely, the client's default.
 func (g *ConsumerGuard) Strategy(next consumer.AllocateStrategy) consumer.AllocateStrategy {
-	if next == nil {
-		next = consumer.AllocateByAveragely
-	}
-	return func(group, clientID string, mqAll []*primitive.MessageQueue, cidAll []string) []*primitive.MessageQueue {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return next(group, clientID, mqAll, cidAll)
-	}
+	return g.g.Strategy(next)
 }
 
 // Shutdown suspends c, waits for any allocation in progress, and shuts c
 // down, returning its Shutdown error. c must use the guard's Strategy.
-func (g *ConsumerGuard) Shutdown(c rocketmq.PushConsumer) error {
-	c.Suspend()
-	g.mu.Lock()
-	g.mu.Unlock() // empty on purpose: it orders every allocation before the Shutdown
-	return c.Shutdown()
-}
+func (g *ConsumerGuard) Shutdown(c rocketmq.PushConsumer) error { return g.g.Shutdown(c) }

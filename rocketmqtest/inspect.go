@@ -75,7 +75,9 @@ func (s *Server) Consumers(group string) []string { return s.groups.members(grou
 // Pullers returns the client IDs that have pulled a queue of topic on
 // behalf of group, sorted: after a rebalance, which member owns which
 // queue. A client that pulled before its first heartbeat is named by its
-// address.
+// address. A member that leaves the group (it unregisters, or its
+// connection closes) is forgotten, so a client that rejoins under the same
+// ID is listed again only once it pulls again.
 func (s *Server) Pullers(group, topic string, queueID int) []string {
 	s.groups.mu.Lock()
 	defer s.groups.mu.Unlock()
@@ -107,10 +109,11 @@ func (s *Server) PullOffset(group, topic string, queueID int) (int64, bool) {
 
 // WaitForCaughtUp waits until a consumer group has received every stored
 // message its subscriptions select (its retry topic included): until, on
-// every queue, the group's latest pull asks for an offset past the last
-// such message (PullOffset equals MaxOffset, unless the queue ends in
-// messages the group's tags exclude); for a broadcasting group, until
-// every member's does. Every member's pulls are then waiting at the server, so
+// every queue, the latest pull by a current member asks for an offset past
+// the last such message (PullOffset equals MaxOffset, unless the queue
+// ends in messages the group's tags exclude; pulls by members that have
+// left do not count, see Pullers); for a broadcasting group, until every
+// member's does. Every member's pulls are then waiting at the server, so
 // while no new message arrives a consumer can be shut down without a pull
 // answer racing its Shutdown (see ConsumerGuard). Whether the handlers
 // have finished with the messages it does not tell; messages waiting out a
@@ -199,6 +202,9 @@ func (s *Server) lagging(group string) string {
 			for _, id := range pullers {
 				who := cmp.Or(id, "the group")
 				off, ok := s.groups.pullOffset(group, topic, q, id)
+				if id == "" {
+					off, ok = s.groups.memberPullOffset(group, topic, q)
+				}
 				if !ok {
 					return fmt.Sprintf("%s has not pulled %s queue %d", who, topic, q)
 				}

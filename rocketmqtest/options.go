@@ -28,6 +28,7 @@ type Error struct {
 	Err   error  // one of the Err* values, possibly wrapped with detail
 }
 
+// Error reads rocketmqtest: Op("Input"): cause.
 func (e *Error) Error() string {
 	return "rocketmqtest: " + e.Op + "(" + strconv.Quote(e.Input) + "): " + e.Err.Error()
 }

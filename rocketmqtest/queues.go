@@ -11,8 +11,9 @@ var queueCommands = []registration{
 	{ViewMessageByID, (*Server).handleViewMessage},
 }
 
-// queueFor decodes the topic and queueId fields and finds the queue; q is
-// nil when the topic or queue does not exist. The caller holds s.store.mu.
+// queueForLocked decodes the topic and queueId fields and finds the queue;
+// q is nil when the topic or queue does not exist. The caller holds
+// s.store.mu.
 func (s *Server) queueForLocked(req *request) (*queue, *reply) {
 	var h headerReader
 	name := h.str(req, "topic")
@@ -27,35 +28,36 @@ func (s *Server) queueForLocked(req *request) (*queue, *reply) {
 	return t.queues[id], nil
 }
 
-// handleMaxOffset answers the offset the queue's next message will get;
-// 0 for a queue that does not exist, as the broker answers.
-func (s *Server) handleMaxOffset(c *conn, req *request) *reply {
+// answerQueue answers a request about one queue with the number f reads
+// from it, under s.store.mu, as the response field key; f gets nil for a
+// queue that does not exist.
+func (s *Server) answerQueue(req *request, key string, f func(q *queue) int64) *reply {
 	s.store.mu.Lock()
 	q, rep := s.queueForLocked(req)
-	var n int64
-	if q != nil {
-		n = int64(len(q.msgs))
-	}
+	v := f(q)
 	s.store.mu.Unlock()
 	if rep != nil {
 		return rep
 	}
 	rep = response(CodeSuccess, "")
-	rep.addInt("offset", n)
+	rep.addInt(key, v)
 	return rep
+}
+
+// handleMaxOffset answers the offset the queue's next message will get;
+// 0 for a queue that does not exist, as the broker answers.
+func (s *Server) handleMaxOffset(c *conn, req *request) *reply {
+	return s.answerQueue(req, "offset", func(q *queue) int64 {
+		if q == nil {
+			return 0
+		}
+		return int64(len(q.msgs))
+	})
 }
 
 // handleMinOffset answers 0: the server never deletes messages.
 func (s *Server) handleMinOffset(c *conn, req *request) *reply {
-	s.store.mu.Lock()
-	_, rep := s.queueForLocked(req)
-	s.store.mu.Unlock()
-	if rep != nil {
-		return rep
-	}
-	rep = response(CodeSuccess, "")
-	rep.addInt("offset", 0)
-	return rep
+	return s.answerQueue(req, "offset", func(*queue) int64 { return 0 })
 }
 
 // handleSearchOffset answers the offset of the queue's first message stored
@@ -66,37 +68,23 @@ func (s *Server) handleSearchOffset(c *conn, req *request) *reply {
 	if h.err != nil {
 		return h.errReply()
 	}
-	s.store.mu.Lock()
-	q, rep := s.queueForLocked(req)
-	var off int64
-	if q != nil {
-		off = int64(sort.Search(len(q.msgs), func(i int) bool { return q.msgs[i].storeTime >= ts }))
-	}
-	s.store.mu.Unlock()
-	if rep != nil {
-		return rep
-	}
-	rep = response(CodeSuccess, "")
-	rep.addInt("offset", off)
-	return rep
+	return s.answerQueue(req, "offset", func(q *queue) int64 {
+		if q == nil {
+			return 0
+		}
+		return int64(sort.Search(len(q.msgs), func(i int) bool { return q.msgs[i].storeTime >= ts }))
+	})
 }
 
 // handleEarliestTime answers the store time of the queue's first message,
 // or -1 if it has none.
 func (s *Server) handleEarliestTime(c *conn, req *request) *reply {
-	s.store.mu.Lock()
-	q, rep := s.queueForLocked(req)
-	ts := int64(-1)
-	if q != nil && len(q.msgs) > 0 {
-		ts = q.msgs[0].storeTime
-	}
-	s.store.mu.Unlock()
-	if rep != nil {
-		return rep
-	}
-	rep = response(CodeSuccess, "")
-	rep.addInt("timestamp", ts)
-	return rep
+	return s.answerQueue(req, "timestamp", func(q *queue) int64 {
+		if q == nil || len(q.msgs) == 0 {
+			return -1
+		}
+		return q.msgs[0].storeTime
+	})
 }
 
 // handleViewMessage answers the stored message at a commit-log offset, the

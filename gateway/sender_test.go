@@ -1,0 +1,60 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/apache/rocketmq-client-go/v2/producer"
+
+	"github.com/mqttrmq/mqttrmq/rocketmqtest"
+)
+
+// TestSenderBatchFits: messages that queued up together are batched only
+// while the batch stays within maxBatchBytes, so a big message behind a
+// small one does not make a batch RocketMQ refuses whole.
+func TestSenderBatchFits(t *testing.T) {
+	s := rocketmqtest.NewServer(t)
+	if err := s.CreateTopic("vehicles", 1); err != nil {
+		t.Fatal(err)
+	}
+	p, err := rocketmq.NewProducer(
+		producer.WithNameServer([]string{s.Addr()}),
+		producer.WithGroupName("sender-test"),
+		producer.WithInstanceName("sender-test"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown()
+
+	// Queued before the lanes start, so that they are all there for the
+	// first batch: a small message, one just under maxBatchBytes, and one
+	// that together with them is over RocketMQ's 4 MB limit.
+	snd := newSender(p, 30*time.Second)
+	sizes := []int{100, maxBatchBytes - 200, 3<<20 + 512<<10}
+	reports := make(chan error, len(sizes))
+	for _, n := range sizes {
+		body := make([]byte, n)
+		rand.Read(body) // incompressible, as the client compresses a big body
+		m := primitive.NewMessage("vehicles", body)
+		if err := snd.sendAndForget("GID_car@@@v1", m, func(err error) { reports <- err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snd.start()
+	defer snd.close()
+	for range sizes {
+		if err := <-reports; err != nil {
+			t.Errorf("send: %v", err)
+		}
+	}
+	if got := len(s.Messages("vehicles")); got != len(sizes) {
+		t.Errorf("RocketMQ holds %d messages; want %d", got, len(sizes))
+	}
+}
