@@ -221,13 +221,25 @@ func newBackend(t testing.TB, s *rocketmqtest.Server) *backend {
 // send sends m, ordered behind every earlier message of the test.
 func (b *backend) send(t testing.TB, m *primitive.Message) {
 	t.Helper()
+	if err := b.trySend(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// trySend is send for a goroutine other than the test's, which may not
+// call t.Fatal.
+func (b *backend) trySend(m *primitive.Message) error {
 	m.WithShardingKey("test-order")
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	r, err := b.SendSync(ctx, m)
-	if err != nil || r.Status != primitive.SendOK {
-		t.Fatalf("backend send: %v, %v", r, err)
+	if err == nil && r.Status != primitive.SendOK {
+		err = fmt.Errorf("status %d", r.Status)
 	}
+	if err != nil {
+		return fmt.Errorf("backend send: %w", err)
+	}
+	return nil
 }
 
 // collector is a backend's push consumer that keeps what it reads.

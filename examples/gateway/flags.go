@@ -52,6 +52,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.DurationVar(&o.cfg.SendTimeout, "send-timeout", gateway.DefaultSendTimeout, "bound on one send to RocketMQ")
 	fs.DurationVar(&o.cfg.SendRetryFor, "send-retry-for", gateway.DefaultSendRetryFor, "how long a QoS 1/2 publish RocketMQ refuses is retried before its device is disconnected unacknowledged")
 	fs.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", gateway.DefaultConnectTimeout, "how long a new connection has to send CONNECT")
+	fs.DurationVar(&o.cfg.WriteTimeout, "write-timeout", gateway.DefaultWriteTimeout, "how long a client has to take one packet before it is disconnected")
 	fs.StringVar(&o.cfg.SessionStore, "session-store", "", "`file` keeping persistent sessions across restarts; empty keeps them in memory")
 	fs.StringVar(&o.metrics, "metrics", "", "serve counters in Prometheus's text format at http://`address`/metrics, e.g. :9100")
 	fs.BoolVar(&o.verbose, "v", false, "log every connection and refusal (debug level)")
@@ -120,7 +121,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"-send-timeout", o.cfg.SendTimeout}, {"-send-retry-for", o.cfg.SendRetryFor}, {"-connect-timeout", o.cfg.ConnectTimeout}} {
+	}{{"-send-timeout", o.cfg.SendTimeout}, {"-send-retry-for", o.cfg.SendRetryFor}, {"-connect-timeout", o.cfg.ConnectTimeout}, {"-write-timeout", o.cfg.WriteTimeout}} {
 		if d.v <= 0 {
 			return o, fmt.Errorf("%s %v: want a positive duration", d.flag, d.v)
 		}

@@ -59,7 +59,8 @@ func TestServe(t *testing.T) {
 	}()
 	addr := out.WaitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
 	metricsURL := out.WaitFor(t, regexp.MustCompile(`metrics=(\S+)`))
-	if err := srv.WaitForConsumers(ctx, "mqttrmq-gateway-"+id, 1); err != nil {
+	group := out.WaitFor(t, regexp.MustCompile(`group=(\S+)`))
+	if err := srv.WaitForConsumers(ctx, group, 1); err != nil {
 		t.Fatal(err)
 	}
 
@@ -130,7 +131,7 @@ func TestServe(t *testing.T) {
 	// Let the gateway's consumer catch up before it shuts down; see
 	// rocketmqtest.ConsumerGuard.
 	waitCtx, stop := context.WithTimeout(context.Background(), deadline)
-	if err := srv.WaitForCaughtUp(waitCtx, "mqttrmq-gateway-"+id); err != nil {
+	if err := srv.WaitForCaughtUp(waitCtx, group); err != nil {
 		t.Error(err)
 	}
 	stop()
