@@ -72,6 +72,10 @@ func ClientGoroutines() []goleak.Option {
 		goleak.IgnoreAnyFunction(client + "internal.(*rmqClient).RebalanceImmediately"),
 		// The client's process-wide cache runs a janitor for good.
 		goleak.IgnoreTopFunction("github.com/patrickmn/go-cache.(*janitor).Run"),
+		// nbio's WebSocket package builds a default engine when it is
+		// initialised, whose task pool runs for good whether or not it
+		// is used.
+		goleak.IgnoreTopFunction("github.com/lesismal/nbio/taskpool.New.func3"),
 	}
 }
 

@@ -1,0 +1,87 @@
+package transport
+
+import (
+	"crypto/tls"
+	"net"
+	"net/http"
+
+	"github.com/lesismal/nbio/nbhttp"
+	"github.com/lesismal/nbio/nbhttp/websocket"
+)
+
+// startWebSocket serves MQTT over WebSocket at Config.WebSocketPath on ln,
+// over TLS when tlsCfg is set, with nbhttp on its own event loops. MQTT
+// rides in binary messages, each holding any part of the byte stream
+// [MQTT-6.0.0-1] [MQTT-6.0.0-2]; the subprotocol is "mqtt" [MQTT-6.0.0-3]
+// (and "mqttv3.1" for older clients).
+func (s *Server) startWebSocket(ln net.Listener, tlsCfg *tls.Config) (stopper, error) {
+	kind := WebSocket
+	if tlsCfg != nil {
+		kind = SecureWebSocket
+	}
+	u := websocket.NewUpgrader()
+	u.Subprotocols = []string{"mqtt", "mqttv3.1"}
+	u.CheckOrigin = func(*http.Request) bool { return true } // browsers on any page are devices too
+	u.KeepaliveTime = 0                                      // MQTT's keep-alive governs the connection
+	u.OnOpen(func(c *websocket.Conn) {
+		c.SetSession(s.h.Open(wsConn{c}, kind))
+	})
+	u.OnMessage(func(c *websocket.Conn, t websocket.MessageType, b []byte) {
+		ss, ok := c.Session().(Session)
+		if !ok {
+			return
+		}
+		if t != websocket.BinaryMessage {
+			c.Close() // [MQTT-6.0.0-1]
+			return
+		}
+		if err := ss.Data(b); err != nil {
+			c.CloseWithError(err)
+		}
+	})
+	u.OnClose(func(c *websocket.Conn, err error) {
+		if ss, ok := c.Session().(Session); ok {
+			ss.Closed(closeReason(err))
+		}
+	})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc(s.cfg.WebSocketPath, func(w http.ResponseWriter, r *http.Request) {
+		if _, err := u.Upgrade(w, r, nil); err != nil {
+			s.log.Debug("WebSocket upgrade refused", "remote", r.RemoteAddr, "error", err)
+		}
+	})
+	conf := nbhttp.Config{
+		Name:               "mqtt-" + kind.String(),
+		Network:            "tcp",
+		Listen:             func(string, string) (net.Listener, error) { return ln, nil },
+		NPoller:            s.pollers(),
+		MaxWriteBufferSize: s.cfg.MaxWriteBuffer,
+		Handler:            mux,
+		IOMod:              nbhttp.IOModNonBlocking,
+	}
+	if tlsCfg != nil {
+		conf.AddrsTLS = []string{ln.Addr().String()}
+		conf.TLSConfig = tlsConfig(tlsCfg)
+	} else {
+		conf.Addrs = []string{ln.Addr().String()}
+	}
+	e := nbhttp.NewEngine(conf)
+	if err := e.Start(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// wsConn writes MQTT's bytes as one binary message per write.
+type wsConn struct{ c *websocket.Conn }
+
+func (w wsConn) Write(b []byte) (int, error) {
+	if err := w.c.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+func (w wsConn) Close() error         { return w.c.Close() }
+func (w wsConn) RemoteAddr() net.Addr { return w.c.RemoteAddr() }
