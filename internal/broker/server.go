@@ -23,9 +23,9 @@ type Server struct {
 
 	shards   [numShards]shard // sessions by client ID
 	seed     maphash.Seed
-	index    index        // every session's subscriptions
-	retained retainStore  // retained messages by topic
-	stats    counters     // what Stats reports
+	index    index         // every session's subscriptions
+	retained retainStore   // retained messages by topic
+	stats    counters      // what Stats reports
 	serial   atomic.Uint64 // numbers connections and sessions
 	closing  atomic.Bool
 }

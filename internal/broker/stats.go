@@ -47,10 +47,10 @@ const (
 var refusalPackets = [numRefusalKinds]string{"CONNACK", "SUBACK", "PUBACK", "UNSUBACK", "DISCONNECT"}
 
 type counters struct {
-	connected, sessions, persistent, inflight, queued                         atomic.Int64
-	connects, takeovers, keepAliveTimeout, slowConsumers, publishesIn         atomic.Int64
-	delivered, expired, tooLarge, offlineDropped, retainedDropped             atomic.Int64
-	refusals                                                                  [numRefusalKinds][256]atomic.Int64
+	connected, sessions, persistent, inflight, queued                 atomic.Int64
+	connects, takeovers, keepAliveTimeout, slowConsumers, publishesIn atomic.Int64
+	delivered, expired, tooLarge, offlineDropped, retainedDropped     atomic.Int64
+	refusals                                                          [numRefusalKinds][256]atomic.Int64
 }
 
 func (c *counters) refuse(kind int, code ReasonCode) { c.refusals[kind][code].Add(1) }
@@ -65,7 +65,7 @@ func (s *Server) Stats() Stats {
 		SlowConsumers: c.slowConsumers.Load(), PublishesIn: c.publishesIn.Load(), Delivered: c.delivered.Load(),
 		Expired: c.expired.Load(), TooLarge: c.tooLarge.Load(), OfflineDropped: c.offlineDropped.Load(),
 		RetainedDropped: c.retainedDropped.Load(),
-		Refusals: map[Refusal]int64{},
+		Refusals:        map[Refusal]int64{},
 	}
 	for k := range c.refusals {
 		for code := range c.refusals[k] {
