@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,13 +13,35 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
 	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/internal/broker"
+	"github.com/mqttrmq/mqttrmq/internal/transport"
 )
 
 // Config configures a Gateway. Only NameServer and ParentTopics are required.
 type Config struct {
-	// Listen is the MQTT listener's TCP address. Default "127.0.0.1:1883";
-	// use ":1883" to serve every interface, "127.0.0.1:0" for a free port.
+	// Listen is the MQTT-over-TCP listener's address. Default
+	// "127.0.0.1:1883"; use ":1883" to serve every interface, "127.0.0.1:0"
+	// for a free port.
 	Listen string
+
+	// ListenTLS, ListenWebSocket and ListenSecureWebSocket are the
+	// addresses of the MQTT-over-TLS listener (port 8883 by custom), of
+	// MQTT over WebSocket and of MQTT over secure WebSocket, both at
+	// WebSocketPath; empty leaves each off. The TLS ones need TLS.
+	ListenTLS             string
+	ListenWebSocket       string
+	ListenSecureWebSocket string
+
+	// WebSocketPath is where MQTT over WebSocket is served. Default
+	// "/mqtt".
+	WebSocketPath string
+
+	// TLS holds the server's certificate for the TLS listeners: its
+	// Certificates, and ClientAuth with ClientCAs for devices with
+	// certificates of their own, MinVersion, MaxVersion, CipherSuites and
+	// NextProtos are honoured (the event loop's TLS is a fork of
+	// crypto/tls, whose callbacks take other types).
+	TLS *tls.Config
 
 	// NameServer lists the RocketMQ name servers, "ip:port" each (the
 	// RocketMQ client refuses host names such as localhost).
@@ -67,6 +90,36 @@ type Config struct {
 	// client; 0 means no limit (the hosted service allows 30).
 	MaxSubscriptionsPerClient int
 
+	// MaxInflight is how many QoS 1 and 2 messages one client may have
+	// unacknowledged; an MQTT 5 client's Receive Maximum lowers it.
+	// Default 32.
+	MaxInflight int
+
+	// MaxQueuedMessages bounds the QoS 1 and 2 messages waiting for one
+	// client beyond MaxInflight, and MaxQueuedBytes the bytes written to
+	// its connection that it has not taken yet. A connected client over
+	// either is a slow consumer: disconnected and counted, so that it
+	// never holds up anyone else, its persistent session keeping its QoS
+	// 1 and 2 messages for the reconnect. An offline session over
+	// MaxQueuedMessages drops its oldest message, counted. Defaults 1000
+	// messages and 1 MiB.
+	MaxQueuedMessages int
+	MaxQueuedBytes    int
+
+	// ReceiveMaximum is how many QoS 1 and 2 publishes one client may
+	// have waiting for RocketMQ at once. Default 64.
+	ReceiveMaximum int
+
+	// ServerKeepAlive, when set, is the keep-alive MQTT 5 clients are
+	// told to use instead of their own, in whole seconds up to 65535.
+	ServerKeepAlive time.Duration
+
+	// MaxSessionExpiry is how long a persistent session outlives its
+	// connection at most: MQTT 3.1.1 persistent sessions get exactly
+	// this, MQTT 5 sessions asking for longer are cut to it. Default 72
+	// hours, the hosted service's three days of offline messages.
+	MaxSessionExpiry time.Duration
+
 	// SendTimeout bounds one attempt to send to RocketMQ (the RocketMQ
 	// client's own retries included). Default 3 s.
 	SendTimeout time.Duration
@@ -82,13 +135,6 @@ type Config struct {
 	// ConnectTimeout is how long a new connection has to send CONNECT.
 	// Default 10 s.
 	ConnectTimeout time.Duration
-
-	// WriteTimeout is how long a client has to take one packet before it
-	// is disconnected (with a persistent session, it gets its unacknowledged
-	// messages again when it reconnects). Messages from RocketMQ reach the
-	// instance's clients one after another, so a client that stops reading
-	// holds up everyone's for this long. Default 10 s.
-	WriteTimeout time.Duration
 
 	// SessionStore is the path of a file that keeps persistent sessions
 	// (subscriptions and unacknowledged messages of clean-session=false
@@ -109,7 +155,7 @@ const (
 	DefaultSendTimeout    = 3 * time.Second
 	DefaultSendRetryFor   = 10 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
-	DefaultWriteTimeout   = 10 * time.Second
+	DefaultMaxQueuedBytes = 1 << 20
 )
 
 // maxPayloadLimit leaves room within RocketMQ's default 4 MB message limit
@@ -186,11 +232,20 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
 	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
-	}
-	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.ConnectTimeout < 0 || c.WriteTimeout < 0 {
+	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.ConnectTimeout < 0 || c.MaxSessionExpiry < 0 {
 		return c, fmt.Errorf("%w: negative timeout", ErrConfig)
+	}
+	if c.MaxQueuedBytes == 0 {
+		c.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
+	if c.MaxInflight < 0 || c.MaxInflight > 65535 || c.MaxQueuedMessages < 0 || c.MaxQueuedBytes < 0 || c.ReceiveMaximum < 0 || c.ReceiveMaximum > 65535 {
+		return c, fmt.Errorf("%w: MaxInflight and ReceiveMaximum must be 0-65535, MaxQueuedMessages and MaxQueuedBytes 0 or more", ErrConfig)
+	}
+	if c.ServerKeepAlive < 0 || c.ServerKeepAlive > 65535*time.Second || c.ServerKeepAlive%time.Second != 0 {
+		return c, fmt.Errorf("%w: ServerKeepAlive %v must be whole seconds up to 65535", ErrConfig, c.ServerKeepAlive)
+	}
+	if (c.ListenTLS != "" || c.ListenSecureWebSocket != "") && (c.TLS == nil || len(c.TLS.Certificates) == 0) {
+		return c, fmt.Errorf("%w: a TLS listener needs TLS with a certificate", ErrConfig)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -214,3 +269,33 @@ func sanitizeID(s string) string {
 
 // apache reports whether the configuration speaks Apache RocketMQ-MQTT's dialect.
 func (c Config) apache() bool { return c.Dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() }
+
+// brokerOptions are the MQTT core's limits.
+func (c Config) brokerOptions(log *slog.Logger) broker.Options {
+	return broker.Options{
+		ReceiveMaximum:    uint16(c.ReceiveMaximum),
+		MaxInflight:       uint16(c.MaxInflight),
+		MaxQueuedMessages: c.MaxQueuedMessages,
+		// Room for the topic and the properties around the largest payload.
+		MaxPacketSize:    uint32(c.MaxPayload + 64<<10 + 1024),
+		ServerKeepAlive:  uint16(c.ServerKeepAlive / time.Second),
+		MaxSessionExpiry: c.MaxSessionExpiry,
+		MaxSubscriptions: c.MaxSubscriptionsPerClient,
+		ConnectTimeout:   c.ConnectTimeout,
+		Logger:           log,
+	}
+}
+
+// transportConfig says what to listen on.
+func (c Config) transportConfig(log *slog.Logger) transport.Config {
+	return transport.Config{
+		TCP:             c.Listen,
+		TLS:             c.ListenTLS,
+		WebSocket:       c.ListenWebSocket,
+		SecureWebSocket: c.ListenSecureWebSocket,
+		WebSocketPath:   c.WebSocketPath,
+		TLSConfig:       c.TLS,
+		MaxWriteBuffer:  c.MaxQueuedBytes,
+		Logger:          log,
+	}
+}

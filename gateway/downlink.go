@@ -9,9 +9,9 @@ import (
 	"github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
-	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/internal/broker"
 )
 
 // newConsumer subscribes this instance's own consumer group to every
@@ -70,7 +70,7 @@ func (g *Gateway) consume(_ context.Context, msgs ...*primitive.MessageExt) (con
 	}
 	defer g.consuming.end()
 	for _, m := range msgs {
-		g.handover.deliver(func() { g.deliver(m) })
+		g.deliver(m)
 	}
 	return consumer.ConsumeSuccess, nil
 }
@@ -111,6 +111,20 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		g.log.Warn("message refused", "topic", m.Topic, "msgId", m.MsgId, "error", err)
 		return
 	}
+	msg := &broker.Message{
+		Topic:   p.Topic,
+		Payload: p.Payload,
+		QoS:     byte(p.QoS),
+		Retain:  p.Retain,
+		Origin:  p.ClientID, // the device that published it, for no-local
+		Created: time.Now(),
+	}
+	if len(p.UserProperties) > 0 {
+		msg.User = make([]broker.UserProperty, len(p.UserProperties))
+		for i, u := range p.UserProperties {
+			msg.User[i] = broker.UserProperty{Key: u.Key, Value: u.Value}
+		}
+	}
 	// A message is P2P when it is addressed so (mqttSecondTopic
 	// /p2p/{id}), or when the topic it would be delivered on is someone's
 	// P2P topic: either way it goes to that one client and no further.
@@ -119,7 +133,11 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		_, target, ok = mqttrmq.ParseP2PTopic(p.Topic)
 	}
 	if ok {
-		g.deliverP2P(target, p)
+		if g.broker.PublishTo(target, msg) {
+			g.stats.downlinkP2P.Add(1)
+		} else {
+			g.stats.downlinkNotHere.Add(1) // no session here to take it
+		}
 		return
 	}
 	if snoopsP2P("", p.Topic) {
@@ -127,19 +145,7 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		g.log.Warn("message refused", "topic", m.Topic, "msgId", m.MsgId, "error", "malformed P2P topic "+p.Topic)
 		return
 	}
-	// Through the broker's own inline client, so that the broker routes it
-	// to every matching subscription, at min(message, subscription) QoS.
-	pk := packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: byte(p.QoS), Retain: p.Retain},
-		TopicName:   p.Topic,
-		Payload:     p.Payload,
-		Properties:  packets.Properties{User: mochiUserProperties(p.UserProperties)},
-		PacketID:    uint16(p.QoS), // the broker checks that a QoS 1 or 2 publish has one
-	}
-	if err := g.broker.InjectPacket(g.inline, pk); err != nil {
-		g.log.Error("local delivery failed", "topic", p.Topic, "error", err)
-		return
-	}
+	g.broker.Publish(msg)
 	g.stats.downlinkDelivered.Add(1)
 }
 
@@ -151,65 +157,4 @@ func (g *Gateway) downlinkTags() string {
 		return down // the Apache dialect tags both directions MQTT_COMMON
 	}
 	return down + " || " + g.cfg.UplinkTag
-}
-
-// mochiUserProperties is userPropertiesOf's inverse.
-func mochiUserProperties(props []mqttrmq.UserProperty) []packets.UserProperty {
-	if len(props) == 0 {
-		return nil
-	}
-	user := make([]packets.UserProperty, len(props))
-	for i, u := range props {
-		user[i] = packets.UserProperty{Key: u.Key, Val: u.Value}
-	}
-	return user
-}
-
-// deliverP2P writes a message to one client, without a subscription. A
-// persistent session that is offline keeps a QoS 1 or 2 message in flight
-// and gets it when it reconnects, as the broker does for subscriptions; a
-// client with no session on this instance may be on another.
-func (g *Gateway) deliverP2P(target string, p mqttrmq.Publish) {
-	cl, ok := g.broker.Clients.Get(target)
-	if !ok || cl.Net.Inline {
-		g.stats.downlinkNotHere.Add(1)
-		return
-	}
-	qos := byte(p.QoS)
-	if maxQoS := g.broker.Options.Capabilities.MaximumQos; qos > maxQoS {
-		qos = maxQoS
-	}
-	if cl.Closed() && (qos == 0 || cl.Properties.Clean) {
-		g.stats.downlinkNotHere.Add(1) // nobody to hand it to, and no session to keep it
-		return
-	}
-	out := packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: qos},
-		TopicName:   p.Topic,
-		Payload:     p.Payload,
-		Properties:  packets.Properties{User: mochiUserProperties(p.UserProperties)},
-		Created:     time.Now().Unix(),
-		Origin:      p.ClientID,
-	}
-	if qos > 0 {
-		id, err := cl.NextPacketID()
-		if err != nil {
-			g.log.Warn("P2P message dropped: no packet ID free", "client", target, "error", err)
-			return
-		}
-		out.PacketID = uint16(id)
-		if cl.State.Inflight.Set(out) {
-			cl.State.Inflight.DecreaseSendQuota()
-		}
-		if g.store != nil && !cl.Properties.Clean {
-			g.store.keep(cl, out)
-		}
-	}
-	g.stats.downlinkP2P.Add(1)
-	if cl.Closed() {
-		return // in flight: resent when the session reconnects
-	}
-	if err := cl.WritePacket(out); err != nil && qos == 0 {
-		g.log.Debug("P2P message not written", "client", target, "error", err)
-	}
 }

@@ -192,11 +192,13 @@ func TestSnoopingSubscriptionsRefused(t *testing.T) {
 
 // TestStalledClient: a device that stops reading (keep-alive 0, so the
 // broker never times it out) while messages pile up for it, through its
-// subscription and as P2P, is disconnected after WriteTimeout and holds up
-// neither the downlink to anyone else nor new connections.
+// subscription and as P2P, is disconnected once what waits for it passes
+// its bounds (MaxQueuedMessages beyond its in-flight window, or
+// MaxQueuedBytes unwritten), and holds up neither the downlink to anyone
+// else nor new connections.
 func TestStalledClient(t *testing.T) {
 	s := newRocketMQ(t)
-	g := startGateway(t, s, func(c *gateway.Config) { c.WriteTimeout = 200 * time.Millisecond })
+	g := startGateway(t, s, func(c *gateway.Config) { c.MaxQueuedMessages, c.MaxQueuedBytes = 16, 256<<10 })
 	be := newBackend(t, s)
 	other := connect(t, g, "GID_car@@@v2")
 	other.mustSubscribe(t, "vehicles/status", 1)
@@ -227,6 +229,9 @@ func TestStalledClient(t *testing.T) {
 	stalled.SetReadDeadline(time.Now().Add(deadline))
 	if n, err := io.Copy(io.Discard, stalled); err != nil && !isReset(err) {
 		t.Errorf("the stalled device read %d bytes, then %v; want the connection closed", n, err)
+	}
+	if st := g.Stats(); st.SlowConsumers != 1 {
+		t.Errorf("stats = %+v; want 1 slow consumer", st)
 	}
 }
 

@@ -11,33 +11,30 @@ import (
 
 	"github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/producer"
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
-	"go.etcd.io/bbolt"
 
 	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/internal/broker"
 	"github.com/mqttrmq/mqttrmq/internal/consumerguard"
+	"github.com/mqttrmq/mqttrmq/internal/transport"
 )
 
-// Gateway is an MQTT broker whose every message passes through RocketMQ.
+// Gateway is an MQTT server whose every message passes through RocketMQ.
 // Create it with New, run it with Start, stop it with Close.
 type Gateway struct {
 	cfg     Config
 	log     *slog.Logger
 	parents map[string]bool
 	stats   counters
+	filters *mqttrmq.FilterSet // the Apache dialect's fan-out; nil otherwise
 
-	broker    *mqtt.Server
-	inline    *mqtt.Client // the broker's own client: it publishes what comes from RocketMQ
-	ln        *listener
+	broker    *broker.Server
+	net       *transport.Server
 	producer  rocketmq.Producer
 	sender    *sender
 	consumer  rocketmq.PushConsumer
 	rebalance consumerguard.Guard // the client's Shutdown races its rebalances
 	consuming consuming
-	handover  handover
-	store     *sessionStore  // nil without Config.SessionStore
-	subs      *subscriptions // nil but for the Apache dialect
+	store     *sessionStore // nil without Config.SessionStore
 
 	state     atomic.Int32 // created, started, closed
 	closeOnce sync.Once
@@ -57,7 +54,7 @@ var ErrClosed = errors.New("gateway: closed")
 // Start. It refuses, with an error wrapping ErrConfig, a configuration
 // missing NameServer or ParentTopics, or holding a name server that is not
 // an IP address and port, an invalid parent topic, instance ID, uplink
-// tag, limit or timeout.
+// tag, limit or timeout, or a TLS listener without certificates.
 func New(cfg Config) (*Gateway, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -68,35 +65,13 @@ func New(cfg Config) (*Gateway, error) {
 		// The Apache dialect fans uplink messages out to the queues of the
 		// filters this instance's clients hold; a dialect given with its
 		// own FilterSet is left to whoever feeds that set.
-		fs := new(mqttrmq.FilterSet)
-		g.cfg.Dialect = cfg.Dialect.WithFilters(fs)
-		g.subs = newSubscriptions(fs)
+		g.filters = new(mqttrmq.FilterSet)
+		g.cfg.Dialect = cfg.Dialect.WithFilters(g.filters)
 	}
 	for _, t := range cfg.ParentTopics {
 		g.parents[t] = true
 	}
-
-	g.broker = mqtt.New(&mqtt.Options{
-		InlineClient: true, // downlink messages are published through it
-		Logger:       g.log,
-	})
-	g.inline, _ = g.broker.Clients.Get(mqtt.InlineClientId)
-	if err := g.broker.AddHook(&hook{g: g}, nil); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
-	if cfg.SessionStore != "" {
-		store := newSessionStore()
-		err := g.broker.AddHook(store, &bolt.Options{Path: cfg.SessionStore, Options: &bbolt.Options{Timeout: cfg.ConnectTimeout}})
-		if err != nil {
-			return nil, fmt.Errorf("gateway: session store %s: %w", cfg.SessionStore, err)
-		}
-		g.store = &store
-	}
-	g.ln = newListener("mqtt", cfg.Listen, cfg.ConnectTimeout, cfg.WriteTimeout)
-	if err := g.broker.AddListener(g.ln); err != nil {
-		g.broker.Close()
-		return nil, fmt.Errorf("gateway: listen on %s: %w", cfg.Listen, err)
-	}
+	g.broker = broker.New(cfg.brokerOptions(g.log), (*hooks)(g))
 	return g, nil
 }
 
@@ -115,12 +90,12 @@ func (g *Gateway) ConsumerGroup() string { return "mqttrmq-gateway-" + g.cfg.Ins
 // producerGroup is shared by every instance.
 const producerGroup = "mqttrmq-gateway"
 
-// Start connects to RocketMQ, starts the broker and begins consuming the
-// parent topics. It returns once everything runs. ctx is checked between
-// these steps (the RocketMQ client takes no context; its own timeouts
-// bound each step), and a cancelled start-up closes the gateway. A gateway
-// starts once: Start returns ErrClosed after Close, and an error on a
-// second call.
+// Start connects to RocketMQ, restores saved sessions, starts listening
+// and begins consuming the parent topics. It returns once everything runs.
+// ctx is checked between these steps (the RocketMQ client takes no
+// context; its own timeouts bound each step), and a cancelled start-up
+// closes the gateway. A gateway starts once: Start returns ErrClosed after
+// Close, and an error on a second call.
 func (g *Gateway) Start(ctx context.Context) error {
 	if !g.state.CompareAndSwap(stateCreated, stateStarted) {
 		if g.state.Load() == stateClosed {
@@ -131,7 +106,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err := g.start(ctx); err != nil {
 		return errors.Join(err, g.Close())
 	}
-	g.log.Info("gateway started", "listen", g.Addr(), "parents", g.cfg.ParentTopics, "nameserver", g.cfg.NameServer)
+	g.log.Info("gateway started", "listen", g.Listeners(), "parents", g.cfg.ParentTopics, "nameserver", g.cfg.NameServer)
 	return nil
 }
 
@@ -157,14 +132,24 @@ func (g *Gateway) start(ctx context.Context) error {
 		return err
 	}
 
-	if err := g.broker.Serve(); err != nil {
-		return fmt.Errorf("gateway: broker: %w", err)
-	}
-	if g.subs != nil {
-		if err := g.subs.restored(g.broker.Clients.GetAll()); err != nil {
-			g.log.Warn("restored filter not fanned out to", "error", err)
+	if g.cfg.SessionStore != "" {
+		store, err := openSessionStore(g.cfg.SessionStore, g.cfg.ConnectTimeout)
+		if err != nil {
+			return err
 		}
+		g.store = store
+		sessions, err := store.load()
+		if err != nil {
+			return err
+		}
+		g.broker.Restore(sessions)
 	}
+
+	ts, err := transport.Listen(g.cfg.transportConfig(g.log), g.broker)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	g.net = ts
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -177,22 +162,39 @@ func (g *Gateway) start(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Addr returns the MQTT listener's address, "ip:port".
-func (g *Gateway) Addr() string { return g.ln.Address() }
+// Addr returns the MQTT-over-TCP listener's address, "ip:port".
+func (g *Gateway) Addr() string { return g.listener(transport.TCP) }
+
+// Listeners returns the address of every listener, by transport: "tcp",
+// "tls", "ws" and "wss".
+func (g *Gateway) Listeners() map[string]string {
+	out := map[string]string{}
+	for _, k := range []transport.Kind{transport.TCP, transport.TLS, transport.WebSocket, transport.SecureWebSocket} {
+		if a := g.listener(k); a != "" {
+			out[k.String()] = a
+		}
+	}
+	return out
+}
+
+func (g *Gateway) listener(k transport.Kind) string {
+	if g.net == nil {
+		return ""
+	}
+	return g.net.Addr(k)
+}
 
 // Stats returns a snapshot of the gateway's counters.
-func (g *Gateway) Stats() Stats { return g.stats.snapshot() }
+func (g *Gateway) Stats() Stats { return g.stats.snapshot(g.broker.Stats()) }
 
 // MetricsHandler serves Stats in Prometheus's text format.
 func (g *Gateway) MetricsHandler() http.Handler { return metricsHandler{g} }
 
-func (g *Gateway) connected() int64 { return atomic.LoadInt64(&g.broker.Info.ClientsConnected) }
-
-// Close stops consuming, disconnects every client, and closes the RocketMQ
-// clients, in that order, so that no message is taken from RocketMQ without
-// being handed to a client. It waits for a delivery in progress, which a
-// client that stopped reading can hold up for Config.WriteTimeout. It is
-// safe to call more than once.
+// Close stops consuming, disconnects every client, saves the persistent
+// sessions when a session store is configured, and closes the RocketMQ
+// clients, in that order, so that no message is taken from RocketMQ
+// without being handed to a client or kept in its session. It is safe to
+// call more than once.
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
 		g.state.Store(stateClosed)
@@ -201,7 +203,13 @@ func (g *Gateway) Close() error {
 			errs = append(errs, g.rebalance.Shutdown(g.consumer))
 		}
 		g.consuming.stop()
-		errs = append(errs, g.broker.Close())
+		g.broker.Close()
+		if g.net != nil {
+			g.net.Close()
+		}
+		if g.store != nil {
+			errs = append(errs, g.store.save(g.broker.Sessions()), g.store.close())
+		}
 		if g.sender != nil {
 			g.sender.close()
 		}

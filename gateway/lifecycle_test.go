@@ -94,7 +94,9 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"negative payload":           func(c *gateway.Config) { c.MaxPayload = -1 },
 		"payload over 4 MB":          func(c *gateway.Config) { c.MaxPayload = 4 << 20 },
 		"negative timeout":           func(c *gateway.Config) { c.SendTimeout = -time.Second },
-		"negative write limit":       func(c *gateway.Config) { c.WriteTimeout = -time.Second },
+		"negative queue limit":       func(c *gateway.Config) { c.MaxQueuedBytes = -1 },
+		"server keep-alive in ms":    func(c *gateway.Config) { c.ServerKeepAlive = 1500 * time.Millisecond },
+		"TLS without certificate":    func(c *gateway.Config) { c.ListenTLS = "127.0.0.1:0" },
 	} {
 		c := base()
 		edit(&c)

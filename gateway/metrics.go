@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"sync/atomic"
+
+	"github.com/mqttrmq/mqttrmq/internal/broker"
 )
 
 // Stats is a snapshot of the gateway's counters since it was created.
@@ -17,18 +19,31 @@ type Stats struct {
 	DownlinkNotHere    int64 // P2P messages whose target has no session on this instance
 	DownlinkRefused    int64 // RocketMQ messages the mapping refused (malformed properties)
 	SubscribesRefused  int64 // subscriptions refused: malformed filter, unknown parent, another client's P2P topic, over the limit
-	ConnectionsRefused int64 // CONNECTs refused by authentication or the client-ID rules
+	ConnectionsRefused int64 // CONNECTs refused by authentication, the client-ID rules or the protocol
+
+	Connected          int64 // clients connected now
+	Sessions           int64 // sessions now, connected or not
+	PersistentSessions int64 // sessions now that outlive their connection
+	Queued             int64 // QoS 1/2 messages waiting for their clients now
+	Inflight           int64 // QoS 1/2 messages sent to clients and not yet acknowledged now
+	Written            int64 // PUBLISH packets written to clients
+	SlowConsumers      int64 // clients disconnected for falling behind
+	Expired            int64 // messages not delivered because their expiry interval passed
+	OfflineDropped     int64 // oldest messages dropped from offline sessions' full queues
+
+	// Refusals counts every refusal the MQTT core sent, by packet and
+	// MQTT 5 reason code.
+	Refusals map[broker.Refusal]int64
 }
 
 // counters are the live counters behind Stats.
 type counters struct {
 	uplinkSent, uplinkRefused, uplinkSendFailures, uplinkGaveUp      atomic.Int64
 	downlinkDelivered, downlinkP2P, downlinkNotHere, downlinkRefused atomic.Int64
-	subscribesRefused, connectionsRefused                            atomic.Int64
 }
 
-func (c *counters) snapshot() Stats {
-	return Stats{
+func (c *counters) snapshot(b broker.Stats) Stats {
+	st := Stats{
 		UplinkSent:         c.uplinkSent.Load(),
 		UplinkRefused:      c.uplinkRefused.Load(),
 		UplinkSendFailures: c.uplinkSendFailures.Load(),
@@ -37,9 +52,26 @@ func (c *counters) snapshot() Stats {
 		DownlinkP2P:        c.downlinkP2P.Load(),
 		DownlinkNotHere:    c.downlinkNotHere.Load(),
 		DownlinkRefused:    c.downlinkRefused.Load(),
-		SubscribesRefused:  c.subscribesRefused.Load(),
-		ConnectionsRefused: c.connectionsRefused.Load(),
+		Connected:          b.Connected,
+		Sessions:           b.Sessions,
+		PersistentSessions: b.PersistentSessions,
+		Queued:             b.Queued,
+		Inflight:           b.Inflight,
+		Written:            b.Delivered,
+		SlowConsumers:      b.SlowConsumers,
+		Expired:            b.Expired,
+		OfflineDropped:     b.OfflineDropped,
+		Refusals:           b.Refusals,
 	}
+	for r, n := range b.Refusals {
+		switch r.Packet {
+		case "SUBACK":
+			st.SubscribesRefused += n
+		case "CONNACK":
+			st.ConnectionsRefused += n
+		}
+	}
+	return st
 }
 
 // metricsHandler serves the counters in Prometheus's text format.
@@ -65,5 +97,5 @@ func (h metricsHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	} {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", m.name, m.help, m.name, m.name, m.v)
 	}
-	fmt.Fprintf(w, "# HELP mqttrmq_clients_connected Clients connected to this instance.\n# TYPE mqttrmq_clients_connected gauge\nmqttrmq_clients_connected %d\n", h.g.connected())
+	fmt.Fprintf(w, "# HELP mqttrmq_clients_connected Clients connected to this instance.\n# TYPE mqttrmq_clients_connected gauge\nmqttrmq_clients_connected %d\n", s.Connected)
 }

@@ -20,13 +20,24 @@ import (
 //
 // Each client's messages go through one lane, chosen by a hash of its
 // client ID, and each lane sends to one queue, so a client's messages keep
-// their order in RocketMQ.
+// their order in RocketMQ. Queuing never blocks: the MQTT core calls it
+// from its event loops. What is queued is bounded by the clients' receive
+// maximum for QoS 1 and 2; QoS 0 messages past maxLaneBacklog are dropped
+// and counted.
 type sender struct {
 	producer rocketmq.Producer
 	timeout  time.Duration
-	lanes    [numLanes]chan *sendRequest
+	lanes    [numLanes]lane
 	quit     chan struct{}
 	wg       sync.WaitGroup
+}
+
+// lane is one queue of requests and the goroutine that sends them.
+type lane struct {
+	mu     sync.Mutex
+	queue  []*sendRequest
+	closed bool
+	wake   chan struct{} // a request arrived
 }
 
 const (
@@ -36,10 +47,16 @@ const (
 	// under RocketMQ's 4 MB message limit.
 	maxBatch      = 64
 	maxBatchBytes = 1 << 20
+	// maxLaneBacklog is how many requests a lane holds before it refuses
+	// those nobody waits for.
+	maxLaneBacklog = 100_000
 )
 
 // errSenderClosed answers a send asked of a closed sender.
 var errSenderClosed = errors.New("gateway: closed")
+
+// errBacklog answers a QoS 0 send that found its lane full.
+var errBacklog = errors.New("gateway: RocketMQ send backlog full")
 
 type sendRequest struct {
 	msg    *primitive.Message
@@ -51,7 +68,7 @@ type sendRequest struct {
 func newSender(p rocketmq.Producer, timeout time.Duration) *sender {
 	s := &sender{producer: p, timeout: timeout, quit: make(chan struct{})}
 	for i := range s.lanes {
-		s.lanes[i] = make(chan *sendRequest, maxBatch)
+		s.lanes[i].wake = make(chan struct{}, 1)
 	}
 	return s
 }
@@ -71,68 +88,75 @@ func laneOf(clientID string) int {
 	return int(h.Sum32() % numLanes)
 }
 
-// send sends msg for a client and waits until RocketMQ took it or refused.
-func (s *sender) send(clientID string, msg *primitive.Message) error {
-	done := make(chan error, 1)
-	if err := s.enqueue(clientID, &sendRequest{msg: msg, report: func(err error) { done <- err }}); err != nil {
-		return err
+// sendAndForget queues msg for a client; report hears the outcome, from
+// the lane's goroutine (or at once, for a closed sender or a full lane).
+func (s *sender) sendAndForget(clientID string, msg *primitive.Message, report func(error)) {
+	i := laneOf(clientID)
+	msg.Queue = &primitive.MessageQueue{QueueId: i} // read by laneSelector
+	l := &s.lanes[i]
+	l.mu.Lock()
+	if l.closed || len(l.queue) >= maxLaneBacklog {
+		closed := l.closed
+		l.mu.Unlock()
+		if closed {
+			report(errSenderClosed)
+		} else {
+			report(errBacklog)
+		}
+		return
 	}
+	l.queue = append(l.queue, &sendRequest{msg: msg, report: report})
+	l.mu.Unlock()
 	select {
-	case err := <-done:
-		return err
-	case <-s.quit:
-		return errSenderClosed
-	}
-}
-
-// sendAndForget sends msg for a client without waiting; report hears the
-// outcome, unless the sender closes first.
-func (s *sender) sendAndForget(clientID string, msg *primitive.Message, report func(error)) error {
-	return s.enqueue(clientID, &sendRequest{msg: msg, report: report})
-}
-
-func (s *sender) enqueue(clientID string, r *sendRequest) error {
-	lane := laneOf(clientID)
-	r.msg.Queue = &primitive.MessageQueue{QueueId: lane} // read by laneSelector
-	select {
-	case s.lanes[lane] <- r:
-		return nil
-	case <-s.quit:
-		return errSenderClosed
+	case l.wake <- struct{}{}:
+	default:
 	}
 }
 
 // run is one lane: it takes what has queued up, and sends it.
-func (s *sender) run(lane int) {
+func (s *sender) run(i int) {
 	defer s.wg.Done()
+	l := &s.lanes[i]
 	var batch []*sendRequest
-	var next *sendRequest // taken from the lane, but too big for the batch before
 	for {
-		if next == nil {
+		l.mu.Lock()
+		n, size := 0, 0
+		for n < len(l.queue) && n < maxBatch {
+			b := len(l.queue[n].msg.Body)
+			if n > 0 && size+b > maxBatchBytes {
+				break // a batch over RocketMQ's limit would fail whole
+			}
+			size += b
+			n++
+		}
+		batch = append(batch[:0], l.queue[:n]...)
+		clear(l.queue[:n])
+		l.queue = l.queue[n:]
+		if len(l.queue) == 0 {
+			l.queue = nil
+		}
+		l.mu.Unlock()
+		if n == 0 {
 			select {
-			case next = <-s.lanes[lane]:
+			case <-l.wake:
+				continue
 			case <-s.quit:
+				s.drain(l)
 				return
 			}
 		}
-		batch = append(batch[:0], next)
-		size := len(next.msg.Body)
-		next = nil
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-s.lanes[lane]:
-				if size+len(r.msg.Body) > maxBatchBytes {
-					next = r // a batch over RocketMQ's limit would fail whole
-					break more
-				}
-				batch = append(batch, r)
-				size += len(r.msg.Body)
-			default:
-				break more
-			}
-		}
 		s.sendBatch(batch)
+	}
+}
+
+// drain answers what a closing sender still holds.
+func (s *sender) drain(l *lane) {
+	l.mu.Lock()
+	q := l.queue
+	l.queue, l.closed = nil, true
+	l.mu.Unlock()
+	for _, r := range q {
+		r.report(errSenderClosed)
 	}
 }
 
@@ -161,8 +185,7 @@ func (s *sender) sendBatch(batch []*sendRequest) {
 	}
 }
 
-// close stops the lanes; requests still queued are answered as closed by
-// send's wait.
+// close stops the lanes; requests still queued are answered as closed.
 func (s *sender) close() {
 	close(s.quit)
 	s.wg.Wait()

@@ -1,45 +1,87 @@
 package gateway
 
 import (
-	"strconv"
-	"strings"
+	"encoding/json"
+	"fmt"
+	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/storage"
-	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
-	"github.com/mochi-mqtt/server/v2/packets"
+	"go.etcd.io/bbolt"
+
+	"github.com/mqttrmq/mqttrmq/internal/broker"
 )
 
-// sessionStore is the broker's bolt storage hook, mended. The hook stores
-// an in-flight message without its packet ID, so after a restart every such
-// message comes back as packet 0: they overwrite one another, and the one
-// left makes the broker drop the client's connection on every reconnect
-// ("missing packet id"). The packet ID is also the last part of the
-// message's key, so it is read back from there.
+// sessionStore keeps persistent sessions across a restart in a bbolt file
+// (go.etcd.io/bbolt: one file, transactions, no server), one JSON record
+// per client ID. The gateway reads it at Start and writes it whole at
+// Close, once the consumer has stopped and every client is disconnected,
+// so that it holds every message taken from RocketMQ that a persistent
+// session had not had acknowledged. A gateway that crashes loses what it
+// held since it started; the RocketMQ offsets it committed meanwhile do not
+// come back.
 type sessionStore struct {
-	*bolt.Hook
+	db *bbolt.DB
 }
 
-func newSessionStore() sessionStore { return sessionStore{new(bolt.Hook)} }
+var sessionsBucket = []byte("sessions")
 
-// StoredInflightMessages returns the stored in-flight messages with their
-// packet IDs.
-func (s sessionStore) StoredInflightMessages() ([]storage.Message, error) {
-	msgs, err := s.Hook.StoredInflightMessages()
-	for i := range msgs {
-		if msgs[i].PacketID != 0 {
-			continue
-		}
-		j := strings.LastIndexByte(msgs[i].ID, ':')
-		if id, perr := strconv.ParseUint(msgs[i].ID[j+1:], 10, 16); j >= 0 && perr == nil {
-			msgs[i].PacketID = uint16(id)
-		}
+func openSessionStore(path string, timeout time.Duration) (*sessionStore, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: session store %s: %w", path, err)
 	}
-	return msgs, err
+	return &sessionStore{db: db}, nil
 }
 
-// keep stores a message the gateway put in flight itself (a P2P message),
-// as the broker does for the messages it routes.
-func (s sessionStore) keep(cl *mqtt.Client, pk packets.Packet) {
-	s.OnQosPublish(cl, pk, pk.Created, 0)
+// load reads every saved session.
+func (s *sessionStore) load() ([]broker.SessionState, error) {
+	var out []broker.SessionState
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(sessionsBucket)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var st broker.SessionState
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("session %q: %w", k, err)
+			}
+			out = append(out, st)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: session store: %w", err)
+	}
+	return out, nil
 }
+
+// save replaces what the store holds with sessions.
+func (s *sessionStore) save(sessions []broker.SessionState) error {
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(sessionsBucket) != nil {
+			if err := tx.DeleteBucket(sessionsBucket); err != nil {
+				return err
+			}
+		}
+		b, err := tx.CreateBucket(sessionsBucket)
+		if err != nil {
+			return err
+		}
+		for _, st := range sessions {
+			v, err := json.Marshal(st)
+			if err != nil {
+				return fmt.Errorf("session %q: %w", st.ClientID, err)
+			}
+			if err := b.Put([]byte(st.ClientID), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: session store: %w", err)
+	}
+	return nil
+}
+
+func (s *sessionStore) close() error { return s.db.Close() }

@@ -6,100 +6,91 @@ import (
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/internal/broker"
 )
 
-// uplink sends one device publish to RocketMQ.
+// uplink sends one client publish (or will) to RocketMQ and answers the
+// MQTT core through ack:
+//   - a refusal code for what the mapping or the gateway refuses (unknown
+//     parent topic, malformed topic, payload too large): the core
+//     acknowledges an MQTT 5 QoS 1/2 publish with that code, an MQTT 3.1.1
+//     one without (3.1.1 cannot say no, and a device disconnected instead
+//     would resend the same refused message forever);
+//   - Success once RocketMQ took a QoS 1 or 2 message;
+//   - Unacknowledged when RocketMQ did not take it within the retry budget:
+//     the core disconnects the device unacknowledged, and the device
+//     resends it when it reconnects. Never acknowledge and drop.
 //
-// What the broker does next is steered by the error returned:
-//   - CodeSuccessIgnore: acknowledge to the device (PUBACK or PUBREC) but
-//     deliver nothing locally. Local subscribers get the message back from
-//     RocketMQ like every other instance's subscribers, so each gets it
-//     exactly once whichever instance the publisher is on.
-//   - ErrRejectPacket: send no acknowledgement at all. For a QoS 1 or 2
-//     publish RocketMQ did not take within the retry budget, the connection
-//     is closed too, so that the device resends it when it reconnects:
-//     never acknowledge and drop.
-//   - a reason code: an MQTT 5 client's QoS 1 publish refused as malformed
-//     gets a PUBACK that says why.
-func (g *Gateway) uplink(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+// Nothing here waits: the message joins its client's sender lane, and
+// the answer comes from the lane's goroutine. ack is nil for a will.
+func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.ReasonCode)) {
 	p := mqttrmq.Publish{
-		Topic:          pk.TopicName,
-		QoS:            mqttrmq.QoS(pk.FixedHeader.Qos),
-		Retain:         pk.FixedHeader.Retain,
-		ClientID:       cl.ID, // from the connection: a device cannot forge it
-		CleanSession:   cl.Properties.Clean,
-		Payload:        pk.Payload,
-		UserProperties: userPropertiesOf(pk.Properties.User),
+		Topic:          m.Topic,
+		QoS:            mqttrmq.QoS(m.QoS),
+		Retain:         m.Retain,
+		ClientID:       c.ID(), // from the connection: a device cannot forge it
+		CleanSession:   !c.Persistent(),
+		Payload:        m.Payload,
+		UserProperties: userPropertiesOf(m.User),
 	}
 	msg, code, err := g.uplinkMessage(p)
 	if err != nil {
 		g.stats.uplinkRefused.Add(1)
-		g.log.Info("publish refused", "client", cl.ID, "topic", pk.TopicName, "qos", p.QoS, "error", err)
-		return pk, refusal(cl, pk, code)
-	}
-
-	if p.QoS == mqttrmq.AtMostOnce {
-		// At most once: the device waits for nothing, so neither does its read loop.
-		report := func(err error) { g.countSend(cl.ID, err) }
-		if err := g.sender.sendAndForget(cl.ID, msg, report); err != nil {
-			report(err)
+		what := "publish refused"
+		if ack == nil {
+			what = "will refused"
 		}
-		return pk, packets.CodeSuccessIgnore
-	}
-
-	if !g.sendWithRetry(cl, msg) {
-		g.stats.uplinkGaveUp.Add(1)
-		cl.Stop(fmt.Errorf("gateway: RocketMQ did not take a QoS %d publish: the device resends it on reconnect", p.QoS))
-		return pk, packets.ErrRejectPacket
-	}
-	return pk, packets.CodeSuccessIgnore
-}
-
-// will sends a client's will message to RocketMQ, as the client would
-// have published it, with the same refusals. Nobody waits for it, so it is
-// sent once, within the send timeout.
-func (g *Gateway) will(cl *mqtt.Client, w mqtt.Will) {
-	p := mqttrmq.Publish{
-		Topic:          w.TopicName,
-		QoS:            mqttrmq.QoS(w.Qos),
-		Retain:         w.Retain,
-		ClientID:       cl.ID,
-		CleanSession:   cl.Properties.Clean,
-		Payload:        w.Payload,
-		UserProperties: userPropertiesOf(w.User),
-	}
-	msg, _, err := g.uplinkMessage(p)
-	if err != nil {
-		g.stats.uplinkRefused.Add(1)
-		g.log.Info("will refused", "client", cl.ID, "topic", w.TopicName, "error", err)
+		g.log.Info(what, "client", c.ID(), "topic", m.Topic, "qos", p.QoS, "code", code, "error", err)
+		if ack != nil {
+			ack(code)
+		}
 		return
 	}
-	g.countSend(cl.ID, g.sender.send(cl.ID, msg))
-}
-
-// sendWithRetry sends msg until RocketMQ takes it or the client's retry
-// budget is spent, backing off between attempts.
-func (g *Gateway) sendWithRetry(cl *mqtt.Client, msg *primitive.Message) bool {
+	if ack == nil || p.QoS == mqttrmq.AtMostOnce {
+		// Nobody waits for a will or a QoS 0 message: one attempt.
+		g.sender.sendAndForget(c.ID(), msg, func(err error) { g.countSend(c.ID(), err) })
+		if ack != nil {
+			ack(broker.Success)
+		}
+		return
+	}
 	budget := g.cfg.SendRetryFor
-	if ka := time.Duration(cl.State.Keepalive) * time.Second; ka > 0 && budget > ka/2 {
+	if ka := time.Duration(c.KeepAlive()) * time.Second; ka > 0 && budget > ka/2 {
+		// The device gives up on a silent server after its keep-alive;
+		// it should hear back within half of it.
 		budget = ka / 2
 	}
-	giveUp := time.Now().Add(budget)
-	backoff := 20 * time.Millisecond
-	for {
-		if g.countSend(cl.ID, g.sender.send(cl.ID, msg)) {
-			return true
-		}
-		if time.Now().Add(backoff).After(giveUp) || cl.Closed() {
-			return false
-		}
-		time.Sleep(backoff)
-		backoff = min(2*backoff, time.Second)
+	r := &retry{g: g, c: c, msg: msg, ack: ack, giveUp: time.Now().Add(budget), backoff: 20 * time.Millisecond}
+	r.send()
+}
+
+// retry sends one QoS 1 or 2 message until RocketMQ takes it or its
+// client's budget is spent, backing off between attempts.
+type retry struct {
+	g       *Gateway
+	c       *broker.Client
+	msg     *primitive.Message
+	ack     func(broker.ReasonCode)
+	giveUp  time.Time
+	backoff time.Duration
+}
+
+func (r *retry) send() { r.g.sender.sendAndForget(r.c.ID(), r.msg, r.report) }
+
+func (r *retry) report(err error) {
+	if r.g.countSend(r.c.ID(), err) {
+		r.ack(broker.Success)
+		return
 	}
+	if errors.Is(err, errSenderClosed) || r.c.IsClosed() || time.Now().Add(r.backoff).After(r.giveUp) {
+		r.g.stats.uplinkGaveUp.Add(1)
+		r.ack(broker.Unacknowledged)
+		return
+	}
+	time.AfterFunc(r.backoff, r.send)
+	r.backoff = min(2*r.backoff, time.Second)
 }
 
 // countSend records the outcome of one send and reports whether RocketMQ took it.
@@ -115,60 +106,44 @@ func (g *Gateway) countSend(clientID string, err error) bool {
 
 // uplinkMessage builds the RocketMQ message for a device publish, or says
 // why it is refused, with the MQTT 5 reason code that says so.
-func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, packets.Code, error) {
+func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, broker.ReasonCode, error) {
 	if len(p.Payload) > g.cfg.MaxPayload {
-		return nil, packets.ErrPacketTooLarge, fmt.Errorf("payload of %d bytes is over the %d-byte limit", len(p.Payload), g.cfg.MaxPayload)
+		return nil, broker.QuotaExceeded, fmt.Errorf("payload of %d bytes is over the %d-byte limit", len(p.Payload), g.cfg.MaxPayload)
 	}
 	parent, second, err := mqttrmq.SplitTopic(p.Topic)
 	if err != nil {
-		return nil, packets.ErrTopicNameInvalid, err
+		return nil, broker.TopicNameInvalid, err
 	}
 	if !g.parents[parent] {
-		return nil, packets.ErrTopicNameInvalid, fmt.Errorf("parent topic %q is not served", parent)
+		return nil, broker.TopicNameInvalid, fmt.Errorf("parent topic %q is not served", parent)
 	}
 	if mqttrmq.IsP2PSubtopic(second) {
 		if _, _, ok := mqttrmq.ParseP2PTopic(p.Topic); !ok {
-			return nil, packets.ErrTopicNameInvalid, fmt.Errorf("a P2P topic is exactly {parent}/p2p/{clientID}")
+			return nil, broker.TopicNameInvalid, fmt.Errorf("a P2P topic is exactly {parent}/p2p/{clientID}")
 		}
 	}
 	msg := &primitive.Message{Body: p.Payload}
 	if msg.Topic, err = g.cfg.Dialect.ToRocketMQ(p, msg); err != nil {
 		if errors.Is(err, mqttrmq.ErrInvalidTopic) {
-			return nil, packets.ErrTopicNameInvalid, err
+			return nil, broker.TopicNameInvalid, err
 		}
-		return nil, packets.ErrImplementationSpecificError, err
+		return nil, broker.ImplementationSpecificError, err
 	}
 	if msg.GetTags() == "" { // the Apache dialect tags its messages itself
 		msg.WithTag(g.cfg.UplinkTag)
 	}
-	return msg, packets.CodeSuccess, nil
+	return msg, broker.Success, nil
 }
 
 // userPropertiesOf carries an MQTT 5 publish's user properties, in order,
 // duplicates kept; nil for none (and for every MQTT 3.1.1 publish).
-func userPropertiesOf(user []packets.UserProperty) []mqttrmq.UserProperty {
+func userPropertiesOf(user []broker.UserProperty) []mqttrmq.UserProperty {
 	if len(user) == 0 {
 		return nil
 	}
 	props := make([]mqttrmq.UserProperty, len(user))
 	for i, u := range user {
-		props[i] = mqttrmq.UserProperty{Key: u.Key, Value: u.Val}
+		props[i] = mqttrmq.UserProperty{Key: u.Key, Value: u.Value}
 	}
 	return props
-}
-
-// refusal is how a refused publish is answered. MQTT 3.1.1 has no way to
-// say no to a publish: the broker must acknowledge it or disconnect
-// [MQTT-3.3.5-2]; disconnecting would make the device resend the same
-// refused message forever, so it is acknowledged and dropped. An MQTT 5
-// QoS 1 publish gets a PUBACK with a reason code instead.
-func refusal(cl *mqtt.Client, pk packets.Packet, code packets.Code) error {
-	switch {
-	case pk.FixedHeader.Qos == 0:
-		return packets.ErrRejectPacket
-	case cl.Properties.ProtocolVersion == 5 && pk.FixedHeader.Qos == 1:
-		return code
-	default:
-		return packets.CodeSuccessIgnore
-	}
 }

@@ -104,7 +104,7 @@ func TestRefused(t *testing.T) {
 	broker := "tcp://" + g.Addr()
 	err := run(context.Background(), io.Discard, []string{"-broker", broker, "-client", "GID_car@@@c",
 		"-mode", "signature", "-ak", accessKey, "-sk", "wrong", "-instance", instance, "-pub", "vehicles/x"})
-	if err == nil || !strings.Contains(err.Error(), "not Authorized") {
+	if err == nil || !strings.Contains(err.Error(), "bad user name or password") {
 		t.Errorf("run with a wrong secret = %v; want a refused connection", err)
 	}
 	err = run(context.Background(), io.Discard, []string{"-broker", broker, "-client", "GID_car@@@c",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,7 +36,13 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned; -h prints usage below
-	listen := fs.String("listen", gateway.DefaultListen, "MQTT listen `address`; :1883 serves every interface")
+	listen := fs.String("listen", gateway.DefaultListen, "MQTT-over-TCP listen `address`; :1883 serves every interface")
+	fs.StringVar(&o.cfg.ListenTLS, "listen-tls", "", "MQTT-over-TLS listen `address`, such as :8883 (needs -tls-cert and -tls-key)")
+	fs.StringVar(&o.cfg.ListenWebSocket, "listen-ws", "", "MQTT-over-WebSocket listen `address`, such as :8083, serving -ws-path")
+	fs.StringVar(&o.cfg.ListenSecureWebSocket, "listen-wss", "", "MQTT-over-secure-WebSocket listen `address`, such as :8084 (needs -tls-cert and -tls-key)")
+	fs.StringVar(&o.cfg.WebSocketPath, "ws-path", "/mqtt", "the `path` MQTT over WebSocket is served at")
+	tlsCert := fs.String("tls-cert", "", "PEM `file` of the TLS listeners' certificate chain")
+	tlsKey := fs.String("tls-key", "", "PEM `file` of the TLS listeners' private key")
 	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...] (required, unless -rocketmqtest)")
 	fs.StringVar(&o.trial, "rocketmqtest", "", "for trials without a RocketMQ: run an in-process one (package rocketmqtest: memory only, one node) listening on `ip:port`, such as 127.0.0.1:9876, holding -topics; other programs reach it there")
 	topics := fs.String("topics", "", "parent `topics`, comma-separated (required): the first level of every MQTT topic served, each an existing RocketMQ topic")
@@ -52,7 +59,12 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.DurationVar(&o.cfg.SendTimeout, "send-timeout", gateway.DefaultSendTimeout, "bound on one send to RocketMQ")
 	fs.DurationVar(&o.cfg.SendRetryFor, "send-retry-for", gateway.DefaultSendRetryFor, "how long a QoS 1/2 publish RocketMQ refuses is retried before its device is disconnected unacknowledged")
 	fs.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", gateway.DefaultConnectTimeout, "how long a new connection has to send CONNECT")
-	fs.DurationVar(&o.cfg.WriteTimeout, "write-timeout", gateway.DefaultWriteTimeout, "how long a client has to take one packet before it is disconnected")
+	fs.IntVar(&o.cfg.MaxInflight, "max-inflight", 32, "QoS 1/2 messages a client may have unacknowledged (an MQTT 5 client's receive maximum lowers it)")
+	fs.IntVar(&o.cfg.MaxQueuedMessages, "max-queued-messages", 1000, "QoS 1/2 messages waiting for one client beyond -max-inflight; over it a connected client is disconnected as a slow consumer, an offline one loses its oldest")
+	fs.IntVar(&o.cfg.MaxQueuedBytes, "max-queued-bytes", gateway.DefaultMaxQueuedBytes, "`bytes` written to a client it has not taken yet; over it the client is disconnected as a slow consumer")
+	fs.IntVar(&o.cfg.ReceiveMaximum, "receive-maximum", 64, "QoS 1/2 publishes a client may have waiting for RocketMQ at once")
+	fs.DurationVar(&o.cfg.ServerKeepAlive, "server-keep-alive", 0, "keep-alive MQTT 5 clients are told to use instead of their own, in whole seconds; 0 keeps theirs")
+	fs.DurationVar(&o.cfg.MaxSessionExpiry, "max-session-expiry", 72*time.Hour, "how long a persistent session outlives its connection at most")
 	fs.StringVar(&o.cfg.SessionStore, "session-store", "", "`file` keeping persistent sessions across restarts; empty keeps them in memory")
 	fs.StringVar(&o.metrics, "metrics", "", "serve counters in Prometheus's text format at http://`address`/metrics, e.g. :9100")
 	fs.BoolVar(&o.verbose, "v", false, "log every connection and refusal (debug level)")
@@ -121,10 +133,40 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"-send-timeout", o.cfg.SendTimeout}, {"-send-retry-for", o.cfg.SendRetryFor}, {"-connect-timeout", o.cfg.ConnectTimeout}, {"-write-timeout", o.cfg.WriteTimeout}} {
+	}{{"-send-timeout", o.cfg.SendTimeout}, {"-send-retry-for", o.cfg.SendRetryFor}, {"-connect-timeout", o.cfg.ConnectTimeout}, {"-max-session-expiry", o.cfg.MaxSessionExpiry}} {
 		if d.v <= 0 {
 			return o, fmt.Errorf("%s %v: want a positive duration", d.flag, d.v)
 		}
+	}
+
+	for _, l := range []struct{ flag, addr string }{{"-listen-tls", o.cfg.ListenTLS}, {"-listen-ws", o.cfg.ListenWebSocket}, {"-listen-wss", o.cfg.ListenSecureWebSocket}} {
+		if _, _, err := net.SplitHostPort(l.addr); l.addr != "" && err != nil {
+			return o, fmt.Errorf("%s %q: want host:port: %w", l.flag, l.addr, err)
+		}
+	}
+	if *tlsCert != "" || *tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return o, fmt.Errorf("-tls-cert, -tls-key: %w", err)
+		}
+		o.cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	if (o.cfg.ListenTLS != "" || o.cfg.ListenSecureWebSocket != "") && o.cfg.TLS == nil {
+		return o, errors.New("-listen-tls and -listen-wss need -tls-cert and -tls-key")
+	}
+	for _, n := range []struct {
+		flag string
+		v    int
+	}{{"-max-inflight", o.cfg.MaxInflight}, {"-max-queued-messages", o.cfg.MaxQueuedMessages}, {"-max-queued-bytes", o.cfg.MaxQueuedBytes}, {"-receive-maximum", o.cfg.ReceiveMaximum}} {
+		if n.v <= 0 {
+			return o, fmt.Errorf("%s %d: want a positive number", n.flag, n.v)
+		}
+	}
+	if o.cfg.MaxInflight > 65535 || o.cfg.ReceiveMaximum > 65535 {
+		return o, errors.New("-max-inflight and -receive-maximum are at most 65535")
+	}
+	if k := o.cfg.ServerKeepAlive; k < 0 || k > 65535*time.Second || k%time.Second != 0 {
+		return o, fmt.Errorf("-server-keep-alive %v: want whole seconds, at most 65535s", k)
 	}
 
 	switch *auth {

@@ -89,7 +89,7 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 		go metrics.Serve(ln)
 		metricsURL = "http://" + ln.Addr().String() + "/metrics"
 	}
-	log.Info("serving", "mqtt", g.Addr(), "metrics", metricsURL, "group", g.ConsumerGroup())
+	log.Info("serving", "mqtt", g.Addr(), "listeners", g.Listeners(), "metrics", metricsURL, "group", g.ConsumerGroup())
 
 	<-ctx.Done()
 	log.Info("stopping", "cause", context.Cause(ctx))

@@ -111,6 +111,9 @@ func (c *Client) Value() any {
 	return nil
 }
 
+// IsClosed reports whether the connection is closed or closing.
+func (c *Client) IsClosed() bool { return c.closed.Load() }
+
 // Disconnect closes the connection, telling an MQTT 5 client why.
 func (c *Client) Disconnect(code ReasonCode, reason string) { c.disconnect(code, reason) }
 

@@ -60,6 +60,10 @@ type Options struct {
 	// reconnects. Default 256 KiB plus MaxPacketSize.
 	MaxPausedBytes int
 
+	// MaxSubscriptions bounds the subscriptions of one session; a new
+	// filter past it is refused (0x97). 0 for no limit.
+	MaxSubscriptions int
+
 	// MaxRetained bounds the retained messages kept; a new topic over it
 	// is not retained (counted). Default 100,000.
 	MaxRetained int

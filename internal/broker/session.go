@@ -28,6 +28,7 @@ type session struct {
 	nextID     uint16
 	qos2in     map[uint16]struct{} // received QoS 2 packet IDs not yet released
 	expiryAt   *time.Timer         // ends an offline persistent session
+	expiresAt  time.Time           // when expiryAt fires
 	willAt     *time.Timer         // sends a delayed will
 	will       *Message            // the will awaiting willAt
 }
@@ -145,9 +146,16 @@ func (s *Server) detach(c *Client) {
 			sess.will = will
 			sess.willAt = time.AfterFunc(time.Duration(c.willDelay)*time.Second, func() { s.delayedWill(sess, c) })
 		}
-		sess.expiryAt = time.AfterFunc(sess.expiry, func() { s.expire(sess) })
+		sess.armExpiry(s, sess.expiry)
 	}
 	sess.mu.Unlock()
+}
+
+// armExpiry ends the session after d unless its client is back by then;
+// sess.mu is held.
+func (sess *session) armExpiry(s *Server, d time.Duration) {
+	sess.expiresAt = time.Now().Add(d)
+	sess.expiryAt = time.AfterFunc(d, func() { s.expire(sess) })
 }
 
 // delayedWill publishes a will whose delay passed with its client still
@@ -227,6 +235,7 @@ func (sess *session) stopTimers() {
 	if sess.expiryAt != nil {
 		sess.expiryAt.Stop()
 		sess.expiryAt = nil
+		sess.expiresAt = time.Time{}
 	}
 	if sess.willAt != nil {
 		sess.willAt.Stop()

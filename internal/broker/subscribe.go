@@ -36,6 +36,9 @@ func (c *Client) onSubscribe(h packet.Header, body []byte) error {
 			// [MQTT-3.8.3-4]: no-local on a shared subscription.
 			return c.fail(ProtocolError, "no local set on a shared subscription [MQTT-3.8.3-4]")
 		}
+		if code == Success && s.opts.MaxSubscriptions > 0 && len(sess.subs) >= s.opts.MaxSubscriptions && !sess.holds(f.Filter) {
+			code = QuotaExceeded
+		}
 		if code == Success {
 			code = s.hooks.AuthorizeSubscribe(c, f.Filter, f.QoS)
 		}
@@ -95,6 +98,16 @@ func (sess *session) subscribe(filter, inner, group string) (*subscription, bool
 	sub := &subscription{sess: sess, filter: filter, inner: inner, group: group}
 	sess.subs = append(sess.subs, sub)
 	return sub, true
+}
+
+// holds reports whether the session subscribes to filter; sess.mu is held.
+func (sess *session) holds(filter string) bool {
+	for _, sub := range sess.subs {
+		if sub.filter == filter {
+			return true
+		}
+	}
+	return false
 }
 
 // parseFilter checks a filter as MQTT writes them (and this project's

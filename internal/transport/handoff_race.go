@@ -5,10 +5,11 @@ package transport
 import "sync"
 
 // handoff orders a connection's Open, on the accepting goroutine, before
-// its Data, on a poller goroutine, for the race detector. The kernel
+// its Data, on a poller goroutine, and its Closed, on yet another, for the
+// race detector. The kernel
 // orders them already (the poller learns of the connection through epoll
 // after Open returned), but the race detector cannot see through a
-// system call; in a race build every Open and Data passes this lock.
+// system call; in a race build every Open, Data and Closed passes this lock.
 func handoff() {
 	handoffMu.Lock()
 	handoffMu.Unlock()

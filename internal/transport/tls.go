@@ -88,6 +88,7 @@ func (t *tlsTransport) data(c *nbio.Conn, b []byte) {
 }
 
 func (t *tlsTransport) closed(c *nbio.Conn, err error) {
+	handoff()
 	if tc, ok := c.Session().(*tlsConn); ok {
 		tc.session.Closed(closeReason(err))
 	}

@@ -215,6 +215,7 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 			}
 		})
 		e.OnClose(func(c *nbio.Conn, err error) {
+			handoff()
 			if ss, ok := c.Session().(Session); ok {
 				ss.Closed(closeReason(err))
 			}

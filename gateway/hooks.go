@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/internal/broker"
+)
+
+// hooks is the gateway as the MQTT core sees it: who may connect, what may
+// be subscribed, and that every publish goes to RocketMQ. Its methods stay
+// off Gateway's own.
+type hooks Gateway
+
+func (h *hooks) gw() *Gateway { return (*Gateway)(h) }
+
+// Authenticate enforces the client-ID rules and asks the configured
+// Authenticator.
+func (h *hooks) Authenticate(c *broker.Client, username string, password []byte) broker.ReasonCode {
+	g := h.gw()
+	id := c.ID()
+	refuse := func(code broker.ReasonCode, reason string, err error) broker.ReasonCode {
+		g.log.Info("connection refused", "client", id, "remote", c.RemoteAddr().String(), "code", code, "reason", reason, "error", err)
+		return code
+	}
+	// A client ID reaches RocketMQ as the clientId property and names a P2P
+	// topic level: it must be a valid level.
+	if _, err := mqttrmq.P2PTopic(g.cfg.ParentTopics[0], id); err != nil {
+		return refuse(broker.ClientIdentifierNotValid, "client ID cannot be a topic level", err)
+	}
+	if g.cfg.RequireHostedClientID {
+		if _, err := mqttrmq.ParseClientID(id); err != nil {
+			return refuse(broker.ClientIdentifierNotValid, "client ID not of the form GroupID@@@DeviceID", err)
+		}
+	}
+	if err := g.cfg.Auth.Authenticate(id, username, password); err != nil {
+		return refuse(broker.BadUsernameOrPassword, "authentication", err)
+	}
+	return broker.Success
+}
+
+// AuthorizeSubscribe refuses what the gateway does not serve: filters
+// outside the parent topics, and another client's P2P topic.
+func (h *hooks) AuthorizeSubscribe(c *broker.Client, filter string, _ byte) broker.ReasonCode {
+	g := h.gw()
+	if !g.parents[parentOfFilter(filter)] {
+		g.log.Info("subscription refused", "client", c.ID(), "filter", filter, "reason", "first level is not a parent topic this gateway serves")
+		return broker.NotAuthorized
+	}
+	if snoopsP2P(c.ID(), filter) {
+		g.log.Info("subscription refused", "client", c.ID(), "filter", filter, "reason", "another client's P2P topic")
+		return broker.NotAuthorized
+	}
+	return broker.Success
+}
+
+// Publish sends a client's publish, or its will, to RocketMQ; see uplink.
+func (h *hooks) Publish(c *broker.Client, m *broker.Message, ack func(broker.ReasonCode)) {
+	h.gw().uplink(c, m, ack)
+}
+
+// Subscribed and Unsubscribed keep the Apache dialect's filter set in step
+// with what this instance's sessions hold.
+func (h *hooks) Subscribed(clientID, filter string) {
+	g := h.gw()
+	if g.filters != nil {
+		if err := g.filters.Add(filter); err != nil {
+			g.log.Warn("filter not fanned out to", "client", clientID, "error", err)
+		}
+	}
+}
+
+func (h *hooks) Unsubscribed(_, filter string) {
+	if g := h.gw(); g.filters != nil {
+		g.filters.Remove(filter)
+	}
+}
+
+// Connected and Disconnected are where presence events will go.
+func (h *hooks) Connected(*broker.Client)           {}
+func (h *hooks) Disconnected(*broker.Client, error) {}
