@@ -4,3 +4,6 @@ package transport
 
 // handoff is a no-op outside race builds; see handoff_race.go.
 func handoff() {}
+
+// handoffHold runs f; see handoff_race.go.
+func handoffHold(f func()) { f() }

@@ -15,4 +15,12 @@ func handoff() {
 	handoffMu.Unlock()
 }
 
+// handoffHold runs f, which hands a connection to an event loop, under
+// the lock, so that the loop's first read waits until f has returned.
+func handoffHold(f func()) {
+	handoffMu.Lock()
+	defer handoffMu.Unlock()
+	f()
+}
+
 var handoffMu sync.Mutex

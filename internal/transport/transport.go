@@ -105,6 +105,7 @@ type Server struct {
 	engines []stopper
 	lns     []*backoffListener
 	addrs   map[Kind]string
+	wg      sync.WaitGroup // the WebSocket acceptors
 
 	stopOnce sync.Once
 }
@@ -180,6 +181,7 @@ func (s *Server) Close() {
 		for _, ln := range s.lns {
 			ln.Close()
 		}
+		s.wg.Wait()
 	})
 }
 

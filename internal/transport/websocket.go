@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 
+	nbtls "github.com/lesismal/llib/std/crypto/tls"
+	"github.com/lesismal/nbio"
 	"github.com/lesismal/nbio/nbhttp"
 	"github.com/lesismal/nbio/nbhttp/websocket"
 )
@@ -51,25 +53,44 @@ func (s *Server) startWebSocket(ln net.Listener, tlsCfg *tls.Config) (stopper, e
 			s.log.Debug("WebSocket upgrade refused", "remote", r.RemoteAddr, "error", err)
 		}
 	})
-	conf := nbhttp.Config{
+	e := nbhttp.NewEngine(nbhttp.Config{
 		Name:               "mqtt-" + kind.String(),
 		Network:            "tcp",
-		Listen:             func(string, string) (net.Listener, error) { return ln, nil },
 		NPoller:            s.pollers(),
 		MaxWriteBufferSize: s.cfg.MaxWriteBuffer,
 		Handler:            mux,
 		IOMod:              nbhttp.IOModNonBlocking,
-	}
-	if tlsCfg != nil {
-		conf.AddrsTLS = []string{ln.Addr().String()}
-		conf.TLSConfig = tlsConfig(tlsCfg)
-	} else {
-		conf.Addrs = []string{ln.Addr().String()}
-	}
-	e := nbhttp.NewEngine(conf)
+	})
+	e.Engine.OnReadBufferAlloc(func(c *nbio.Conn) *[]byte {
+		handoff()
+		return e.Engine.PollerBufferPtr(c)
+	})
 	if err := e.Start(); err != nil {
 		return nil, err
 	}
+	// The transport accepts, rather than nbhttp, so that each connection
+	// is handed to the event loop under handoffHold.
+	var nbTLS *nbtls.Config
+	if tlsCfg != nil {
+		nbTLS = tlsConfig(tlsCfg)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return // closed
+			}
+			handoffHold(func() {
+				if nbTLS != nil {
+					e.AddConnTLSNonBlocking(&nbhttp.Conn{Conn: conn}, nbTLS, func() {})
+				} else {
+					e.AddConnNonTLSNonBlocking(&nbhttp.Conn{Conn: conn}, nil, func() {})
+				}
+			})
+		}
+	}()
 	return e, nil
 }
 
