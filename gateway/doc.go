@@ -1,8 +1,17 @@
 // Package gateway is a self-hosted MQTT gateway in front of RocketMQ: an
-// embedded MQTT broker (mochi-mqtt) whose every message passes through
-// RocketMQ with the mapping of package mqttrmq, so that devices written for
-// the hosted MQTT service and backends written against its property
-// mapping work unchanged on top of any RocketMQ.
+// MQTT 3.1.1 and 5.0 server whose every message passes through RocketMQ
+// with the mapping of package mqttrmq, so that devices written for the
+// hosted MQTT service and backends written against its property mapping
+// work unchanged on top of any RocketMQ.
+//
+// The MQTT side is the project's own event-driven core (internal/broker,
+// over the transports of internal/transport): no goroutine per connection,
+// a few kilobytes per idle device, TCP, TLS, WebSocket and secure
+// WebSocket listeners, and bounded per-client queues, so that a device
+// that stops reading is cut off as a slow consumer instead of holding up
+// anyone else. This package is the RocketMQ side: the producer that takes
+// every publish, the consumer that brings every message back, and the
+// rules of the mapping and of the hosted service in between.
 //
 //	g, err := gateway.New(gateway.Config{
 //		Listen:       ":1883",
@@ -23,17 +32,22 @@
 // oversized payloads) is refused and counted and never reaches RocketMQ; an
 // MQTT 3.1.1 device gets its acknowledgement anyway, because MQTT 3.1.1 can
 // only acknowledge a publish or disconnect, and a disconnected device would
-// resend the same refused message forever. An MQTT 5 device's QoS 1 publish
-// gets a PUBACK with a reason code.
+// resend the same refused message forever. An MQTT 5 device's QoS 1 or 2
+// publish gets a PUBACK or PUBREC with a reason code.
 //
-// A QoS 1 or 2 publish is acknowledged only once RocketMQ has taken it. A
-// send RocketMQ refuses is retried for Config.SendRetryFor; if it still
-// fails, the device is disconnected without an acknowledgement and resends
-// the publish when it reconnects. The device's read loop waits meanwhile,
-// which is also what keeps each device's messages in order. Sends are
-// batched: each of a few lanes sends whatever queued up while its previous
-// send was in flight, so under load many devices' messages share one round
-// trip, and alone a message goes out at once.
+// A QoS 1 or 2 publish is acknowledged only once RocketMQ has taken it, and
+// acknowledgements go out in the order the publishes came. A send RocketMQ
+// refuses is retried for Config.SendRetryFor (at most half the device's
+// keep-alive); if it still fails, the device is disconnected without an
+// acknowledgement and resends the publish when it reconnects. Nothing
+// waits on the event loop meanwhile: up to Config.ReceiveMaximum publishes
+// of one device are on their way at once, and an MQTT 3.1.1 device past
+// that is read no further until one is acknowledged. Sends are batched:
+// each of a few lanes sends whatever queued up while its previous send was
+// in flight, so under load many devices' messages share one round trip,
+// and alone a message goes out at once. A device's messages all take one
+// lane and one RocketMQ queue, which keeps them in order; a retried send
+// can fall behind messages of the same device sent after it.
 //
 // # Downlink, and why every message comes back from RocketMQ
 //
@@ -41,8 +55,8 @@
 // own (named after Config.InstanceID), for both what backends send to MQTT
 // clients (tag MQ2MQTT) and what devices published (UplinkTag). RocketMQ
 // gives every group every message, so each instance sees every message once
-// and delivers it to its own clients; the broker's own local routing of a
-// device's publish is switched off. So a device on instance A and a
+// and delivers it to its own clients; the MQTT core never routes a
+// device's publish locally. So a device on instance A and a
 // subscriber on instance B exchange messages exactly once in steady state,
 // and a P2P message reaches its target on whichever instance it is
 // connected. The group's offsets live in RocketMQ, so an instance restarted
@@ -68,27 +82,29 @@
 //
 // # Sessions
 //
-// A client with a persistent session (clean session false) keeps its
-// subscriptions and unacknowledged QoS 1 and 2 messages while it is away,
-// and gets them when it reconnects. With Config.SessionStore they also
-// survive a restart. A client that connects to another instance than the
-// one holding its session starts a new session there.
+// A client with a persistent session (MQTT 3.1.1 clean session 0, MQTT 5
+// session expiry over 0) keeps its subscriptions and its QoS 1 and 2
+// messages while it is away, up to Config.MaxQueuedMessages (the oldest
+// dropped first, counted) and Config.MaxSessionExpiry, and gets them when
+// it reconnects. With Config.SessionStore they also survive a restart: the
+// store is written when the gateway closes and read when it starts. A
+// client that connects to another instance than the one holding its
+// session starts a new session there.
 //
 // # Limits worth knowing
 //
-//   - Each instance hands RocketMQ's messages to its clients one after
-//     another, and the broker writes to a client under a lock every
-//     delivery to it needs: a client that stops reading holds up the
-//     instance's downlink for up to Config.WriteTimeout, and is then
-//     disconnected.
-//   - The embedded broker shares one packet-ID space between a client's
-//     inbound and outbound messages; a device that reuses an ID still in
-//     flight from the broker makes the broker forget that outbound message.
-//   - The broker cannot tell a message published by its own client back to
-//     it from anyone else's, so MQTT 5's no-local option is not honoured.
-//   - A will goes to RocketMQ as soon as its client's connection ends: MQTT
-//     5's will delay interval is not honoured, and a client reconnecting
-//     within it does not call its will back.
+//   - A message a device publishes reaches subscribers only through
+//     RocketMQ, so it costs a round trip through RocketMQ even when
+//     publisher and subscriber are on the same instance.
+//   - Shared subscriptions share among the members on one instance: with
+//     members on several instances, each instance gives each message to
+//     one of its own.
+//   - Retained messages are kept by each instance from what it consumes,
+//     starting when it starts: an instance started after a retained
+//     message was published does not have it.
+//   - A QoS 2 publish is stored in RocketMQ once per PUBLISH the device
+//     sends before PUBREL; a device that reconnects and resends it may
+//     store it twice.
 //   - The RocketMQ client races with itself if a gateway is closed within
 //     moments of starting, or while a pull is returning messages; it
 //     recovers, and what it had not handed over is consumed again after a
