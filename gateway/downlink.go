@@ -117,7 +117,7 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		QoS:     byte(p.QoS),
 		Retain:  p.Retain,
 		Origin:  p.ClientID, // the device that published it, for no-local
-		Created: time.Now(),
+		Created: bornTime(m),
 	}
 	if len(p.UserProperties) > 0 {
 		msg.User = make([]broker.UserProperty, len(p.UserProperties))
@@ -147,6 +147,16 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 	}
 	g.broker.Publish(msg)
 	g.stats.downlinkDelivered.Add(1)
+}
+
+// bornTime is when a message was sent to RocketMQ: for a device's, just
+// after the gateway took its PUBLISH. A subscription made later does not
+// get it, and its expiry interval counts from here.
+func bornTime(m *primitive.MessageExt) time.Time {
+	if m.BornTimestamp > 0 {
+		return time.UnixMilli(m.BornTimestamp)
+	}
+	return time.Now()
 }
 
 // downlinkTags is the consumer's tag expression: what backends send to MQTT

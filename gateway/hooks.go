@@ -43,7 +43,7 @@ func (h *hooks) AuthorizeSubscribe(c *broker.Client, filter string, _ byte) brok
 	g := h.gw()
 	if !g.parents[parentOfFilter(filter)] {
 		g.log.Info("subscription refused", "client", c.ID(), "filter", filter, "reason", "first level is not a parent topic this gateway serves")
-		return broker.NotAuthorized
+		return broker.TopicFilterInvalid // well formed, but not served here
 	}
 	if snoopsP2P(c.ID(), filter) {
 		g.log.Info("subscription refused", "client", c.ID(), "filter", filter, "reason", "another client's P2P topic")

@@ -50,7 +50,11 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 	}
 	if ack == nil || p.QoS == mqttrmq.AtMostOnce {
 		// Nobody waits for a will or a QoS 0 message: one attempt.
-		g.sender.sendAndForget(c.ID(), msg, func(err error) { g.countSend(c.ID(), err) })
+		g.sender.sendAndForget(c.ID(), msg, func(err error) {
+			if g.countSend(c.ID(), err) {
+				g.broker.Retain(m)
+			}
+		})
 		if ack != nil {
 			ack(broker.Success)
 		}
@@ -62,7 +66,7 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		// it should hear back within half of it.
 		budget = ka / 2
 	}
-	r := &retry{g: g, c: c, msg: msg, ack: ack, giveUp: time.Now().Add(budget), backoff: 20 * time.Millisecond}
+	r := &retry{g: g, c: c, m: m, msg: msg, ack: ack, giveUp: time.Now().Add(budget), backoff: 20 * time.Millisecond}
 	r.send()
 }
 
@@ -71,6 +75,7 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 type retry struct {
 	g       *Gateway
 	c       *broker.Client
+	m       *broker.Message
 	msg     *primitive.Message
 	ack     func(broker.ReasonCode)
 	giveUp  time.Time
@@ -81,6 +86,7 @@ func (r *retry) send() { r.g.sender.sendAndForget(r.c.ID(), r.msg, r.report) }
 
 func (r *retry) report(err error) {
 	if r.g.countSend(r.c.ID(), err) {
+		r.g.broker.Retain(r.m) // a retained message is this instance's at once
 		r.ack(broker.Success)
 		return
 	}

@@ -58,7 +58,8 @@ type Client struct {
 	ackMu      sync.Mutex
 	acks       []pendingAck
 	ackSeq     uint64
-	inflightIn int // QoS 1 not yet acknowledged, QoS 2 not yet completed
+	inflightIn int                 // QoS 1 not yet acknowledged, QoS 2 not yet released
+	qos2held   map[uint16]struct{} // QoS 2 received here and counted in inflightIn until PUBREL
 
 	paused   atomic.Bool  // an MQTT 3.1.1 client over the receive maximum: its bytes wait in partial
 	lastRead atomic.Int64 // unix nanoseconds of the last bytes received

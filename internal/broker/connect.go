@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -65,8 +66,8 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 		if code := checkTopicName(w.Topic); code != Success {
 			return refuse(code, "will topic: "+code.String())
 		}
-		if w.QoS > 0 && w.QoS > maxQoS {
-			return refuse(QoSNotSupported, "will QoS")
+		if rt := w.Properties.ResponseTopic; rt.Set && checkTopicName(rt.V) != Success {
+			return c.protocolFault(fmt.Errorf("will response topic %q is not a topic name [MQTT-3.1.3-11]", rt.V))
 		}
 	}
 

@@ -39,9 +39,18 @@ func (c *Client) onPublish(h packet.Header, body []byte) error {
 			}
 		}
 	}
+	if p.Topic == "" {
+		// [MQTT-4.7.3-1], and MQTT 5's "zero length and no Topic Alias"
+		// [MQTT-3.3.2.3.4]: a protocol error.
+		return c.fail(ProtocolError, "empty topic name")
+	}
 	if code := checkTopicName(p.Topic); code != Success {
-		// [MQTT-3.3.2-2] [MQTT-4.7.3-1]
+		// [MQTT-3.3.2-2]
 		return c.fail(code, fmt.Sprintf("topic %q cannot be published to", p.Topic))
+	}
+	if rt := p.Properties.ResponseTopic; rt.Set && checkTopicName(rt.V) != Success {
+		// [MQTT-3.3.2-13] [MQTT-3.3.2-14]: a Response Topic is a topic name.
+		return c.fail(ProtocolError, fmt.Sprintf("response topic %q is not a topic name [MQTT-3.3.2-14]", rt.V))
 	}
 	if p.QoS > 0 && c.version == packet.V5 {
 		c.ackMu.Lock()
@@ -122,7 +131,18 @@ func (c *Client) acked(seq uint64, code ReasonCode) {
 		if c.acks[i].seq == seq {
 			a := &c.acks[i]
 			a.code, a.done = code, true
-			c.inflightIn--
+			if a.qos == 2 && !code.Failed() && c.version == packet.V5 {
+				// Counted against the receive maximum until its PUBREL
+				// [MQTT-3.3.4-9]. An MQTT 3.1.1 client's is not: it is
+				// paused over the maximum, and its PUBRELs would wait
+				// behind the publish that paused it.
+				if c.qos2held == nil {
+					c.qos2held = map[uint16]struct{}{}
+				}
+				c.qos2held[a.id] = struct{}{}
+			} else {
+				c.inflightIn--
+			}
 			found = true
 			break
 		}
@@ -195,6 +215,12 @@ func (c *Client) onPubrel(h packet.Header, body []byte) error {
 		code = byte(PacketIdentifierNotFound) // [MQTT-3.7.2.1]
 	}
 	c.write(packet.AppendAck(nil, c.version, packet.PUBCOMP, a.PacketID, code, ""))
+	c.ackMu.Lock()
+	if _, held := c.qos2held[a.PacketID]; held {
+		delete(c.qos2held, a.PacketID)
+		c.inflightIn--
+	}
+	c.ackMu.Unlock()
 	return nil
 }
 

@@ -3,6 +3,7 @@ package broker
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mqttrmq/mqttrmq"
 )
@@ -20,6 +21,13 @@ type subscription struct {
 	rh      byte // retain handling
 	id      int  // subscription identifier, 0 for none
 	pos     int  // its place in its filterSubs list
+
+	// since is when the subscription was made: a message that came into
+	// being before it is not delivered through it. A message published
+	// on another instance comes back from RocketMQ after the PUBACK its
+	// publisher had, and a client that subscribed meanwhile must not get
+	// it as a live message (a retained one reaches it as retained).
+	since time.Time
 }
 
 // index finds the subscriptions a topic matches. The filters themselves

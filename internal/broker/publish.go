@@ -53,6 +53,16 @@ func (s *Server) Publish(m *Message) int {
 	return n
 }
 
+// Retain keeps m as its topic's retained message without delivering it:
+// the instance a client published a retained message on keeps it from the
+// moment it acknowledges the publish, before the message comes back from
+// RocketMQ to be delivered.
+func (s *Server) Retain(m *Message) {
+	if m.Retain {
+		s.retained.set(m, &s.stats)
+	}
+}
+
 var hitsPool = sync.Pool{New: func() any { h := make([]*subscription, 0, 64); return &h }}
 
 // fanOutTo delivers m to one session for the subscriptions of it that
@@ -66,6 +76,9 @@ func (s *Server) fanOutTo(sess *session, m *Message, subs []*subscription, now t
 	for _, sub := range subs {
 		if sub.noLocal && m.Origin == sess.id {
 			continue // [MQTT-3.8.3-3]
+		}
+		if m.Created.Before(sub.since) {
+			continue // published before this subscription was made
 		}
 		// [MQTT-3.3.1-12] [MQTT-3.3.1-13]: the RETAIN flag is kept only
 		// for a subscription asking for it as published.

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -31,6 +32,10 @@ func (c *Client) onSubscribe(h packet.Header, body []byte) error {
 	sess.mu.Lock()
 	for i, f := range sp.Filters {
 		inner, group, code := parseFilter(f.Filter)
+		if code == MalformedPacket {
+			sess.mu.Unlock()
+			return c.fail(MalformedPacket, fmt.Sprintf("topic filter %q is not a valid MQTT filter [MQTT-4.7.1-2] [MQTT-4.8.2-1]", f.Filter))
+		}
 		if code == Success && group != "" && f.NoLocal {
 			sess.mu.Unlock()
 			// [MQTT-3.8.3-4]: no-local on a shared subscription.
@@ -56,6 +61,7 @@ func (c *Client) onSubscribe(h packet.Header, body []byte) error {
 		sub, isNew := sess.subscribe(f.Filter, inner, group)
 		sub.qos, sub.noLocal, sub.rap, sub.rh, sub.id = qos, f.NoLocal, f.RetainAsPublished, f.RetainHandling, subID
 		if isNew {
+			sub.since = time.Now()
 			s.index.add(sub)
 			added = append(added, sub)
 		}
@@ -110,18 +116,62 @@ func (sess *session) holds(filter string) bool {
 	return false
 }
 
-// parseFilter checks a filter as MQTT writes them (and this project's
-// mapping takes them: no control characters) and splits a shared
-// subscription $share/{group}/{filter} [MQTT-4.8.2-1] [MQTT-4.8.2-2].
+// parseFilter checks a filter. One MQTT itself forbids (a misplaced
+// wildcard, an empty filter or share name) is a malformed packet, which
+// closes the connection [MQTT-4.7.1-1] [MQTT-4.7.1-2] [MQTT-4.7.3-1]
+// [MQTT-4.8.2-1] [MQTT-4.8.2-2]; one well formed that this project's
+// mapping refuses (control characters, which would corrupt RocketMQ
+// properties) is refused in the SUBACK (0x8F). It splits a shared
+// subscription $share/{group}/{filter}.
 func parseFilter(filter string) (inner, group string, code ReasonCode) {
+	inner, group, ok := splitShared(filter)
+	if !ok || !wellFormedFilter(inner) {
+		return "", "", MalformedPacket
+	}
 	if err := mqttrmq.ValidateTopicFilter(filter); err != nil {
-		return "", "", TopicFilterInvalid // [MQTT-4.7.1-1] [MQTT-4.7.1-2]
+		return "", "", TopicFilterInvalid
 	}
-	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
-		group, inner, _ = strings.Cut(rest, "/")
-		return inner, group, Success
+	return inner, group, Success
+}
+
+// splitShared splits $share/{group}/{filter}; a filter that is not shared
+// comes back whole, with no group.
+func splitShared(filter string) (inner, group string, ok bool) {
+	rest, shared := strings.CutPrefix(filter, "$share/")
+	if !shared {
+		return filter, "", true
 	}
-	return filter, "", Success
+	group, inner, found := strings.Cut(rest, "/")
+	if !found || group == "" || strings.ContainsAny(group, "+#") {
+		return "", "", false
+	}
+	return inner, group, true
+}
+
+// wellFormedFilter applies MQTT's own rules: at least one character
+// [MQTT-4.7.3-1], '#' alone as the last level [MQTT-4.7.1-2], '+' alone in
+// its level [MQTT-4.7.1-3].
+func wellFormedFilter(f string) bool {
+	if f == "" {
+		return false
+	}
+	for start := 0; start <= len(f); {
+		end := strings.IndexByte(f[start:], '/')
+		if end < 0 {
+			end = len(f)
+		} else {
+			end += start
+		}
+		level := f[start:end]
+		if strings.ContainsAny(level, "+#") && len(level) > 1 {
+			return false
+		}
+		if level == "#" && end != len(f) {
+			return false
+		}
+		start = end + 1
+	}
+	return true
 }
 
 // onUnsubscribe removes filters [MQTT-3.10.4-1] and answers with one code
