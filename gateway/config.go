@@ -110,8 +110,9 @@ type Config struct {
 	// have waiting for RocketMQ at once. Default 64.
 	ReceiveMaximum int
 
-	// ServerKeepAlive, when set, is the keep-alive MQTT 5 clients are
-	// told to use instead of their own, in whole seconds up to 65535.
+	// ServerKeepAlive, when set, is the longest keep-alive an MQTT 5
+	// client may have: one asking for more, or for none, is told to use
+	// this instead. Whole seconds, up to 65535.
 	ServerKeepAlive time.Duration
 
 	// MaxSessionExpiry is how long a persistent session outlives its

@@ -63,7 +63,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.IntVar(&o.cfg.MaxQueuedMessages, "max-queued-messages", 1000, "QoS 1/2 messages waiting for one client beyond -max-inflight; over it a connected client is disconnected as a slow consumer, an offline one loses its oldest")
 	fs.IntVar(&o.cfg.MaxQueuedBytes, "max-queued-bytes", gateway.DefaultMaxQueuedBytes, "`bytes` written to a client it has not taken yet; over it the client is disconnected as a slow consumer")
 	fs.IntVar(&o.cfg.ReceiveMaximum, "receive-maximum", 64, "QoS 1/2 publishes a client may have waiting for RocketMQ at once")
-	fs.DurationVar(&o.cfg.ServerKeepAlive, "server-keep-alive", 0, "keep-alive MQTT 5 clients are told to use instead of their own, in whole seconds; 0 keeps theirs")
+	fs.DurationVar(&o.cfg.ServerKeepAlive, "server-keep-alive", 0, "longest keep-alive an MQTT 5 client may have: one asking for more, or none, is told to use this; whole seconds; 0 for no limit")
 	fs.DurationVar(&o.cfg.MaxSessionExpiry, "max-session-expiry", 72*time.Hour, "how long a persistent session outlives its connection at most")
 	fs.StringVar(&o.cfg.SessionStore, "session-store", "", "`file` keeping persistent sessions across restarts; empty keeps them in memory")
 	fs.StringVar(&o.metrics, "metrics", "", "serve counters in Prometheus's text format at http://`address`/metrics, e.g. :9100")

@@ -83,8 +83,8 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 		}
 		c.aliasMax = props.TopicAliasMaximum.V
 		c.noProblem = props.RequestProblemInfo.Set && props.RequestProblemInfo.V == 0
-		if s.opts.ServerKeepAlive > 0 {
-			c.keepAlive = s.opts.ServerKeepAlive // [MQTT-3.2.2-21]
+		if ska := s.opts.ServerKeepAlive; ska > 0 && (c.keepAlive == 0 || c.keepAlive > ska) {
+			c.keepAlive = ska // [MQTT-3.2.2-21]
 		}
 	}
 	if code := s.hooks.Authenticate(c, cp.Username.V, cp.Password.V); code != Success {
@@ -120,8 +120,8 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 		if assigned {
 			ack.AssignedClientID = packet.Some(id) // [MQTT-3.2.2-16]
 		}
-		if s.opts.ServerKeepAlive > 0 {
-			ack.ServerKeepAlive = packet.Some(s.opts.ServerKeepAlive)
+		if ska := s.opts.ServerKeepAlive; ska > 0 && c.keepAlive == ska && cp.KeepAlive != ska {
+			ack.ServerKeepAlive = packet.Some(ska) // [MQTT-3.2.2.3.14]
 		}
 		if props.SessionExpiry.Set && time.Duration(props.SessionExpiry.V)*time.Second != expiry && props.SessionExpiry.V != math.MaxUint32 {
 			ack.SessionExpiry = packet.Some(uint32(expiry / time.Second)) // [MQTT-3.2.2.3.2]

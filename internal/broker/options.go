@@ -39,9 +39,10 @@ type Options struct {
 	// to the client's own maximum towards it.
 	TopicAliasMaximum uint16
 
-	// ServerKeepAlive, when set, replaces the keep-alive MQTT 5 clients
-	// ask for, and tells them so [MQTT-3.2.2.3.14]; MQTT 3.1.1 clients
-	// keep their own.
+	// ServerKeepAlive, when set, is the longest keep-alive an MQTT 5
+	// client may have: one asking for more, or for none, is told to use
+	// this instead [MQTT-3.2.2.3.14]. MQTT 3.1.1 clients, which cannot be
+	// told, keep their own.
 	ServerKeepAlive uint16
 
 	// MaxSessionExpiry caps how long a persistent session outlives its

@@ -77,8 +77,10 @@ func (s *Server) fanOutTo(sess *session, m *Message, subs []*subscription, now t
 		if sub.noLocal && m.Origin == sess.id {
 			continue // [MQTT-3.8.3-3]
 		}
-		if m.Created.Before(sub.since) {
-			continue // published before this subscription was made
+		if m.Created.UnixMilli() < sub.since.UnixMilli() {
+			// Published before this subscription was made; to the
+			// millisecond, which is all a RocketMQ born time holds.
+			continue
 		}
 		// [MQTT-3.3.1-12] [MQTT-3.3.1-13]: the RETAIN flag is kept only
 		// for a subscription asking for it as published.
