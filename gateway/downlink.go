@@ -117,6 +117,7 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		QoS:     byte(p.QoS),
 		Retain:  p.Retain,
 		Origin:  p.ClientID, // the device that published it, for no-local
+		ID:      m.MsgId,
 		Created: bornTime(m),
 	}
 	if len(p.UserProperties) > 0 {

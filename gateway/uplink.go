@@ -36,6 +36,9 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		UserProperties: userPropertiesOf(m.User),
 	}
 	msg, code, err := g.uplinkMessage(p)
+	if err == nil {
+		m.ID = msg.GetProperty(primitive.PropertyUniqueClientMessageIdKeyIndex)
+	}
 	if err != nil {
 		g.stats.uplinkRefused.Add(1)
 		what := "publish refused"
@@ -138,6 +141,10 @@ func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, broker.R
 	if msg.GetTags() == "" { // the Apache dialect tags its messages itself
 		msg.WithTag(g.cfg.UplinkTag)
 	}
+	// The client sets a message's unique key only outside a batch; the
+	// gateway sets it always, so that the message has the same ID here
+	// and when it comes back from RocketMQ.
+	msg.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, primitive.CreateUniqID())
 	return msg, broker.Success, nil
 }
 

@@ -19,6 +19,11 @@ type Message struct {
 	// message from elsewhere (a backend). No-local subscriptions compare it.
 	Origin string
 
+	// ID identifies the message wherever it travels (RocketMQ's unique
+	// message key), or is "". A session that got it as a retained message
+	// does not get it again when it comes back live.
+	ID string
+
 	// Created is when the message came into being; its expiry interval
 	// counts from here.
 	Created time.Time

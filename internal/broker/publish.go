@@ -71,6 +71,10 @@ func (s *Server) fanOutTo(sess *session, m *Message, subs []*subscription, now t
 	var slow []*Client
 	n := 0
 	sess.mu.Lock()
+	if sess.seenRetained(m) {
+		sess.mu.Unlock()
+		return 0 // it had this one as retained, on subscribing
+	}
 	qos, plain, retain := byte(0), false, false
 	var ids []int
 	for _, sub := range subs {

@@ -31,6 +31,35 @@ type session struct {
 	expiresAt  time.Time           // when expiryAt fires
 	willAt     *time.Timer         // sends a delayed will
 	will       *Message            // the will awaiting willAt
+	replayed   map[string]struct{} // IDs of retained messages sent on subscribing, not yet back live
+}
+
+// maxReplayed bounds a session's replayed set; past it the set starts
+// over, at the price of a duplicate.
+const maxReplayed = 1024
+
+// sawRetained notes a retained message sent on subscribing; sess.mu is held.
+func (sess *session) sawRetained(m *Message) {
+	if m.ID == "" {
+		return
+	}
+	if sess.replayed == nil || len(sess.replayed) >= maxReplayed {
+		sess.replayed = map[string]struct{}{}
+	}
+	sess.replayed[m.ID] = struct{}{}
+}
+
+// seenRetained reports whether m reached the session as a retained
+// message already, and forgets it; sess.mu is held.
+func (sess *session) seenRetained(m *Message) bool {
+	if m.ID == "" || sess.replayed == nil {
+		return false
+	}
+	if _, ok := sess.replayed[m.ID]; !ok {
+		return false
+	}
+	delete(sess.replayed, m.ID)
+	return true
 }
 
 // outbound is one QoS 1 or 2 message on its way to a client.

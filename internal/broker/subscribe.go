@@ -86,7 +86,11 @@ func (c *Client) onSubscribe(h packet.Header, body []byte) error {
 			if r.sub.id > 0 {
 				ids = []int{r.sub.id}
 			}
-			s.deliver(sess, m, min(m.QoS, r.sub.qos), true, ids) // [MQTT-3.3.1-8]
+			sess.mu.Lock()
+			sess.sawRetained(m)
+			_, slow := s.deliverLocked(sess, m, min(m.QoS, r.sub.qos), true, ids, now) // [MQTT-3.3.1-8]
+			sess.mu.Unlock()
+			s.cutOff(slow)
 		}
 	}
 	return nil
