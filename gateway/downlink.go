@@ -120,6 +120,9 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		ID:      m.MsgId,
 		Created: bornTime(m),
 	}
+	if at, ok := g.recent.take(m.MsgId); ok {
+		msg.Created = at // sent from here: the exact time it was taken
+	}
 	if len(p.UserProperties) > 0 {
 		msg.User = make([]broker.UserProperty, len(p.UserProperties))
 		for i, u := range p.UserProperties {

@@ -26,6 +26,7 @@ type Gateway struct {
 	parents map[string]bool
 	stats   counters
 	filters *mqttrmq.FilterSet // the Apache dialect's fan-out; nil otherwise
+	recent  recentUplinks      // when each publish sent from here was taken
 
 	broker    *broker.Server
 	net       *transport.Server

@@ -38,6 +38,7 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 	msg, code, err := g.uplinkMessage(p)
 	if err == nil {
 		m.ID = msg.GetProperty(primitive.PropertyUniqueClientMessageIdKeyIndex)
+		g.recent.put(m.ID, m.Created)
 	}
 	if err != nil {
 		g.stats.uplinkRefused.Add(1)
