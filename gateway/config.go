@@ -159,6 +159,11 @@ const (
 	DefaultMaxQueuedBytes = 1 << 20
 )
 
+// packetRoom is what the largest PUBLISH the gateway takes may hold beyond
+// its payload: Config.MaxPayload plus packetRoom is the Maximum Packet
+// Size it tells MQTT 5 clients, and refuses past (0x95).
+const packetRoom = 8 << 10
+
 // maxPayloadLimit leaves room within RocketMQ's default 4 MB message limit
 // for the properties (at most 32767 bytes [SPEC §4]), the topic and the
 // message's fixed fields.
@@ -277,8 +282,9 @@ func (c Config) brokerOptions(log *slog.Logger) broker.Options {
 		ReceiveMaximum:    uint16(c.ReceiveMaximum),
 		MaxInflight:       uint16(c.MaxInflight),
 		MaxQueuedMessages: c.MaxQueuedMessages,
-		// Room for the topic and the properties around the largest payload.
-		MaxPacketSize:    uint32(c.MaxPayload + 64<<10 + 1024),
+		// Room for a topic and properties around the largest payload, as
+		// much as RocketMQ's 32 KB of properties can carry with some to spare.
+		MaxPacketSize:    uint32(c.MaxPayload + packetRoom),
 		ServerKeepAlive:  uint16(c.ServerKeepAlive / time.Second),
 		MaxSessionExpiry: c.MaxSessionExpiry,
 		MaxSubscriptions: c.MaxSubscriptionsPerClient,
