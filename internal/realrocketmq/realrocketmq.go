@@ -313,39 +313,49 @@ func (b *Broker) Messages(ctx context.Context, topic string, from map[int]int64)
 	}
 	var all []*primitive.MessageExt
 	for q := range queues {
-		max, err := b.MaxOffset(ctx, topic, q)
+		msgs, err := b.QueueMessages(ctx, topic, q, from[q])
 		if err != nil {
 			return nil, err
 		}
-		for off := from[q]; off < max; {
-			resp, err := b.brokerCall(ctx, codePullMessage, map[string]string{
-				"consumerGroup": inspectGroup, "topic": topic, "queueId": itoa(q),
-				"queueOffset": fmt.Sprint(off), "maxMsgNums": "64",
-				"sysFlag":      "4", // FLAG_SUBSCRIPTION: the subscription is in the request
-				"commitOffset": "0", "suspendTimeoutMillis": "0",
-				"subscription": "*", "subVersion": "0", "expressionType": "TAG",
-			})
-			if err != nil {
-				return nil, err
-			}
-			var next int64
-			fmt.Sscan(resp.ExtFields["nextBeginOffset"], &next)
-			switch resp.Code {
-			case respSuccess:
-				msgs := primitive.DecodeMessage(resp.Body)
-				for _, m := range msgs {
-					m.Topic = topic
-				}
-				all = append(all, msgs...)
-			case respPullNotFound, respPullRetry, respPullOffsetMoved:
-			default:
-				return nil, &RemoteError{b.Addr, codePullMessage, resp.Code, resp.Remark}
-			}
-			if next <= off {
-				break
-			}
-			off = next
+		all = append(all, msgs...)
+	}
+	return all, nil
+}
+
+// QueueMessages returns the messages of one queue from offset on. It also
+// reads a Light Message Queue (topic %LMQ%..., queue 0), which has no route.
+func (b *Broker) QueueMessages(ctx context.Context, topic string, queue int, offset int64) ([]*primitive.MessageExt, error) {
+	max, err := b.MaxOffset(ctx, topic, queue)
+	if err != nil {
+		return nil, err
+	}
+	var all []*primitive.MessageExt
+	for off := offset; off < max; {
+		resp, err := b.brokerCall(ctx, codePullMessage, map[string]string{
+			"consumerGroup": inspectGroup, "topic": topic, "queueId": itoa(queue),
+			"queueOffset": fmt.Sprint(off), "maxMsgNums": "64",
+			"sysFlag":      "4", // FLAG_SUBSCRIPTION: the subscription is in the request
+			"commitOffset": "0", "suspendTimeoutMillis": "0",
+			"subscription": "*", "subVersion": "0", "expressionType": "TAG",
+		})
+		if err != nil {
+			return nil, err
 		}
+		var next int64
+		fmt.Sscan(resp.ExtFields["nextBeginOffset"], &next)
+		switch resp.Code {
+		case respSuccess:
+			// Decoded from the commit log: a Light Message Queue's
+			// messages carry the topic they were sent to.
+			all = append(all, primitive.DecodeMessage(resp.Body)...)
+		case respPullNotFound, respPullRetry, respPullOffsetMoved:
+		default:
+			return nil, &RemoteError{b.Addr, codePullMessage, resp.Code, resp.Remark}
+		}
+		if next <= off {
+			break
+		}
+		off = next
 	}
 	return all, nil
 }
