@@ -24,9 +24,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,9 +82,16 @@ type Broker struct {
 
 // Connect finds the broker behind NameServer(tb) and closes its
 // connections when the test ends.
+//
+// The test has the broker to itself until it ends: tests of different
+// packages, which go test runs in parallel processes, reset and read the
+// same topics, so Connect takes a lock that every test binary on this
+// machine shares for that name server (a file lock in the temporary
+// directory), and releases it after the test's other cleanups.
 func Connect(tb testing.TB) *Broker {
 	tb.Helper()
 	ns := NameServer(tb)
+	lock(tb, ns)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b, err := Dial(ctx, ns)
@@ -91,6 +100,28 @@ func Connect(tb testing.TB) *Broker {
 	}
 	tb.Cleanup(b.Close)
 	return b
+}
+
+// lockWait bounds how long a test waits for another one's turn on the broker.
+const lockWait = 15 * time.Minute
+
+// lock takes the machine-wide lock for the broker at ns until tb ends.
+func lock(tb testing.TB, ns string) {
+	tb.Helper()
+	name := filepath.Join(os.TempDir(), "mqttrmq-rocketmq-"+strings.NewReplacer(":", "_", "/", "_").Replace(ns)+".lock")
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		tb.Fatalf("the lock on the real broker: %v", err)
+	}
+	start := time.Now()
+	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		if time.Since(start) > lockWait {
+			f.Close()
+			tb.Fatalf("another test held the real broker at %s for %v", ns, lockWait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Cleanup(func() { f.Close() }) // closing releases the lock
 }
 
 // Dial asks the name server at ns for its cluster and returns its first
