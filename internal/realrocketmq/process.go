@@ -132,8 +132,9 @@ func (p *Process) Kill() error {
 }
 
 // Restart starts the broker again (on its port, with its store) through
-// `.ci/rocketmq start --no-wait` and waits until it takes the admin
-// requests the tests send.
+// `.ci/rocketmq start --no-wait` and waits until it answers requests and
+// the name server routes its topics again (a broker's topics leave the
+// name server's routes when its connection closes).
 func (p *Process) Restart(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, p.script, "start", "--no-wait")
 	cmd.Env = append(os.Environ(), StateEnv+"="+p.state)
@@ -142,7 +143,9 @@ func (p *Process) Restart(ctx context.Context) error {
 	}
 	for {
 		if _, err := p.b.MaxOffset(ctx, "TBW102", 0); err == nil {
-			return nil
+			if n, err := p.b.RouteQueues(ctx, "TBW102"); err == nil && n > 0 {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
