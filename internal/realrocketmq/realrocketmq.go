@@ -525,3 +525,24 @@ func WaitDial(ctx context.Context, ns string) (*Broker, error) {
 		}
 	}
 }
+
+// ProxyEnv holds the gRPC endpoint (ip:port) of the real broker's
+// RocketMQ 5 proxy, which `.ci/rocketmq start` runs beside it.
+const ProxyEnv = "MQTTRMQ_PROXY"
+
+// Proxy returns the proxy's gRPC endpoint from ProxyEnv. Where it is unset
+// the test is skipped with HowTo, or fails when RequireEnv is set.
+func Proxy(tb testing.TB) string {
+	tb.Helper()
+	p := os.Getenv(ProxyEnv)
+	if p == "" {
+		if os.Getenv(RequireEnv) != "" {
+			tb.Fatalf("%s is set but %s is not: start the broker and its proxy with .ci/rocketmq start", RequireEnv, ProxyEnv)
+		}
+		tb.Skip("no RocketMQ proxy: " + HowTo + ", and " + ProxyEnv + " to its gRPC endpoint")
+	}
+	if _, _, err := net.SplitHostPort(p); err != nil {
+		tb.Fatalf("%s=%q is not ip:port: %v", ProxyEnv, p, err)
+	}
+	return p
+}
