@@ -232,7 +232,10 @@ func pullLines(t *testing.T, tg *diffTarget, topic string, q int, from ...int64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pc.Subscribe(topic, consumer.MessageSelector{}); err != nil {
+	// Assigning no queues keeps the consumer from pulling, and from
+	// rebalancing a subscription, on its own (its pulls race with its
+	// rebalance under -race); PullFrom names the queue.
+	if err := pc.Assign(topic, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := pc.Start(); err != nil {
