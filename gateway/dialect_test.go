@@ -17,7 +17,10 @@ import (
 // and list in INNER_MULTI_DISPATCH the Light Message Queue of the topic and
 // of every filter this instance's clients hold that matches it.
 func TestApacheDialect(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, apacheDialect)
+}
+
+func apacheDialect(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, func(c *gateway.Config) { c.Dialect = mqttrmq.ApacheRocketMQMQTT })
 	reader := collect(t, s, "vehicles", mqttrmq.TagMQTTCommon)
 	be := newBackend(t, s)
@@ -92,7 +95,10 @@ func TestApacheDialect(t *testing.T) {
 // gateway restores from its session store are fanned out to like those
 // subscribed since it started.
 func TestApacheDialectAfterRestart(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, apacheDialectAfterRestart)
+}
+
+func apacheDialectAfterRestart(t *testing.T, s rocketMQ) {
 	reader := collect(t, s, "vehicles", mqttrmq.TagMQTTCommon)
 	id, store := uniq(t, "gw"), filepath.Join(t.TempDir(), "sessions.db")
 	sameInstance := func(c *gateway.Config) {

@@ -28,7 +28,10 @@ func command(t testing.TB, body string, set func(m *primitive.Message) error) *p
 }
 
 func TestDownlinkToSubtopic(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, downlinkToSubtopic)
+}
+
+func downlinkToSubtopic(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, nil)
 	be := newBackend(t, s)
 	fleet := connect(t, g, "GID_car@@@v1")
@@ -65,7 +68,10 @@ func TestDownlinkToSubtopic(t *testing.T) {
 // TestQoSDowngrade: a subscriber receives min(message QoS, subscription
 // QoS) [SPEC §6].
 func TestQoSDowngrade(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, qosDowngrade)
+}
+
+func qosDowngrade(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, nil)
 	be := newBackend(t, s)
 	subs := map[byte]*device{}
@@ -94,7 +100,10 @@ func TestQoSDowngrade(t *testing.T) {
 // subscription, on {parent}/p2p/{id} or on mqttRealTopic, and reaches no
 // one else, not even a subscriber of vehicles/#.
 func TestDownlinkP2P(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, downlinkP2P)
+}
+
+func downlinkP2P(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, nil)
 	be := newBackend(t, s)
 	target := connect(t, g, "GID_car@@@v1") // subscribes to nothing
@@ -136,7 +145,10 @@ func TestDownlinkP2P(t *testing.T) {
 // TestDeviceToDeviceP2P: a device publishes to another's P2P topic; only
 // that device receives it, and a backend sees who sent it.
 func TestDeviceToDeviceP2P(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, deviceToDeviceP2P)
+}
+
+func deviceToDeviceP2P(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, nil)
 	sender := connect(t, g, "GID_car@@@v1")
 	target := connect(t, g, "GID_car@@@v2")
@@ -163,7 +175,10 @@ func TestDeviceToDeviceP2P(t *testing.T) {
 // TestSnoopingSubscriptionsRefused: no client may subscribe to another
 // client's P2P topic, by name or by wildcard.
 func TestSnoopingSubscriptionsRefused(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, snoopingSubscriptionsRefused)
+}
+
+func snoopingSubscriptionsRefused(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, nil)
 	d := connect(t, g, "GID_car@@@v1")
 	for filter, allowed := range map[string]bool{
@@ -197,7 +212,10 @@ func TestSnoopingSubscriptionsRefused(t *testing.T) {
 // MaxQueuedBytes unwritten), and holds up neither the downlink to anyone
 // else nor new connections.
 func TestStalledClient(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, stalledClient)
+}
+
+func stalledClient(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, func(c *gateway.Config) { c.MaxQueuedMessages, c.MaxQueuedBytes = 16, 256<<10 })
 	be := newBackend(t, s)
 	other := connect(t, g, "GID_car@@@v2")

@@ -12,8 +12,9 @@ import (
 )
 
 // TestAtLeastOnceUnderFaults: while RocketMQ refuses sends and stops
-// answering for a while, 1,000 QoS 1 messages from 10 devices all arrive in
-// RocketMQ. The gateway acknowledges a publish only once RocketMQ took it,
+// answering for a while (rocketmqtest), or while the broker process is
+// stopped, resumed, killed and restarted (a real broker), 1,000 QoS 1
+// messages from 10 devices all arrive in RocketMQ. The gateway acknowledges a publish only once RocketMQ took it,
 // and disconnects a device whose publish it could not store, so the device
 // resends it; duplicates are the price, losses are zero.
 //
@@ -24,12 +25,16 @@ func TestAtLeastOnceUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 messages under injected faults")
 	}
-	t.Run("retried", func(t *testing.T) { atLeastOnce(t, 0) })
-	t.Run("disconnected", func(t *testing.T) { atLeastOnce(t, time.Millisecond) })
+	t.Run("retried", func(t *testing.T) {
+		onBoth(t, func(t *testing.T, s rocketMQ) { atLeastOnce(t, s, 0) })
+	})
+	t.Run("disconnected", func(t *testing.T) {
+		onBoth(t, func(t *testing.T, s rocketMQ) { atLeastOnce(t, s, time.Millisecond) })
+	})
 }
 
-func atLeastOnce(t *testing.T, retryFor time.Duration) {
-	s := newRocketMQ(t)
+func atLeastOnce(t *testing.T, s rocketMQ, retryFor time.Duration) {
+	pace, inject := s.faults(t)
 	g := startGateway(t, s, func(c *gateway.Config) {
 		c.SendTimeout = time.Second
 		c.SendRetryFor = retryFor
@@ -54,7 +59,7 @@ func atLeastOnce(t *testing.T, retryFor time.Duration) {
 			for i := range each {
 				p := fmt.Sprintf("%d-%d", d, i)
 				inflight = append(inflight, pending{p, dev.Publish("vehicles/telemetry", 1, false, p)})
-				time.Sleep(time.Millisecond) // a steady stream, not one burst
+				time.Sleep(pace) // a steady stream, not one burst
 			}
 			for tries := 0; len(inflight) > 0; tries++ {
 				if tries == 10 {
@@ -72,15 +77,7 @@ func atLeastOnce(t *testing.T, retryFor time.Duration) {
 		}()
 	}
 
-	// Faults while the devices publish: refused sends (three batches, each
-	// more than the producer's retries absorb), then a broker that stops
-	// answering for longer than the send timeout.
-	for range 3 {
-		time.Sleep(20 * time.Millisecond)
-		s.RefuseSends(25)
-	}
-	time.Sleep(20 * time.Millisecond)
-	s.Pause(1500 * time.Millisecond)
+	inject() // faults while the devices publish
 
 	wg.Wait()
 	close(errs)

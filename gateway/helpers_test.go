@@ -56,6 +56,45 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// rocketMQ is the RocketMQ an end-to-end test runs on: rocketmqtest in
+// process (inProcess), or a real Apache RocketMQ (realRocketMQ, in
+// realbroker_test.go). onBoth runs a test on each, from the same code.
+type rocketMQ interface {
+	gatewaytest.RocketMQ
+	// Messages returns what the test stored in topic, in store order per queue.
+	Messages(topic string) []*primitive.MessageExt
+	// Topics lists the topics that may hold something the test stored.
+	Topics() []string
+	// faults injects faults while atLeastOnce's devices publish, and
+	// says how fast they publish so that the faults fall among their
+	// messages.
+	faults(t *testing.T) (pace time.Duration, inject func())
+}
+
+// onBoth runs test once on rocketmqtest and once on a real Apache
+// RocketMQ, which is skipped, saying how to run it, when there is none.
+func onBoth(t *testing.T, test func(t *testing.T, s rocketMQ)) {
+	t.Run("rocketmqtest", func(t *testing.T) { test(t, inProcess{newRocketMQ(t)}) })
+	t.Run("rocketmq", func(t *testing.T) { test(t, newRealRocketMQ(t)) })
+}
+
+// inProcess is a rocketmqtest server as an end-to-end test's RocketMQ.
+type inProcess struct{ *rocketmqtest.Server }
+
+// faults: refused sends (three batches, each more than the producer's
+// retries absorb), then a broker that stops answering for longer than
+// the send timeout.
+func (s inProcess) faults(*testing.T) (time.Duration, func()) {
+	return time.Millisecond, func() {
+		for range 3 {
+			time.Sleep(20 * time.Millisecond)
+			s.RefuseSends(25)
+		}
+		time.Sleep(20 * time.Millisecond)
+		s.Pause(1500 * time.Millisecond)
+	}
+}
+
 // newRocketMQ starts a rocketmqtest server holding the parent topics.
 func newRocketMQ(t testing.TB) *rocketmqtest.Server {
 	t.Helper()
@@ -71,7 +110,7 @@ func newRocketMQ(t testing.TB) *rocketmqtest.Server {
 // startGateway starts a gateway serving parents against s, on a free
 // loopback port, consuming before it returns and closed when the test
 // ends; edit, when given, changes the test configuration.
-func startGateway(t testing.TB, s *rocketmqtest.Server, edit func(*gateway.Config)) *gateway.Gateway {
+func startGateway(t testing.TB, s gatewaytest.RocketMQ, edit func(*gateway.Config)) *gateway.Gateway {
 	t.Helper()
 	cfg := gateway.Config{ParentTopics: parents, InstanceID: uniq(t, "gw"), Logger: testLogger(t)}
 	if edit != nil {
@@ -200,7 +239,7 @@ type backend struct {
 	rocketmq.Producer
 }
 
-func newBackend(t testing.TB, s *rocketmqtest.Server) *backend {
+func newBackend(t testing.TB, s gatewaytest.RocketMQ) *backend {
 	t.Helper()
 	p, err := rocketmq.NewProducer(
 		producer.WithNameServer([]string{s.Addr()}),
@@ -249,7 +288,7 @@ type collector struct {
 	more chan struct{}
 }
 
-func collect(t testing.TB, s *rocketmqtest.Server, topic, tags string) *collector {
+func collect(t testing.TB, s gatewaytest.RocketMQ, topic, tags string) *collector {
 	t.Helper()
 	c := &collector{more: make(chan struct{}, 1)}
 	var guard rocketmqtest.ConsumerGuard

@@ -27,7 +27,10 @@ func TestRestartLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts a gateway under load")
 	}
-	s := newRocketMQ(t)
+	onBoth(t, restartLosesNothing)
+}
+
+func restartLosesNothing(t *testing.T, s rocketMQ) {
 	be := newBackend(t, s)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -110,7 +113,10 @@ func TestRestartLosesNothing(t *testing.T) {
 // counted as handed over reaches the device from the store after a
 // restart.
 func TestCloseDuringDelivery(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, closeDuringDelivery)
+}
+
+func closeDuringDelivery(t *testing.T, s rocketMQ) {
 	store := filepath.Join(t.TempDir(), "sessions.db")
 	withStore := func(c *gateway.Config) { c.SessionStore = store }
 	g := startGateway(t, s, withStore)

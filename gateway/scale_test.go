@@ -14,7 +14,10 @@ import (
 // every subscriber gets every message exactly once, and a P2P message
 // reaches its target on whichever instance it is connected.
 func TestTwoInstancesExactlyOnce(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, twoInstancesExactlyOnce)
+}
+
+func twoInstancesExactlyOnce(t *testing.T, s rocketMQ) {
 	a := startGateway(t, s, nil)
 	b := startGateway(t, s, nil)
 	be := newBackend(t, s)

@@ -13,7 +13,10 @@ import (
 // TestUplinkMapping publishes from real paho devices and reads what a real
 // backend consumer gets: every SPEC §3 property of an uplink.
 func TestUplinkMapping(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, uplinkMapping)
+}
+
+func uplinkMapping(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, nil)
 	reader := collect(t, s, "vehicles", gateway.UplinkTag)
 
@@ -67,7 +70,10 @@ func TestUplinkMapping(t *testing.T) {
 // can only acknowledge a refused publish or disconnect, and a disconnected
 // device would resend it forever.
 func TestUplinkRefusals(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, uplinkRefusals)
+}
+
+func uplinkRefusals(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, func(c *gateway.Config) { c.MaxPayload = 1024 })
 	d := connect(t, g, "GID_car@@@v1")
 
@@ -104,7 +110,10 @@ func TestUplinkRefusals(t *testing.T) {
 // TestClientIDCannotBeForged shows that clientId comes from the connection:
 // a device cannot claim another's ID through anything it publishes.
 func TestClientIDCannotBeForged(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, clientIDCannotBeForged)
+}
+
+func clientIDCannotBeForged(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, nil)
 	d := connect(t, g, "GID_car@@@honest")
 	d.publish(t, "vehicles/clientId/GID_car@@@admin", 1, `{"clientId":"GID_car@@@admin"}`)

@@ -17,7 +17,10 @@ import (
 // RocketMQ like any publish of its own: a backend reads it with the
 // device's client ID, and subscribers on every instance get it.
 func TestWill(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, willThroughRocketMQ)
+}
+
+func willThroughRocketMQ(t *testing.T, s rocketMQ) {
 	a := startGateway(t, s, nil)
 	b := startGateway(t, s, nil)
 	reader := collect(t, s, "vehicles", gateway.UplinkTag)
@@ -41,7 +44,10 @@ func TestWill(t *testing.T) {
 
 // TestWillRefused: a will the SPEC refuses never reaches RocketMQ nor anyone.
 func TestWillRefused(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, willRefused)
+}
+
+func willRefused(t *testing.T, s rocketMQ) {
 	g := startGateway(t, s, nil)
 	var network cuttable
 	connect(t, g, "GID_car@@@v1", network.use, func(o *paho.ClientOptions) {
@@ -83,7 +89,10 @@ func (c *cuttable) cut() {
 // TestRetained: a retained publish goes through RocketMQ (mqttRetain) and
 // is kept by every instance for later subscribers.
 func TestRetained(t *testing.T) {
-	s := newRocketMQ(t)
+	onBoth(t, retained)
+}
+
+func retained(t *testing.T, s rocketMQ) {
 	a := startGateway(t, s, nil)
 	b := startGateway(t, s, nil)
 	dev := connect(t, a, "GID_car@@@v1")

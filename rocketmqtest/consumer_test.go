@@ -259,7 +259,7 @@ func TestConsumeRetryLaterRedelivers(t *testing.T) {
 	}
 	r := retry[0]
 	if r.GetProperty("RETRY_TOPIC") != topic || r.GetProperty("ORIGIN_MESSAGE_ID") != sent.OffsetMsgID ||
-		r.GetProperty("DELAY") != "" || r.GetProperty("REAL_TOPIC") != "%RETRY%"+group || r.ReconsumeTimes != 1 {
+		r.GetProperty("DELAY") != "3" || r.GetProperty("REAL_TOPIC") != "%RETRY%"+group || r.ReconsumeTimes != 1 {
 		t.Errorf("retry message: RETRY_TOPIC %q ORIGIN_MESSAGE_ID %q DELAY %q REAL_TOPIC %q reconsume %d",
 			r.GetProperty("RETRY_TOPIC"), r.GetProperty("ORIGIN_MESSAGE_ID"), r.GetProperty("DELAY"), r.GetProperty("REAL_TOPIC"), r.ReconsumeTimes)
 	}

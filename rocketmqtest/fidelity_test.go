@@ -18,7 +18,7 @@ import (
 // addedByBrokerOrConsumer are the properties that appear on a received
 // message without the sender setting them.
 var addedByBrokerOrConsumer = map[string]bool{
-	"UNIQ_KEY": true, "CLUSTER": true, "MIN_OFFSET": true, "MAX_OFFSET": true, "CONSUME_START_TIME": true,
+	"UNIQ_KEY": true, "CLUSTER": true, "MSG_REGION": true, "TRACE_ON": true, "MIN_OFFSET": true, "MAX_OFFSET": true, "CONSUME_START_TIME": true,
 }
 
 // unicodeText makes n bytes of valid UTF-8 drawn from several scripts,

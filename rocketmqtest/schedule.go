@@ -102,9 +102,11 @@ func (sc *scheduler) run(s *Server) {
 	}
 }
 
-// deliverScheduled stores a scheduled message in its real topic, as
-// ScheduleMessageService.messageTimeUp rebuilds it: DELAY is cleared,
-// REAL_TOPIC and REAL_QID stay.
+// deliverScheduled stores a scheduled message in its real topic, as a
+// 5.3 broker with its default configuration (the timer wheel on)
+// delivers it: every property stays, DELAY, REAL_TOPIC and REAL_QID
+// among them. (4.x's ScheduleMessageService.messageTimeUp cleared DELAY
+// and set WAIT=false.)
 func (s *Server) deliverScheduled(st *stored) {
 	props := st.properties()
 	realTopic, _ := props.get(propRealTopic)
@@ -113,8 +115,6 @@ func (s *Server) deliverScheduled(st *stored) {
 		s.log.Warn("rocketmqtest: scheduled message without a real topic", "phys", st.phys)
 		return
 	}
-	props.del(propDelay)
-	props.set(propWait, "false")
 	m := &message{
 		topic:          realTopic,
 		queueID:        qid,
@@ -125,6 +125,7 @@ func (s *Server) deliverScheduled(st *stored) {
 		reconsumeTimes: st.reconsumeTimes,
 		body:           st.body,
 		props:          props.String(),
+		delivered:      true,
 	}
 	if _, rep := s.put(m); rep != nil {
 		s.log.Warn("rocketmqtest: scheduled delivery failed", "topic", realTopic, "remark", rep.remark)

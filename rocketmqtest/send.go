@@ -120,10 +120,13 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 		// implement half messages and their check-back.
 		return responsef(CodeNoPermission, "the broker[%s] sending transaction message is forbidden", s.storeHost.Addr())
 	}
-	// The broker adds UNIQ_KEY when it is missing, and CLUSTER.
+	// The broker adds UNIQ_KEY when it is missing, CLUSTER, and (a 5.3
+	// broker stores them with the message, not only in its answer)
+	// MSG_REGION and TRACE_ON.
 	var propsOut, uniq string
-	if ok, hasUniq, hasCluster := canonical(sh.properties); ok && hasUniq && !hasCluster && !retryToDLQ {
-		propsOut = sh.properties + propCluster + "\x01" + ClusterName + "\x02"
+	if ok, hasUniq, hasCluster := canonical(sh.properties); ok && hasUniq && !hasCluster && !retryToDLQ &&
+		!strings.Contains(sh.properties, propMsgRegion) && !strings.Contains(sh.properties, propTraceSwitch) {
+		propsOut = sh.properties + brokerAdded
 		uniq = propertyValue(sh.properties, propUniqKey)
 	} else {
 		props := parseProperties(sh.properties)
@@ -136,6 +139,8 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 			props.set(propUniqKey, uniq)
 		}
 		props.set(propCluster, ClusterName)
+		props.set(propMsgRegion, regionID)
+		props.set(propTraceSwitch, "true")
 		propsOut = props.String()
 	}
 
@@ -159,6 +164,23 @@ func (s *Server) handleSend(c *conn, req *request) *reply {
 	rep.addInt("queueOffset", st.queueOffset)
 	rep.add("transactionId", uniq)
 	return rep
+}
+
+// brokerAdded is what the broker appends to a sent message's properties.
+const brokerAdded = propCluster + "\x01" + ClusterName + "\x02" + propMsgRegion + "\x01" + regionID + "\x02" + propTraceSwitch + "\x01true\x02"
+
+// withBrokerAdded returns a batch message's properties with what the
+// broker adds to each: CLUSTER, MSG_REGION, TRACE_ON.
+func withBrokerAdded(props string) string {
+	if ok, _, hasCluster := canonical(props); ok && !hasCluster &&
+		!strings.Contains(props, propMsgRegion) && !strings.Contains(props, propTraceSwitch) {
+		return props + brokerAdded
+	}
+	p := parseProperties(props)
+	p.set(propCluster, ClusterName)
+	p.set(propMsgRegion, regionID)
+	p.set(propTraceSwitch, "true")
+	return p.String()
 }
 
 // sendOK starts a successful send response for the stored message ID (or
@@ -236,7 +258,7 @@ func (s *Server) put(m *message) (*stored, *reply) {
 		return nil, response(CodeMessageIllegal, s.illegalMessageRemark())
 	}
 	var due time.Duration
-	if level := delayLevel(m.props); level > 0 && m.sysFlag&transactionPreparedFlag == 0 {
+	if level := delayLevel(m.props); level > 0 && !m.delivered && m.sysFlag&transactionPreparedFlag == 0 {
 		level = min(level, len(s.cfg.delayLevels))
 		props := parseProperties(m.props)
 		props.set(propDelay, strconv.Itoa(level))
@@ -315,7 +337,7 @@ func (s *Server) sendBatch(c *conn, req *request, sh *sendHeader, t topicInfo, q
 			bornHost:       c.remote,
 			reconsumeTimes: sh.reconsumeTimes,
 			body:           bm.body,
-			props:          bm.props,
+			props:          withBrokerAdded(bm.props),
 		}
 		st, w := s.store.appendLocked(q, m, s.storeHost, now)
 		woken = append(woken, w...)

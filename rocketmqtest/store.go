@@ -148,6 +148,9 @@ type message struct {
 	reconsumeTimes int32
 	body           []byte
 	props          string
+	// delivered marks a scheduled message on its way to its real topic:
+	// its DELAY stays, and puts it there at once.
+	delivered bool
 }
 
 // appendLocked stores m in queue q and returns the held pulls the new message

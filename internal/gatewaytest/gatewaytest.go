@@ -1,6 +1,6 @@
 // Package gatewaytest starts gateways for tests, against a rocketmqtest
-// server, the way the project's tests and examples need them: started,
-// consuming, and quiet before they close.
+// server or a real RocketMQ, the way the project's tests and examples need
+// them: started, consuming, and quiet before they close.
 package gatewaytest
 
 import (
@@ -15,8 +15,20 @@ import (
 	"time"
 
 	"github.com/mqttrmq/mqttrmq/gateway"
-	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
+
+// RocketMQ is what starting and draining a gateway needs of its RocketMQ:
+// a *rocketmqtest.Server, or a real broker seen through the same methods
+// (the gateway's tests adapt internal/realrocketmq to it).
+type RocketMQ interface {
+	// Addr is the name server's address.
+	Addr() string
+	// Consumers lists the members of a consumer group.
+	Consumers(group string) []string
+	// WaitForCaughtUp returns once group has received every message it
+	// subscribes to, so that its pulls wait at the broker.
+	WaitForCaughtUp(ctx context.Context, group string) error
+}
 
 // Deadline bounds every wait here. It is a failure deadline, not an
 // expectation: a healthy run finishes far sooner.
@@ -31,7 +43,7 @@ var seq atomic.Int64
 // closes the gateway when the test ends, after letting its consumer catch
 // up: rocketmq-client-go's consumer Shutdown races with a pull answer on
 // its way in, and with a rebalance still running.
-func Start(tb testing.TB, s *rocketmqtest.Server, cfg gateway.Config) *gateway.Gateway {
+func Start(tb testing.TB, s RocketMQ, cfg gateway.Config) *gateway.Gateway {
 	tb.Helper()
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
@@ -70,7 +82,7 @@ func Start(tb testing.TB, s *rocketmqtest.Server, cfg gateway.Config) *gateway.G
 // to, so that its pulls wait at the server, or until its consumer group
 // has no members left: a gateway restarted under the same InstanceID
 // shares its group with the one before, which may close meanwhile.
-func Drain(tb testing.TB, s *rocketmqtest.Server, g *gateway.Gateway) {
+func Drain(tb testing.TB, s RocketMQ, g *gateway.Gateway) {
 	tb.Helper()
 	group := g.ConsumerGroup()
 	var err error
