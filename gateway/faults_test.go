@@ -113,7 +113,19 @@ func atLeastOnce(t *testing.T, s rocketMQ, retryFor time.Duration) {
 	st := g.Stats()
 	t.Logf("%d messages: %d lost, %d duplicates; %d send attempts failed, %d publishes given up; %+v", devices*each, lost, dups, st.UplinkSendFailures, st.UplinkGaveUp, st)
 	if lost != 0 {
-		t.Errorf("%d messages lost", lost)
+		seen := map[string]int{}
+		for _, m := range s.Messages("vehicles") {
+			seen[string(m.Body)]++
+		}
+		var missing []string
+		for d := range devices {
+			for i := range each {
+				if p := fmt.Sprintf("%d-%d", d, i); seen[p] == 0 {
+					missing = append(missing, p)
+				}
+			}
+		}
+		t.Errorf("%d messages lost: %v", lost, missing)
 	}
 	if st.UplinkSendFailures == 0 {
 		t.Errorf("no send failed: the faults were not exercised")

@@ -301,6 +301,7 @@ func (c *Client) write(b []byte) bool {
 // close closes the connection; Closed does the rest.
 func (c *Client) close(err error) {
 	if c.closed.CompareAndSwap(false, true) {
+		c.srv.log.Debug("closing connection", "client", c.id, "remote", c.RemoteAddr().String(), "why", err)
 		c.tc.Close()
 	}
 }
@@ -316,7 +317,7 @@ func (c *Client) disconnectTo(code ReasonCode, reason, serverReference string) {
 		c.srv.stats.refuse(refDisconnect, code)
 		c.write(packet.AppendDisconnect(nil, byte(code), c.reasonString(reason), serverReference))
 	}
-	c.close(nil)
+	c.close(fmt.Errorf("disconnected: %s %s", code, reason))
 }
 
 func (c *Client) connectedNow() bool {
@@ -331,7 +332,7 @@ func (c *Client) connectTimedOut() {
 	done := c.connected || c.ended
 	c.mu.Unlock()
 	if !done {
-		c.close(nil)
+		c.close(errors.New("no CONNECT in time"))
 	}
 }
 
@@ -382,6 +383,7 @@ func (c *Client) Closed(err error) {
 	if c.gotDisc {
 		err = nil
 	}
+	c.srv.log.Debug("client disconnected", "client", c.id, "remote", c.RemoteAddr().String(), "error", err)
 	c.srv.hooks.Disconnected(c, err)
 }
 

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -155,7 +156,7 @@ func (c *Client) acked(seq uint64, code ReasonCode) {
 	resume := c.inflightIn < int(c.srv.opts.ReceiveMaximum)
 	c.ackMu.Unlock()
 	if giveUp {
-		c.close(nil)
+		c.close(errors.New("a publish could not be stored: closed unacknowledged"))
 		return
 	}
 	if resume && c.paused.Load() {

@@ -52,7 +52,8 @@ type tlsConn struct {
 }
 
 func (t *tlsTransport) open(c *nbio.Conn) {
-	tc := &tlsConn{Conn: nbtls.NewConn(c, t.cfg, false, true)}
+	closeOnExec(c)
+	tc := &tlsConn{Conn: nbtls.NewConn(tcpConn{c}, t.cfg, false, true)}
 	tc.session = t.s.h.Open(tc, TLS)
 	c.SetSession(tc)
 	handoff()

@@ -205,7 +205,8 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 	})
 	if tlsCfg == nil {
 		e.OnOpen(func(c *nbio.Conn) {
-			c.SetSession(s.h.Open(c, TCP))
+			closeOnExec(c)
+			c.SetSession(s.h.Open(tcpConn{c}, TCP))
 			handoff()
 		})
 		e.OnData(func(c *nbio.Conn, b []byte) {

@@ -61,6 +61,7 @@ func (s *Server) startWebSocket(ln net.Listener, tlsCfg *tls.Config) (stopper, e
 		Handler:            mux,
 		IOMod:              nbhttp.IOModNonBlocking,
 	})
+	e.OnOpen(closeOnExec)
 	e.Engine.OnReadBufferAlloc(func(c *nbio.Conn) *[]byte {
 		handoff()
 		return e.Engine.PollerBufferPtr(c)
@@ -104,5 +105,12 @@ func (w wsConn) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func (w wsConn) Close() error         { return w.c.Close() }
+// Close shuts the TCP connection under the WebSocket down (see close.go).
+func (w wsConn) Close() error {
+	nc := w.c.UnderlayerConn()
+	if t, ok := nc.(*nbtls.Conn); ok {
+		nc = t.Conn()
+	}
+	return shutdown(nc)
+}
 func (w wsConn) RemoteAddr() net.Addr { return w.c.RemoteAddr() }
