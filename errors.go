@@ -47,7 +47,9 @@ const maxQuoted = 80
 
 // Error describes the refusal on one line: the operation, the input (at most
 // its first 80 bytes, quoted, so that a 64 KB topic cannot flood a log), the
-// sentinel, the reason, and where the offending byte is.
+// sentinel, the reason, and where the offending byte is. A long input is cut
+// before the character that would cross the 80th byte, never inside it, so
+// that the quote shows whole characters only.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("mqttrmq: ")
@@ -55,7 +57,7 @@ func (e *Error) Error() string {
 	b.WriteByte(' ')
 	in := e.Input
 	if len(in) > maxQuoted {
-		b.WriteString(strconv.Quote(in[:maxQuoted]))
+		b.WriteString(strconv.Quote(in[:quoteCut(in)]))
 		b.WriteString("... (")
 		b.WriteString(strconv.Itoa(len(in)))
 		b.WriteString(" bytes)")
@@ -80,6 +82,19 @@ func (e *Error) Error() string {
 		}
 	}
 	return b.String()
+}
+
+// quoteCut returns where Error cuts a long input: at the start of the
+// character that holds byte maxQuoted, so that no character is cut in half.
+// A UTF-8 character is at most 4 bytes long; past 3 continuation bytes the
+// input is not UTF-8 there, and is cut at maxQuoted.
+func quoteCut(in string) int {
+	for cut := maxQuoted; cut > maxQuoted-utf8.UTFMax; cut-- {
+		if utf8.RuneStart(in[cut]) {
+			return cut
+		}
+	}
+	return maxQuoted
 }
 
 // Unwrap returns the sentinel, so that errors.Is(err, ErrInvalidTopic) works.
