@@ -217,13 +217,19 @@ func (s *FilterSet) remove(inner string) bool {
 // first-level topic firstTopic, each counted once, in one step that readers
 // see whole: the way RocketMQ-MQTT reloads the wildcards it keeps in the name
 // server's KV configuration (namespace "LMQ", key firstTopic, value the
-// filters joined by ','; pass strings.Split(value, ",")). An empty list
-// removes every filter under firstTopic.
+// filters joined by ','; pass strings.Split(value, ",")). A list with no
+// filter removes every filter under firstTopic.
+//
+// Empty strings in filters are skipped, not refused: strings.Split gives
+// one for an empty value ([""]), and for a leading, trailing or doubled
+// ',', and an empty filter is never a registration (ValidateTopicFilter
+// refuses it), so an empty value empties the topic's filters, as the
+// configuration means.
 //
 // It refuses, changing nothing, with an error wrapping ErrInvalidTopic a
 // firstTopic that ValidateParentTopic refuses, and with an error wrapping
-// ErrInvalidFilter what Add refuses and a filter whose first level is not
-// firstTopic.
+// ErrInvalidFilter what Add refuses (an empty string aside) and a filter
+// whose first level is not firstTopic.
 func (s *FilterSet) Replace(firstTopic string, filters []string) error {
 	const op = "FilterSet.Replace"
 	if f := checkParent(firstTopic); !f.ok() {
@@ -231,6 +237,9 @@ func (s *FilterSet) Replace(firstTopic string, filters []string) error {
 	}
 	inners := make([]string, 0, len(filters))
 	for _, filter := range filters {
+		if filter == "" {
+			continue // what strings.Split makes of "" and of a stray ','
+		}
 		inner, f := checkSetFilter(filter)
 		if !f.ok() {
 			return f.err(op, filter, ErrInvalidFilter)
