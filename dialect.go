@@ -153,10 +153,10 @@ func (d *Dialect) UserPropertiesKey() string { return d.or().userProperties }
 // QoSOf reads the QoS of a message as the dialect does: its own key first,
 // then the other dialect's, then (Apache) extData's qosLevel. A message with
 // none is AtLeastOnce. It refuses, with an error wrapping ErrInvalidProperty,
-// any value but "0", "1" and "2", and an extData it cannot read.
+// a nil m, any value but "0", "1" and "2", and an extData it cannot read.
 func (d *Dialect) QoSOf(m Properties) (QoS, error) {
 	d = d.or()
-	if !d.lmq || m == nil {
+	if !d.lmq || isNil(m) {
 		return d.qosOf("QoSOf", m)
 	}
 	ext, err := parseExtData("QoSOf", m.GetProperty(PropExtData))
@@ -168,8 +168,8 @@ func (d *Dialect) QoSOf(m Properties) (QoS, error) {
 
 // CleanSessionOf reads the clean-session flag of a message as the dialect
 // does: its own key first, then the other dialect's; absent is true. It
-// accepts "true" and "false" in any letter case and refuses anything else with
-// an error wrapping ErrInvalidProperty.
+// accepts "true" and "false" in any letter case and refuses a nil m and
+// anything else with an error wrapping ErrInvalidProperty.
 func (d *Dialect) CleanSessionOf(m Properties) (bool, error) {
 	return d.or().cleanSessionOf("CleanSessionOf", m)
 }
@@ -185,7 +185,7 @@ func (d *Dialect) ClientIDOf(m Properties) string { return get(m, d.or().clientI
 // that is absent, the P2P queue of INNER_MULTI_DISPATCH,
 // %LMQ%%p2p%{clientID}%. Neither is hidden by mqttRealTopic.
 func (d *Dialect) P2PTargetOf(m Properties) (clientID string, ok bool) {
-	if d = d.or(); !d.lmq || m == nil {
+	if d = d.or(); !d.lmq || isNil(m) {
 		return p2pTargetOf(get(m, d.secondTopic))
 	}
 	if origin := m.GetProperty(PropOriginTopic); origin != "" {

@@ -161,26 +161,6 @@ func TestApacheDispatchPropertyLimit(t *testing.T) {
 	}
 }
 
-func TestDialectNilMessage(t *testing.T) {
-	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
-		if _, err := d.ToRocketMQ(mqttrmq.Publish{Topic: "a", QoS: 1}, nil); !errors.Is(err, mqttrmq.ErrInvalidProperty) {
-			t.Errorf("%v.ToRocketMQ(nil) = %v", d, err)
-		}
-		if _, err := d.FromRocketMQ("a", nil, nil); !errors.Is(err, mqttrmq.ErrInvalidProperty) {
-			t.Errorf("%v.FromRocketMQ(nil) = %v", d, err)
-		}
-		if q, err := d.QoSOf(nil); q != 1 || err != nil {
-			t.Errorf("%v.QoSOf(nil) = %v, %v", d, q, err)
-		}
-		if up, err := d.UserPropertiesOf(nil); up != nil || err != nil {
-			t.Errorf("%v.UserPropertiesOf(nil) = %v, %v", d, up, err)
-		}
-		if d.ClientIDOf(nil) != "" {
-			t.Errorf("%v.ClientIDOf(nil) != \"\"", d)
-		}
-	}
-}
-
 func TestDialectP2PTargetOf(t *testing.T) {
 	for _, c := range []struct {
 		d     *mqttrmq.Dialect

@@ -47,5 +47,8 @@
 // ErrInvalidDialect; a Quota's checks unwrap to ErrQuotaExceeded. Control
 // characters are refused everywhere a topic or client ID reaches a property:
 // RocketMQ serialises properties as key\x01value\x02, so a stray \x01 or \x02
-// would drop or inject properties. Nothing panics, whatever the input.
+// would drop or inject properties. Nothing panics, whatever the input: a nil
+// message, untyped or a nil *primitive.Message, is refused with an error
+// wrapping ErrInvalidProperty (see Properties), and a nil *FilterSet is empty
+// and refuses to take filters.
 package mqttrmq

@@ -21,7 +21,8 @@ import (
 //
 // The zero FilterSet is empty and ready to use. A nil *FilterSet is empty
 // too: it matches nothing and removes nothing, but, like a nil map, takes
-// no filters (Add and Replace need a FilterSet to write to).
+// no filters: Add and Replace refuse it with an error wrapping
+// ErrInvalidFilter.
 // A FilterSet is safe for concurrent use: matches read under a shared lock
 // while filters are added and removed. It must not be copied after first use.
 type FilterSet struct {
@@ -79,16 +80,26 @@ func checkSetFilter(filter string) (inner string, f finding) {
 // ValidateTopicFilter refuses and a filter whose queue LMQQueue cannot name
 // (a trailing '/', an empty first level, '%', ',', a later level named LMQ,
 // a name over 255 bytes, a shared subscription whose inner filter starts with
-// $share/ again), and then changes nothing.
+// $share/ again), and a nil s, and then changes nothing.
 func (s *FilterSet) Add(filter string) error {
+	const op = "FilterSet.Add"
 	inner, f := checkSetFilter(filter)
 	if !f.ok() {
-		return f.err("FilterSet.Add", filter, ErrInvalidFilter)
+		return f.err(op, filter, ErrInvalidFilter)
+	}
+	if s == nil {
+		return errNilFilterSet(op, filter)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.add(inner, 1)
 	return nil
+}
+
+// errNilFilterSet refuses to write to a nil *FilterSet, as a nil map would,
+// but with an error instead of a panic.
+func errNilFilterSet(op, input string) error {
+	return newError(op, input, "nil *FilterSet: a FilterSet to write to is needed", ErrInvalidFilter)
 }
 
 // add registers a checked inner filter refs more times.
@@ -228,12 +239,15 @@ func (s *FilterSet) remove(inner string) bool {
 //
 // It refuses, changing nothing, with an error wrapping ErrInvalidTopic a
 // firstTopic that ValidateParentTopic refuses, and with an error wrapping
-// ErrInvalidFilter what Add refuses (an empty string aside) and a filter
-// whose first level is not firstTopic.
+// ErrInvalidFilter what Add refuses (an empty string aside, and a nil s
+// too) and a filter whose first level is not firstTopic.
 func (s *FilterSet) Replace(firstTopic string, filters []string) error {
 	const op = "FilterSet.Replace"
 	if f := checkParent(firstTopic); !f.ok() {
 		return f.err(op, firstTopic, ErrInvalidTopic)
+	}
+	if s == nil {
+		return errNilFilterSet(op, firstTopic)
 	}
 	inners := make([]string, 0, len(filters))
 	for _, filter := range filters {

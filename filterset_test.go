@@ -164,6 +164,17 @@ func FuzzFilterSet(f *testing.F) {
 			added = append(added, line)
 		}
 		checkAgainstMatchTopic(t, &fs, registered, topic)
+		// A nil set takes no filter and matches nothing.
+		var none *mqttrmq.FilterSet
+		if err := none.Add(topic); !errors.Is(err, mqttrmq.ErrInvalidFilter) {
+			t.Fatalf("(*FilterSet)(nil).Add(%q) = %v; want ErrInvalidFilter", topic, err)
+		}
+		if err := none.Replace(topic, added); err == nil {
+			t.Fatalf("(*FilterSet)(nil).Replace(%q) took filters", topic)
+		}
+		if got, _ := none.AppendMatches(nil, topic); len(got) != 0 || none.Remove(topic) || none.Len() != 0 {
+			t.Fatalf("a nil *FilterSet matched or held %q", topic)
+		}
 		// Taking every registration back leaves the set empty. (A filter
 		// registered as $share/g/$share/x is removed by that name: its
 		// inner filter alone reads as a shared subscription.)

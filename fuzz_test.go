@@ -134,6 +134,10 @@ func FuzzPropertiesWire(f *testing.F) {
 	f.Fuzz(func(t *testing.T, topic, clientID string, qos byte, clean, retain bool) {
 		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, CleanSession: clean, Retain: retain}
 		mapOverTheWire(t, m, p, mqttrmq.ErrInvalidTopic, mqttrmq.ErrInvalidProperty)
+		// No message at all, typed or not, is refused whatever the rest.
+		for _, n := range nilMessages {
+			checkNilRefused(t, n.name, n.m, topic, clientID, mqttrmq.QoS(qos))
+		}
 	})
 }
 
@@ -212,5 +216,8 @@ func FuzzFromRocketMQ(f *testing.F) {
 		msg.WithProperty(mqttrmq.PropClientID, clientID)
 		p, err := mqttrmq.FromRocketMQ(topic, overTheWire(msg), nil)
 		checkDelivered(t, "FromRocketMQ", p, err)
+		for _, n := range nilMessages {
+			checkNilRefused(t, n.name, n.m, topic+second, second, mqttrmq.AtMostOnce)
+		}
 	})
 }

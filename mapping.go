@@ -74,7 +74,7 @@ func propLen(key string, valueLen int) int { return len(key) + valueLen + 2 }
 // client ID free of control characters, and user properties that can be
 // carried (oneValuePerKey where they travel as a JSON object).
 func (d *Dialect) checkPublish(op string, p Publish, dst Properties, oneValuePerKey bool) (parent, second string, err error) {
-	if dst == nil {
+	if isNil(dst) {
 		return "", "", errNilMessage(op)
 	}
 	parent, second, f := splitTopic(p.Topic)
@@ -185,7 +185,7 @@ func (d *Dialect) FromRocketMQ(topic string, src Properties, payload []byte) (Pu
 
 func (d *Dialect) fromRocketMQ(topic string, src Properties, payload []byte) (Publish, error) {
 	const op = "FromRocketMQ"
-	if src == nil {
+	if isNil(src) {
 		return Publish{}, errNilMessage(op)
 	}
 	if f := checkParent(topic); !f.ok() {

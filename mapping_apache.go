@@ -58,7 +58,7 @@ func (d *Dialect) toRocketMQLMQ(p Publish, dst Properties) (string, error) {
 // fromRocketMQLMQ reads a message as Apache RocketMQ-MQTT does.
 func (d *Dialect) fromRocketMQLMQ(topic string, src Properties, payload []byte) (Publish, error) {
 	const op = "FromRocketMQ"
-	if src == nil {
+	if isNil(src) {
 		return Publish{}, errNilMessage(op)
 	}
 	if f := checkParent(topic); !f.ok() {

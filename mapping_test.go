@@ -274,29 +274,3 @@ func TestPropertyLimitToTheByte(t *testing.T) {
 		}
 	}
 }
-
-func TestNilMessage(t *testing.T) {
-	if _, err := mqttrmq.ToRocketMQ(mqttrmq.Publish{Topic: "a", QoS: 1}, nil); !errors.Is(err, mqttrmq.ErrInvalidProperty) {
-		t.Errorf("ToRocketMQ(nil) = %v; want ErrInvalidProperty", err)
-	}
-	if _, err := mqttrmq.FromRocketMQ("a", nil, nil); !errors.Is(err, mqttrmq.ErrInvalidProperty) {
-		t.Errorf("FromRocketMQ(nil) = %v; want ErrInvalidProperty", err)
-	}
-	for name, err := range map[string]error{
-		"SetQoS":         mqttrmq.SetQoS(nil, 1),
-		"SetSecondTopic": mqttrmq.SetSecondTopic(nil, "/a"),
-		"SetRealTopic":   mqttrmq.SetRealTopic(nil, "a"),
-		"SetP2P":         mqttrmq.SetP2P(nil, "c"),
-	} {
-		if !errors.Is(err, mqttrmq.ErrInvalidProperty) {
-			t.Errorf("%s(nil) = %v; want ErrInvalidProperty", name, err)
-		}
-	}
-	mqttrmq.SetCleanSession(nil, true) // must not panic
-	if q, err := mqttrmq.QoSOf(nil); q != mqttrmq.AtLeastOnce || err != nil {
-		t.Errorf("QoSOf(nil) = %v, %v; want the default", q, err)
-	}
-	if got := mqttrmq.ClientIDOf(nil) + mqttrmq.SecondTopicOf(nil) + mqttrmq.RealTopicOf(nil); got != "" {
-		t.Errorf("accessors on nil = %q; want empty", got)
-	}
-}

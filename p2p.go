@@ -73,7 +73,7 @@ func IsP2PSubtopic(second string) bool {
 // refuses in a client ID, and then writes nothing.
 func SetP2P(m Properties, clientID string) error {
 	const op = "SetP2P"
-	if m == nil {
+	if isNil(m) {
 		return errNilMessage(op)
 	}
 	if f := checkLevel(clientID); !f.ok() {

@@ -1,6 +1,9 @@
 package mqttrmq
 
-import "strings"
+import (
+	"reflect"
+	"strings"
+)
 
 // Properties is what the mapping needs of a RocketMQ message. Both
 // *primitive.Message and *primitive.MessageExt of rocketmq-client-go v2
@@ -8,6 +11,13 @@ import "strings"
 //
 // GetProperty returns "" for an absent key. WithProperty on rocketmq-client-go
 // ignores an empty key or value, so the functions here never write one.
+//
+// A nil Properties, and a nil pointer in one such as
+// (*primitive.Message)(nil), is no message: every function with an error
+// result refuses it with an error wrapping ErrInvalidProperty, and the
+// accessors without one (ClientIDOf, SecondTopicOf, RealTopicOf,
+// P2PTargetOf) read it as a message without properties. None calls a method
+// on it.
 type Properties interface {
 	GetProperty(key string) string
 	WithProperty(key, value string)
@@ -21,7 +31,7 @@ const maxPropertiesLen = 32767
 // ErrInvalidProperty, a nil m and a QoS other than 0, 1 or 2, and then writes
 // nothing.
 func SetQoS(m Properties, q QoS) error {
-	if m == nil {
+	if isNil(m) {
 		return errNilMessage("SetQoS")
 	}
 	if !q.Valid() {
@@ -34,14 +44,14 @@ func SetQoS(m Properties, q QoS) error {
 // QoSOf reads the QoS of a message from qoslevel, or from qosLevel (Apache
 // RocketMQ-MQTT's spelling) when qoslevel is absent. A message with neither is
 // AtLeastOnce, as the hosted service reads it. It refuses, with an error
-// wrapping ErrInvalidProperty, any value but "0", "1" and "2".
+// wrapping ErrInvalidProperty, a nil m and any value but "0", "1" and "2".
 func QoSOf(m Properties) (QoS, error) {
 	return hosted.qosOf("QoSOf", m)
 }
 
 func (d *Dialect) qosOf(op string, m Properties) (QoS, error) {
-	if m == nil {
-		return AtLeastOnce, nil
+	if isNil(m) {
+		return 0, errNilMessage(op)
 	}
 	key, v := either(m, d.qos, d.qosAlt)
 	if v == "" {
@@ -55,11 +65,13 @@ func (d *Dialect) qosOf(op string, m Properties) (QoS, error) {
 }
 
 // SetCleanSession writes the cleansessionflag property, "true" or "false".
-// A nil m is left alone.
-func SetCleanSession(m Properties, clean bool) {
-	if m != nil {
-		m.WithProperty(hosted.cleanSession, boolText(clean))
+// It refuses a nil m with an error wrapping ErrInvalidProperty.
+func SetCleanSession(m Properties, clean bool) error {
+	if isNil(m) {
+		return errNilMessage("SetCleanSession")
 	}
+	m.WithProperty(hosted.cleanSession, boolText(clean))
+	return nil
 }
 
 func boolText(b bool) string {
@@ -73,15 +85,15 @@ func boolText(b bool) string {
 // cleansessionflag, or from cleanSessionFlag (Apache RocketMQ-MQTT's
 // spelling) when that is absent. A message with neither is clean (true). It
 // accepts "true" and "false" in any letter case, as Java's Boolean.toString
-// and a hand-written "True" both reach it, and refuses anything else with an
-// error wrapping ErrInvalidProperty.
+// and a hand-written "True" both reach it, and refuses a nil m and anything
+// else with an error wrapping ErrInvalidProperty.
 func CleanSessionOf(m Properties) (bool, error) {
 	return hosted.cleanSessionOf("CleanSessionOf", m)
 }
 
 func (d *Dialect) cleanSessionOf(op string, m Properties) (bool, error) {
-	if m == nil {
-		return true, nil
+	if isNil(m) {
+		return false, errNilMessage(op)
 	}
 	key, v := either(m, d.cleanSession, d.cleanSessionAlt)
 	return parseBool(op, key, v, true)
@@ -121,7 +133,7 @@ func parseBool(op, key, v string, def bool) (bool, error) {
 // has a subtopic, which this interface cannot remove.
 func SetSecondTopic(m Properties, second string) error {
 	const op = "SetSecondTopic"
-	if m == nil {
+	if isNil(m) {
 		return errNilMessage(op)
 	}
 	if second == "" {
@@ -158,7 +170,7 @@ func SecondTopicOf(m Properties) string { return get(m, hosted.secondTopic) }
 // ErrInvalidTopic a topic that ValidateTopicName refuses.
 func SetRealTopic(m Properties, topic string) error {
 	const op = "SetRealTopic"
-	if m == nil {
+	if isNil(m) {
 		return errNilMessage(op)
 	}
 	if f := checkName(topic); !f.ok() {
@@ -177,11 +189,25 @@ func RealTopicOf(m Properties) string { return get(m, hosted.realTopic) }
 // writes it from the device's connection, and a backend cannot set it.
 func ClientIDOf(m Properties) string { return get(m, hosted.clientID) }
 
+// get reads a property of m, "" for a nil m.
 func get(m Properties, key string) string {
-	if m == nil {
+	if isNil(m) {
 		return ""
 	}
 	return m.GetProperty(key)
+}
+
+// isNil reports whether m is nil or holds a nil pointer, map or the like
+// (such as (*primitive.Message)(nil)), on which a method call would panic.
+func isNil(m Properties) bool {
+	if m == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(m); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface, reflect.UnsafePointer:
+		return v.IsNil()
+	}
+	return false
 }
 
 func errNilMessage(op string) error {

@@ -120,15 +120,15 @@ func isReservedKey(k string) bool {
 // UserPropertiesOf reads the MQTT 5 user properties of a message: the JSON
 // array of mqtt5UserProperty (hosted) or the members of extData that are not
 // the mapping's own (Apache). It returns nil when there are none. It refuses,
-// with an error wrapping ErrInvalidProperty, JSON it cannot read (not the
+// with an error wrapping ErrInvalidProperty, a nil m, JSON it cannot read (not the
 // expected shape, a value that is not a string, invalid UTF-8, a key given
 // twice in extData) and a key or value ValidateUserProperties refuses for its
 // characters.
 func (d *Dialect) UserPropertiesOf(m Properties) ([]UserProperty, error) {
 	const op = "UserPropertiesOf"
 	d = d.or()
-	if m == nil {
-		return nil, nil
+	if isNil(m) {
+		return nil, errNilMessage(op)
 	}
 	if d.lmq {
 		ext, err := parseExtData(op, m.GetProperty(PropExtData))

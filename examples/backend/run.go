@@ -132,7 +132,7 @@ func (b *backend) command(target, second string) (*primitive.Message, error) {
 		if target != "" {
 			err = mqttrmq.SetP2P(m, target)
 			if err == nil && b.opts.cleanIsSet {
-				mqttrmq.SetCleanSession(m, o.clean)
+				err = mqttrmq.SetCleanSession(m, o.clean)
 			}
 		} else {
 			err = mqttrmq.SetSecondTopic(m, second)
