@@ -3,6 +3,7 @@ package mqttrmq_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
@@ -192,6 +193,31 @@ func TestDialectP2PTargetOf(t *testing.T) {
 		}
 		if got, ok := d.P2PTargetOf(overTheWire(m)); got != "GID_car@@@v2" || !ok {
 			t.Errorf("%v.P2PTargetOf(ToRocketMQ(P2P)) = %q, %v", d, got, ok)
+		}
+	}
+}
+
+// TestApacheReaderRefusesInvalidJoinedTopic: without originMqttTopic and
+// INNER_MULTI_DISPATCH the Apache reader falls back on mqttSecondTopic, and
+// must check the topic it joins, as the hosted reader does: "/" + 65533 ×
+// "a" is a valid subtopic on its own but makes, after "ACE", a 65537-byte
+// topic that no MQTT client can be sent.
+func TestApacheReaderRefusesInvalidJoinedTopic(t *testing.T) {
+	second := "/" + strings.Repeat("a", 65533)
+	msg := primitive.NewMessage("ACE", nil)
+	msg.WithProperty(mqttrmq.PropSecondTopic, second)
+	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
+		p, err := d.FromRocketMQ("ACE", msg, nil)
+		if !errors.Is(err, mqttrmq.ErrInvalidProperty) {
+			t.Errorf("%v.FromRocketMQ(ACE + %d-byte subtopic) = %d-byte topic, %v; want ErrInvalidProperty", d, len(second), len(p.Topic), err)
+		}
+	}
+	// Two bytes shorter, the topic is 65535 bytes, the most MQTT allows:
+	// delivered by both.
+	msg.WithProperty(mqttrmq.PropSecondTopic, second[:len(second)-2])
+	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
+		if p, err := d.FromRocketMQ("ACE", msg, nil); err != nil || len(p.Topic) != 65535 {
+			t.Errorf("%v.FromRocketMQ(a 65535-byte topic) = %d bytes, %v", d, len(p.Topic), err)
 		}
 	}
 }

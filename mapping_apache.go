@@ -105,14 +105,19 @@ func (d *Dialect) topicOfLMQ(op, topic string, src Properties, ext extData) (str
 	if list := src.GetProperty(PropDispatch); list != "" {
 		return topicOfDispatch(op, topic, list)
 	}
-	// Neither dialect's topic: read the hosted one's subtopic, if any.
+	// Neither dialect's topic: read the hosted one's subtopic, if any, and
+	// check the topic it makes, as the hosted reader does.
 	second := src.GetProperty(PropSecondTopic)
 	if second != "" {
 		if f := checkSecondChars(second); !f.ok() {
 			return "", f.errKey(op, PropSecondTopic, second)
 		}
 	}
-	return topic + second, nil
+	joined := topic + second
+	if f := checkName(joined); !f.ok() {
+		return "", f.errKey(op, PropSecondTopic, second)
+	}
+	return joined, nil
 }
 
 // topicOfDispatch reads the topic from the queues a message was dispatched
