@@ -1,12 +1,11 @@
 package mqttrmq
 
-import "strings"
-
 // Dialect holds every property key, tag and rule of one way of writing the
 // mapping. Two exist: AlibabaCloud, the hosted service's, which the
 // package-level functions use, and ApacheRocketMQMQTT, the open-source proxy's.
-// Readers of both accept the other's spellings of the QoS and clean-session
-// keys.
+// The dialects differ in what they write; they read alike, each accepting
+// every spelling the other writes and refusing a message whose spellings
+// disagree, so that a message has one reading (see FromRocketMQ).
 //
 // A Dialect is immutable and safe for concurrent use; WithFilters returns a
 // configured copy. A nil *Dialect, and the zero Dialect, are AlibabaCloud.
@@ -150,28 +149,14 @@ func (d *Dialect) TopicKey() string {
 // mqtt5UserProperty (a JSON array) or extData (a JSON object).
 func (d *Dialect) UserPropertiesKey() string { return d.or().userProperties }
 
-// QoSOf reads the QoS of a message as the dialect does: its own key first,
-// then the other dialect's, then (Apache) extData's qosLevel. A message with
-// none is AtLeastOnce. It refuses, with an error wrapping ErrInvalidProperty,
-// a nil m, any value but "0", "1" and "2", and an extData it cannot read.
-func (d *Dialect) QoSOf(m Properties) (QoS, error) {
-	d = d.or()
-	if !d.lmq || isNil(m) {
-		return d.qosOf("QoSOf", m)
-	}
-	ext, err := parseExtData("QoSOf", m.GetProperty(PropExtData))
-	if err != nil {
-		return 0, err
-	}
-	return d.qosOfLMQ("QoSOf", m, ext)
-}
+// QoSOf reads the QoS of a message, as the package-level QoSOf does: both
+// dialects read alike.
+func (d *Dialect) QoSOf(m Properties) (QoS, error) { return readQoS("QoSOf", m) }
 
-// CleanSessionOf reads the clean-session flag of a message as the dialect
-// does: its own key first, then the other dialect's; absent is true. It
-// accepts "true" and "false" in any letter case and refuses a nil m and
-// anything else with an error wrapping ErrInvalidProperty.
+// CleanSessionOf reads the clean-session flag of a message, as the
+// package-level CleanSessionOf does: both dialects read alike.
 func (d *Dialect) CleanSessionOf(m Properties) (bool, error) {
-	return d.or().cleanSessionOf("CleanSessionOf", m)
+	return readCleanSession("CleanSessionOf", m)
 }
 
 // ClientIDOf returns the client ID of the device that sent the message, ""
@@ -179,24 +164,5 @@ func (d *Dialect) CleanSessionOf(m Properties) (bool, error) {
 func (d *Dialect) ClientIDOf(m Properties) string { return get(m, d.or().clientID) }
 
 // P2PTargetOf returns the client ID a message is addressed to point to
-// point; ok is false for any other message. The hosted dialect reads
-// mqttSecondTopic, /p2p/{clientID}, as the package-level P2PTargetOf does.
-// The Apache dialect reads originMqttTopic, {parent}/p2p/{clientID}, or, when
-// that is absent, the P2P queue of INNER_MULTI_DISPATCH,
-// %LMQ%%p2p%{clientID}%. Neither is hidden by mqttRealTopic.
-func (d *Dialect) P2PTargetOf(m Properties) (clientID string, ok bool) {
-	if d = d.or(); !d.lmq || isNil(m) {
-		return p2pTargetOf(get(m, d.secondTopic))
-	}
-	if origin := m.GetProperty(PropOriginTopic); origin != "" {
-		_, clientID, ok = ParseP2PTopic(origin)
-		return clientID, ok
-	}
-	for rest := m.GetProperty(PropDispatch); rest != ""; {
-		var q string
-		if q, rest = cutQueue(rest); strings.HasPrefix(q, p2pQueuePrefix) {
-			return parseP2PQueue(q) // the first P2P queue decides
-		}
-	}
-	return "", false
-}
+// point, as the package-level P2PTargetOf does: both dialects read alike.
+func (d *Dialect) P2PTargetOf(m Properties) (clientID string, ok bool) { return P2PTargetOf(m) }

@@ -35,6 +35,14 @@
 // message reaches the subscribers of topic/# too. LMQQueue and ParseLMQQueue
 // name the queues, refusing the topics whose names would collide.
 //
+// The dialects differ in what they write, not in what they read. Every
+// reader accepts every spelling of both (qoslevel and qosLevel, the topic as
+// mqttSecondTopic, originMqttTopic or INNER_MULTI_DISPATCH, the user
+// properties as mqtt5UserProperty or extData), and refuses a message whose
+// spellings disagree: one message has one reading, so that FromRocketMQ and
+// P2PTargetOf never decide delivery and privacy differently, whichever
+// dialect asks.
+//
 // The package imports only the standard library, so a device program does
 // not compile the RocketMQ client. It works on messages through Properties,
 // which *primitive.Message and *primitive.MessageExt satisfy.

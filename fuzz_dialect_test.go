@@ -76,7 +76,8 @@ func FuzzApacheFromRocketMQ(f *testing.F) {
 		msg.WithProperty("cleanSessionFlag", clean)
 		p, err := mqttrmq.ApacheRocketMQMQTT.FromRocketMQ(topic, overTheWire(msg), nil)
 		if checkDelivered(t, "apache-rocketmq-mqtt.FromRocketMQ", p, err) && p.Retain {
-			t.Fatalf("apache-rocketmq-mqtt.FromRocketMQ = %+v; the dialect carries no retain flag", p)
+			t.Fatalf("apache-rocketmq-mqtt.FromRocketMQ = %+v; nothing set mqttRetain", p)
 		}
+		checkOneReading(t, topic, msg)
 	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mqttrmq/mqttrmq"
 )
@@ -202,6 +203,44 @@ func checkDelivered(t *testing.T, call string, p mqttrmq.Publish, err error) (ok
 	return true
 }
 
+// checkOneReading holds that a message has one reading: both dialects read
+// it alike, and when it is accepted P2PTargetOf names the client its address
+// is the P2P topic of, the topic it is delivered on but for mqttRealTopic.
+func checkOneReading(t *testing.T, topic string, msg *primitive.Message) {
+	t.Helper()
+	received := overTheWire(msg)
+	p, err := mqttrmq.FromRocketMQ(topic, received, nil)
+	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
+		dp, derr := d.FromRocketMQ(topic, received, nil)
+		if (err == nil) != (derr == nil) || !cmp.Equal(p, dp, cmpopts.EquateEmpty()) {
+			t.Fatalf("FromRocketMQ(%q) = %+v, %v; %v.FromRocketMQ = %+v, %v: two readings", msg.GetProperties(), p, err, d, dp, derr)
+		}
+		id, ok := d.P2PTargetOf(received)
+		if pid, pok := mqttrmq.P2PTargetOf(received); id != pid || ok != pok {
+			t.Fatalf("%v.P2PTargetOf(%q) = %q, %v; the package-level one says %q, %v", d, msg.GetProperties(), id, ok, pid, pok)
+		}
+	}
+	if err != nil {
+		return
+	}
+	// The address: the same message without mqttRealTopic, in either place
+	// (removing extData removes no disagreement, so it is read too).
+	bare := primitive.NewMessage(topic, nil)
+	for k, v := range msg.GetProperties() {
+		bare.WithProperty(k, v)
+	}
+	bare.RemoveProperty(mqttrmq.PropRealTopic)
+	bare.RemoveProperty(mqttrmq.PropExtData)
+	addr, err := mqttrmq.FromRocketMQ(topic, overTheWire(bare), nil)
+	if err != nil {
+		t.Fatalf("FromRocketMQ(%q) accepted, without mqttRealTopic refused: %v", msg.GetProperties(), err)
+	}
+	_, want, wantOK := mqttrmq.ParseP2PTopic(addr.Topic)
+	if got, ok := mqttrmq.P2PTargetOf(received); got != want || ok != wantOK {
+		t.Fatalf("message %q is addressed to %q, yet P2PTargetOf = %q, %v", msg.GetProperties(), addr.Topic, got, ok)
+	}
+}
+
 // FuzzFromRocketMQ reads any properties a backend could send.
 func FuzzFromRocketMQ(f *testing.F) {
 	f.Add("ACE", "/live/100", "", "1", "true", "")
@@ -216,6 +255,7 @@ func FuzzFromRocketMQ(f *testing.F) {
 		msg.WithProperty(mqttrmq.PropClientID, clientID)
 		p, err := mqttrmq.FromRocketMQ(topic, overTheWire(msg), nil)
 		checkDelivered(t, "FromRocketMQ", p, err)
+		checkOneReading(t, topic, msg)
 		for _, n := range nilMessages {
 			checkNilRefused(t, n.name, n.m, topic+second, second, mqttrmq.AtMostOnce)
 		}

@@ -135,106 +135,45 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 	return parent, nil
 }
 
-// FromRocketMQ maps a RocketMQ message onto what MQTT clients are delivered:
-// the topic is mqttRealTopic when set, else topic + mqttSecondTopic; QoS,
-// clean session, retain, the sender's client ID and the user properties come
-// from their properties (absent QoS is 1, absent clean session is true); the
-// payload is passed through, not copied.
+// FromRocketMQ maps a RocketMQ message onto what MQTT clients are delivered.
+// topic is the message's RocketMQ topic, the parent topic.
+//
+// The topic delivered is mqttRealTopic when the message has one (a property,
+// or a member of extData), else the topic the message is addressed to: topic
+// + mqttSecondTopic, or originMqttTopic, or the one topic the queues of
+// INNER_MULTI_DISPATCH name (see ParseLMQQueue; a client's P2P queue alone
+// names {topic}/p2p/{clientID}), or topic itself. The QoS is qoslevel,
+// qosLevel or extData's qosLevel, else 1; clean session is cleansessionflag
+// or cleanSessionFlag, else true; retain is mqttRetain, else false; the user
+// properties are mqtt5UserProperty or the members of extData that are not
+// the mapping's (see UserPropertiesOf); the client ID is clientId. The
+// payload is passed through, not copied, but for the placeholder Apache
+// RocketMQ-MQTT writes for an empty payload (with IS_EMPTY_MSG "true"),
+// which is delivered empty.
+//
+// Every spelling of both dialects is read, so that a message reads the same
+// in either: where a message says one thing twice, as qoslevel and qosLevel,
+// or as mqttSecondTopic and originMqttTopic, both must say the same, or the
+// message is refused. P2PTargetOf reads the address the same way.
 //
 // It refuses, with an error wrapping
 //   - ErrInvalidTopic, a topic that ValidateParentTopic refuses;
-//   - ErrInvalidProperty, a nil src, an mqttSecondTopic that does not start
-//     with '/', an mqttRealTopic or joined topic that ValidateTopicName
-//     refuses, a QoS, clean-session or retain value it cannot read, a
-//     clientId holding a control character or invalid UTF-8, and an
-//     mqtt5UserProperty that UserPropertiesOf refuses.
-//
-// For a P2P message the delivered topic may be mqttRealTopic; P2PTargetOf
-// tells whom it is addressed to. (*Dialect).FromRocketMQ reads another
-// dialect.
+//   - ErrInvalidProperty, a nil src; an mqttSecondTopic that does not start
+//     with '/'; an originMqttTopic or mqttRealTopic that ValidateTopicName
+//     refuses, or a joined topic it would; an address whose first level is
+//     not topic; an INNER_MULTI_DISPATCH with a queue ParseLMQQueue refuses,
+//     with no queue of a topic, or with the queues of two topics, of two
+//     clients, or of a client and anything else; a QoS, clean-session or
+//     retain value it cannot read; a clientId holding a control character or
+//     invalid UTF-8; user properties UserPropertiesOf refuses; and any two
+//     properties that disagree.
 func FromRocketMQ(topic string, src Properties, payload []byte) (Publish, error) {
-	return hosted.fromRocketMQ(topic, src, payload)
+	return readPublish("FromRocketMQ", topic, src, payload)
 }
 
 // FromRocketMQ maps a RocketMQ message onto what MQTT clients are delivered,
-// reading it in the dialect d. The AlibabaCloud dialect reads as the
-// package-level FromRocketMQ does.
-//
-// The ApacheRocketMQMQTT dialect reads as RocketMQ-MQTT's
-// LmqQueueStoreManager and PushAction do. The topic is mqttRealTopic (a
-// member of extData, or failing that a property), else originMqttTopic, else
-// the first queue of INNER_MULTI_DISPATCH that is neither a wildcard filter's
-// nor a P2P queue, read with ParseLMQQueue (a P2P queue alone gives
-// {topic}/p2p/{clientID}), else topic + mqttSecondTopic. The QoS is qosLevel,
-// else qoslevel, else extData's qosLevel, else 1; clean session is
-// cleanSessionFlag, else cleansessionflag, else true; the user properties are
-// the members of extData other than the mapping's own. Retain is false. A
-// payload RocketMQ-MQTT wrote for an empty one (IS_EMPTY_MSG "true" and its
-// placeholder body) is delivered empty.
-//
-// It refuses what the package-level FromRocketMQ refuses and, with an error
-// wrapping ErrInvalidProperty, an originMqttTopic that ValidateTopicName
-// refuses, an INNER_MULTI_DISPATCH queue it falls back on that ParseLMQQueue
-// refuses, and an extData that UserPropertiesOf refuses.
+// as the package-level FromRocketMQ does: both dialects read alike, each
+// accepting what the other writes, so that one message has one reading.
 func (d *Dialect) FromRocketMQ(topic string, src Properties, payload []byte) (Publish, error) {
-	if d = d.or(); d.lmq {
-		return d.fromRocketMQLMQ(topic, src, payload)
-	}
-	return d.fromRocketMQ(topic, src, payload)
-}
-
-func (d *Dialect) fromRocketMQ(topic string, src Properties, payload []byte) (Publish, error) {
-	const op = "FromRocketMQ"
-	if isNil(src) {
-		return Publish{}, errNilMessage(op)
-	}
-	if f := checkParent(topic); !f.ok() {
-		return Publish{}, f.err(op, topic, ErrInvalidTopic)
-	}
-	second := src.GetProperty(d.secondTopic)
-	if second != "" {
-		if f := checkSecondChars(second); !f.ok() {
-			return Publish{}, f.errKey(op, d.secondTopic, second)
-		}
-	}
-	p := Publish{Payload: payload}
-	if real := src.GetProperty(d.realTopic); real != "" {
-		if f := checkName(real); !f.ok() {
-			return Publish{}, f.errKey(op, d.realTopic, real)
-		}
-		p.Topic = real
-	} else {
-		p.Topic = topic + second
-		if f := checkName(p.Topic); !f.ok() {
-			return Publish{}, f.errKey(op, d.secondTopic, second)
-		}
-	}
-	var err error
-	if p.QoS, err = d.qosOf(op, src); err != nil {
-		return Publish{}, err
-	}
-	if p.CleanSession, err = d.cleanSessionOf(op, src); err != nil {
-		return Publish{}, err
-	}
-	if p.Retain, err = parseBool(op, d.retain, src.GetProperty(d.retain), false); err != nil {
-		return Publish{}, err
-	}
-	if p.ClientID, err = d.clientIDOf(op, src); err != nil {
-		return Publish{}, err
-	}
-	if p.UserProperties, err = parseUserPropertiesArray(op, src.GetProperty(d.userProperties)); err != nil {
-		return Publish{}, err
-	}
-	return p, nil
-}
-
-// clientIDOf reads and checks the sender's client ID.
-func (d *Dialect) clientIDOf(op string, src Properties) (string, error) {
-	id := src.GetProperty(d.clientID)
-	if id != "" {
-		if f := scan(id, scanText); !f.ok() {
-			return "", f.errKey(op, d.clientID, id)
-		}
-	}
-	return id, nil
+	return readPublish("FromRocketMQ", topic, src, payload)
 }

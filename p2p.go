@@ -86,11 +86,23 @@ func SetP2P(m Properties, clientID string) error {
 	return nil
 }
 
-// P2PTargetOf returns the client ID a message is addressed to when its
-// mqttSecondTopic is /p2p/{clientID}; ok is false for any other message. It
-// reads the address, not the delivered topic, so mqttRealTopic does not hide it.
+// P2PTargetOf returns the client ID a message is addressed to point to
+// point: its address, as FromRocketMQ reads it, is {parent}/p2p/{clientID},
+// from mqttSecondTopic (/p2p/{clientID}), originMqttTopic, or a P2P queue of
+// INNER_MULTI_DISPATCH (%LMQ%%p2p%{clientID}%). ok is false for any other
+// message, and for one whose address FromRocketMQ refuses (a nil one
+// included): for every message FromRocketMQ accepts, P2PTargetOf and the
+// topic it is addressed to agree. It reads the address, not the delivered
+// topic, so mqttRealTopic does not hide it.
 func P2PTargetOf(m Properties) (clientID string, ok bool) {
-	return p2pTargetOf(get(m, hosted.secondTopic))
+	if isNil(m) {
+		return "", false
+	}
+	a, err := addressOf("P2PTargetOf", m)
+	if err != nil {
+		return "", false
+	}
+	return p2pTargetOf(a.tail)
 }
 
 // checkLevel checks that s can stand as one whole topic level of a name.

@@ -41,27 +41,24 @@ func SetQoS(m Properties, q QoS) error {
 	return nil
 }
 
-// QoSOf reads the QoS of a message from qoslevel, or from qosLevel (Apache
-// RocketMQ-MQTT's spelling) when qoslevel is absent. A message with neither is
-// AtLeastOnce, as the hosted service reads it. It refuses, with an error
-// wrapping ErrInvalidProperty, a nil m and any value but "0", "1" and "2".
+// QoSOf reads the QoS of a message from qoslevel, or from what Apache
+// RocketMQ-MQTT writes for it, qosLevel and the qosLevel of extData. A
+// message with none is AtLeastOnce, as the hosted service reads it. It
+// refuses, with an error wrapping ErrInvalidProperty, a nil m, any value but
+// "0", "1" and "2", an extData it cannot read, and spellings that disagree.
 func QoSOf(m Properties) (QoS, error) {
-	return hosted.qosOf("QoSOf", m)
+	return readQoS("QoSOf", m)
 }
 
-func (d *Dialect) qosOf(op string, m Properties) (QoS, error) {
+func readQoS(op string, m Properties) (QoS, error) {
 	if isNil(m) {
 		return 0, errNilMessage(op)
 	}
-	key, v := either(m, d.qos, d.qosAlt)
-	if v == "" {
-		return AtLeastOnce, nil
+	ext, err := parseExtData(op, m.GetProperty(PropExtData))
+	if err != nil {
+		return 0, err
 	}
-	q, ok := parseQoS(v)
-	if !ok {
-		return 0, newError(op, v, key+` must be "0", "1" or "2"`, ErrInvalidProperty)
-	}
-	return q, nil
+	return qosOf(op, m, ext)
 }
 
 // SetCleanSession writes the cleansessionflag property, "true" or "false".
@@ -83,29 +80,19 @@ func boolText(b bool) string {
 
 // CleanSessionOf reads the clean-session flag of a message from
 // cleansessionflag, or from cleanSessionFlag (Apache RocketMQ-MQTT's
-// spelling) when that is absent. A message with neither is clean (true). It
-// accepts "true" and "false" in any letter case, as Java's Boolean.toString
-// and a hand-written "True" both reach it, and refuses a nil m and anything
-// else with an error wrapping ErrInvalidProperty.
+// spelling). A message with neither is clean (true). It accepts "true" and
+// "false" in any letter case, as Java's Boolean.toString and a hand-written
+// "True" both reach it, and refuses a nil m, anything else, and spellings
+// that disagree, with an error wrapping ErrInvalidProperty.
 func CleanSessionOf(m Properties) (bool, error) {
-	return hosted.cleanSessionOf("CleanSessionOf", m)
+	return readCleanSession("CleanSessionOf", m)
 }
 
-func (d *Dialect) cleanSessionOf(op string, m Properties) (bool, error) {
+func readCleanSession(op string, m Properties) (bool, error) {
 	if isNil(m) {
 		return false, errNilMessage(op)
 	}
-	key, v := either(m, d.cleanSession, d.cleanSessionAlt)
-	return parseBool(op, key, v, true)
-}
-
-// either reads a property a dialect spells key and the other dialect alt:
-// the value of key, or of alt when key is absent, and the key it read.
-func either(m Properties, key, alt string) (readKey, value string) {
-	if v := m.GetProperty(key); v != "" {
-		return key, v
-	}
-	return alt, m.GetProperty(alt)
+	return cleanSessionOf(op, m)
 }
 
 // parseBool reads a "true"/"false" property; absent gives def.
