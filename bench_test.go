@@ -49,11 +49,10 @@ func BenchmarkMatchTopic(b *testing.B) {
 }
 
 var uplink = mqttrmq.Publish{
-	Topic:        "vehicles/telemetry/gps",
-	QoS:          mqttrmq.AtLeastOnce,
-	ClientID:     "GID_car@@@v1",
-	CleanSession: true,
-	Payload:      []byte(`{"lat":31.2,"lon":121.5}`),
+	Topic:    "vehicles/telemetry/gps",
+	QoS:      mqttrmq.AtLeastOnce,
+	ClientID: "GID_car@@@v1",
+	Payload:  []byte(`{"lat":31.2,"lon":121.5}`),
 }
 
 // BenchmarkUplink sets ToRocketMQ beside its floor: the same four properties

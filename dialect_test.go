@@ -24,7 +24,7 @@ func TestDefaultDialectCannotBeChanged(t *testing.T) {
 	if _, err := mqttrmq.ToRocketMQ(mqttrmq.Publish{Topic: "ACE/a", QoS: 1}, msg); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"qoslevel": "1", "cleansessionflag": "false", "mqttSecondTopic": "/a"}
+	want := map[string]string{"qoslevel": "1", "cleansessionflag": "true", "mqttSecondTopic": "/a"}
 	if diff := cmp.Diff(want, msg.GetProperties()); diff != "" {
 		t.Errorf("ToRocketMQ after reassigning AlibabaCloud (-want +got):\n%s", diff)
 	}
@@ -114,7 +114,7 @@ func TestDialectAccessors(t *testing.T) {
 // reader now reads what either dialect writes, and both read every message
 // alike.
 func TestHostedReaderReadsApacheMessages(t *testing.T) {
-	p := mqttrmq.Publish{Topic: "t/a/b", QoS: 2, ClientID: "GID_car@@@v1", CleanSession: true,
+	p := mqttrmq.Publish{Topic: "t/a/b", QoS: 2, ClientID: "GID_car@@@v1",
 		Payload: []byte("x"), UserProperties: []mqttrmq.UserProperty{{Key: "unit", Value: "km/h"}}}
 	for _, writer := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
 		msg := primitive.NewMessage("", p.Payload)
@@ -171,7 +171,7 @@ func TestHostedReaderReadsApacheMessages(t *testing.T) {
 	} {
 		m.WithProperty(k, v)
 	}
-	want := mqttrmq.Publish{Topic: "t/a", QoS: 0, UserProperties: []mqttrmq.UserProperty{{Key: "k", Value: "v"}}}
+	want := mqttrmq.Publish{Topic: "t/a", QoS: 0, PersistentSession: true, UserProperties: []mqttrmq.UserProperty{{Key: "k", Value: "v"}}}
 	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
 		got, err := d.FromRocketMQ("t", overTheWire(m), nil)
 		if diff := cmp.Diff(want, got); err != nil || diff != "" {

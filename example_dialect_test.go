@@ -25,7 +25,6 @@ func ExampleDialect_ToRocketMQ() {
 		Topic:          "vehicles/v1/gps",
 		QoS:            mqttrmq.AtLeastOnce,
 		ClientID:       "GID_car@@@v1",
-		CleanSession:   true,
 		Payload:        []byte(`{"lat":31.2}`),
 		UserProperties: []mqttrmq.UserProperty{{Key: "unit", Value: "deg"}},
 	}

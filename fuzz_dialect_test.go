@@ -27,7 +27,7 @@ func FuzzApachePropertiesWire(f *testing.F) {
 	d = d.WithFilters(&fs)
 	m := dialectMapper(d)
 	f.Fuzz(func(t *testing.T, topic, clientID string, qos byte, clean bool, key, value string) {
-		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, CleanSession: clean, Payload: []byte("x")}
+		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, PersistentSession: !clean, Payload: []byte("x")}
 		if key != "" || value != "" {
 			p.UserProperties = []mqttrmq.UserProperty{{Key: key, Value: value}}
 		}

@@ -133,7 +133,7 @@ func FuzzPropertiesWire(f *testing.F) {
 	f.Add("vehicles/p2p/GID_car@@@v2", "", byte(2), false, false)
 	m := mapper{"", mqttrmq.ToRocketMQ, mqttrmq.FromRocketMQ}
 	f.Fuzz(func(t *testing.T, topic, clientID string, qos byte, clean, retain bool) {
-		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, CleanSession: clean, Retain: retain}
+		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, PersistentSession: !clean, Retain: retain}
 		mapOverTheWire(t, m, p, mqttrmq.ErrInvalidTopic, mqttrmq.ErrInvalidProperty)
 		// No message at all, typed or not, is refused whatever the rest.
 		for _, n := range nilMessages {

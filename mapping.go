@@ -2,13 +2,25 @@ package mqttrmq
 
 // Publish is one MQTT PUBLISH as the mapping sees it: what a device sent, or
 // what MQTT clients are delivered.
+//
+// A field's zero value means what an absent property means, so that a
+// Publish{Topic: t} that a backend builds is an ordinary message: a clean
+// session, no retain flag, no sender, no user properties. The QoS is the
+// exception, because MQTT has no absent QoS: every PUBLISH has one, and the
+// zero QoS is AtMostOnce (a message without qoslevel reads as AtLeastOnce,
+// but ToRocketMQ always writes one).
 type Publish struct {
-	Topic        string // the MQTT topic name
-	QoS          QoS
-	Retain       bool
-	ClientID     string // the sender's client ID; "" when a backend sent it
-	CleanSession bool   // the sender's session: clean (true) or persistent
-	Payload      []byte // passed through byte for byte, never copied or re-encoded
+	Topic    string // the MQTT topic name
+	QoS      QoS
+	Retain   bool
+	ClientID string // the sender's client ID; "" when a backend sent it
+
+	// PersistentSession is true when the sender's session is persistent
+	// (MQTT's clean session false, cleansessionflag "false"); the zero
+	// value is a clean session, as an absent cleansessionflag means.
+	PersistentSession bool
+
+	Payload []byte // passed through byte for byte, never copied or re-encoded
 
 	// UserProperties are the MQTT 5 user properties, in order, duplicates
 	// kept; nil when there are none (MQTT 3.1.1 has none). An empty list is
@@ -101,7 +113,7 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	size := propLen(d.qos, 1) + propLen(d.cleanSession, len(boolText(p.CleanSession)))
+	size := propLen(d.qos, 1) + propLen(d.cleanSession, len(boolText(!p.PersistentSession)))
 	if p.ClientID != "" {
 		size += propLen(d.clientID, len(p.ClientID))
 	}
@@ -119,7 +131,7 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 	}
 
 	dst.WithProperty(d.qos, p.QoS.String())
-	dst.WithProperty(d.cleanSession, boolText(p.CleanSession))
+	dst.WithProperty(d.cleanSession, boolText(!p.PersistentSession))
 	if p.ClientID != "" {
 		dst.WithProperty(d.clientID, p.ClientID)
 	}

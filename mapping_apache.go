@@ -29,7 +29,7 @@ func (d *Dialect) toRocketMQLMQ(p Publish, dst Properties) (string, error) {
 	empty := boolText(len(p.Payload) == 0)
 
 	size := propLen(PropOriginTopic, len(p.Topic)) + propLen(d.qos, 1) +
-		propLen(d.cleanSession, len(boolText(p.CleanSession))) + propLen(apacheEmpty, len(empty)) +
+		propLen(d.cleanSession, len(boolText(!p.PersistentSession))) + propLen(apacheEmpty, len(empty)) +
 		propLen(apacheRetryTimes, 1) + propLen(PropExtData, len(ext)) +
 		propLen(propertyTags, len(d.tag)) + propLen(PropDispatch, len(dispatch))
 	if p.ClientID != "" {
@@ -41,7 +41,7 @@ func (d *Dialect) toRocketMQLMQ(p Publish, dst Properties) (string, error) {
 
 	dst.WithProperty(PropOriginTopic, p.Topic)
 	dst.WithProperty(d.qos, p.QoS.String())
-	dst.WithProperty(d.cleanSession, boolText(p.CleanSession))
+	dst.WithProperty(d.cleanSession, boolText(!p.PersistentSession))
 	if p.ClientID != "" {
 		dst.WithProperty(d.clientID, p.ClientID)
 	}

@@ -234,14 +234,14 @@ func TestPropertyLimitToTheByte(t *testing.T) {
 			return mqttrmq.Publish{Topic: "ACE/" + long(n), QoS: 1, Retain: true}
 		}},
 		{"a long topic, a client ID and user properties", hosted, func(n int) mqttrmq.Publish {
-			return mqttrmq.Publish{Topic: "ACE/" + long(n), QoS: 2, ClientID: "GID_car@@@v1", CleanSession: true,
+			return mqttrmq.Publish{Topic: "ACE/" + long(n), QoS: 2, ClientID: "GID_car@@@v1",
 				UserProperties: []mqttrmq.UserProperty{{Key: "unit", Value: "km/h"}}}
 		}},
 		{"a long client ID", hosted, func(n int) mqttrmq.Publish {
 			return mqttrmq.Publish{Topic: "ACE/a", QoS: 1, ClientID: long(n)}
 		}},
 		{"a long user property", apache, func(n int) mqttrmq.Publish {
-			return mqttrmq.Publish{Topic: "ACE/a", QoS: 1, ClientID: "GID_car@@@v1", CleanSession: true,
+			return mqttrmq.Publish{Topic: "ACE/a", QoS: 1, ClientID: "GID_car@@@v1",
 				UserProperties: []mqttrmq.UserProperty{{Key: "k", Value: long(n)}}}
 		}},
 	} {
@@ -272,5 +272,36 @@ func TestPropertyLimitToTheByte(t *testing.T) {
 		if got := wire(lo); got != 32767 {
 			t.Errorf("%s: %sToRocketMQ accepts at most %d bytes of properties; want exactly 32767", c.name, c.m.name, got)
 		}
+	}
+}
+
+// TestZeroPublishIsACleanSession: the zero Publish means what absent
+// properties mean. Publish{} wrote cleansessionflag=false (its CleanSession
+// field was false), so that a backend building a downlink message with
+// ToRocketMQ marked it persistent by accident; a clean session is now the
+// zero value, and a message without the flag reads back as the zero value.
+func TestZeroPublishIsACleanSession(t *testing.T) {
+	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
+		msg := primitive.NewMessage("", nil)
+		topic, err := d.ToRocketMQ(mqttrmq.Publish{Topic: "vehicles/v1/cmd", QoS: 1}, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := msg.GetProperty(d.CleanSessionKey()); got != "true" {
+			t.Errorf("%v.ToRocketMQ(Publish{Topic, QoS}) wrote %s=%q; want true, as an absent flag means", d, d.CleanSessionKey(), got)
+		}
+		back, err := d.FromRocketMQ(topic, overTheWire(msg), nil)
+		if err != nil || back.PersistentSession {
+			t.Errorf("%v.FromRocketMQ = %+v, %v; want a clean session", d, back, err)
+		}
+	}
+	// A message without the flag reads as the zero Publish's session.
+	bare := primitive.NewMessage("vehicles", nil)
+	if p, err := mqttrmq.FromRocketMQ("vehicles", bare, nil); err != nil || p.PersistentSession || p.Retain || p.ClientID != "" || p.UserProperties != nil {
+		t.Errorf("FromRocketMQ(no properties) = %+v, %v; want the zero values but Topic and QoS", p, err)
+	}
+	msg := primitive.NewMessage("", nil)
+	if _, err := mqttrmq.ToRocketMQ(mqttrmq.Publish{Topic: "vehicles", QoS: 1, PersistentSession: true}, msg); err != nil || msg.GetProperty(mqttrmq.PropCleanSession) != "false" {
+		t.Errorf("ToRocketMQ(PersistentSession) = %v, cleansessionflag=%q; want false", err, msg.GetProperty(mqttrmq.PropCleanSession))
 	}
 }

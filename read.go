@@ -54,7 +54,7 @@ func readPublish(op, topic string, src Properties, payload []byte) (Publish, err
 	if err != nil {
 		return Publish{}, err
 	}
-	p.CleanSession = clean
+	p.PersistentSession = !clean
 	if p.Retain, err = parseBool(op, PropRetain, src.GetProperty(PropRetain), false); err != nil {
 		return Publish{}, err
 	}

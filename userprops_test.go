@@ -160,7 +160,7 @@ func FuzzUserProperties(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
 		props := []mqttrmq.UserProperty{{Key: k1, Value: v1}, {Key: k2, Value: v2}}
 		for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
-			p := mqttrmq.Publish{Topic: "t/a", QoS: 1, CleanSession: true, UserProperties: props}
+			p := mqttrmq.Publish{Topic: "t/a", QoS: 1, UserProperties: props}
 			_, received, ok := mapOverTheWire(t, dialectMapper(d), p, mqttrmq.ErrInvalidProperty)
 			if !ok {
 				continue

@@ -27,13 +27,13 @@ import (
 //     gets a PUBACK that says why.
 func (g *Gateway) uplink(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	p := mqttrmq.Publish{
-		Topic:          pk.TopicName,
-		QoS:            mqttrmq.QoS(pk.FixedHeader.Qos),
-		Retain:         pk.FixedHeader.Retain,
-		ClientID:       cl.ID, // from the connection: a device cannot forge it
-		CleanSession:   cl.Properties.Clean,
-		Payload:        pk.Payload,
-		UserProperties: userPropertiesOf(pk.Properties.User),
+		Topic:             pk.TopicName,
+		QoS:               mqttrmq.QoS(pk.FixedHeader.Qos),
+		Retain:            pk.FixedHeader.Retain,
+		ClientID:          cl.ID, // from the connection: a device cannot forge it
+		PersistentSession: !cl.Properties.Clean,
+		Payload:           pk.Payload,
+		UserProperties:    userPropertiesOf(pk.Properties.User),
 	}
 	msg, code, err := g.uplinkMessage(p)
 	if err != nil {
@@ -64,13 +64,13 @@ func (g *Gateway) uplink(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 // sent once, within the send timeout.
 func (g *Gateway) will(cl *mqtt.Client, w mqtt.Will) {
 	p := mqttrmq.Publish{
-		Topic:          w.TopicName,
-		QoS:            mqttrmq.QoS(w.Qos),
-		Retain:         w.Retain,
-		ClientID:       cl.ID,
-		CleanSession:   cl.Properties.Clean,
-		Payload:        w.Payload,
-		UserProperties: userPropertiesOf(w.User),
+		Topic:             w.TopicName,
+		QoS:               mqttrmq.QoS(w.Qos),
+		Retain:            w.Retain,
+		ClientID:          cl.ID,
+		PersistentSession: !cl.Properties.Clean,
+		Payload:           w.Payload,
+		UserProperties:    userPropertiesOf(w.User),
 	}
 	msg, _, err := g.uplinkMessage(p)
 	if err != nil {

@@ -120,7 +120,7 @@ func (b *backend) command(target, second string) (*primitive.Message, error) {
 				return nil, err
 			}
 		}
-		pub := mqttrmq.Publish{Topic: topic, QoS: o.qos, CleanSession: o.clean}
+		pub := mqttrmq.Publish{Topic: topic, QoS: o.qos, PersistentSession: !o.clean}
 		if _, err := o.dialect.ToRocketMQ(pub, m); err != nil {
 			return nil, err
 		}

@@ -218,7 +218,7 @@ func (s *system) sendBroadcast(ctx context.Context, second, payload string) erro
 // dialect, which names the whole topic (originMqttTopic) and the Light
 // Message Queue it is dispatched to, and tags it MQTT_COMMON.
 func (s *system) apacheCommand(m *primitive.Message, topic string) error {
-	_, err := mqttrmq.ApacheRocketMQMQTT.ToRocketMQ(mqttrmq.Publish{Topic: topic, QoS: mqttrmq.AtLeastOnce, CleanSession: true}, m)
+	_, err := mqttrmq.ApacheRocketMQMQTT.ToRocketMQ(mqttrmq.Publish{Topic: topic, QoS: mqttrmq.AtLeastOnce}, m)
 	return err
 }
 
