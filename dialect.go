@@ -58,12 +58,20 @@ func newApacheRocketMQMQTT() *Dialect {
 	}
 }
 
+// The dialects ParseDialect returns: the values AlibabaCloud and
+// ApacheRocketMQMQTT are first given, so that d == mqttrmq.ApacheRocketMQMQTT
+// holds for a parsed d.
+var (
+	alibabaCloud       = newAlibabaCloud()
+	apacheRocketMQMQTT = newApacheRocketMQMQTT()
+)
+
 var (
 	// AlibabaCloud is the dialect of Alibaba Cloud's MQTT service (SPEC §3):
 	// qoslevel, cleansessionflag, clientId, mqttSecondTopic for the levels
 	// after the first, mqttRetain, mqtt5UserProperty and the tag MQ2MQTT. It is
 	// the default: the package-level functions speak it.
-	AlibabaCloud = newAlibabaCloud()
+	AlibabaCloud = alibabaCloud
 
 	// ApacheRocketMQMQTT is the dialect of Apache RocketMQ-MQTT, the
 	// open-source MQTT proxy of RocketMQ 5: originMqttTopic for the whole
@@ -72,7 +80,7 @@ var (
 	// the Light Message Queues of the topic and of every matching wildcard
 	// filter (see WithFilters). It carries no retain flag: RocketMQ-MQTT keeps
 	// retained messages in its own store.
-	ApacheRocketMQMQTT = newApacheRocketMQMQTT()
+	ApacheRocketMQMQTT = apacheRocketMQMQTT
 )
 
 // hosted is the package-level functions' dialect. It is a copy of its own,
@@ -80,15 +88,18 @@ var (
 // here.
 var hosted = newAlibabaCloud()
 
-// ParseDialect returns the dialect String names: "alibaba-cloud" or
-// "apache-rocketmq-mqtt", for a command-line flag or a configuration file. It
-// refuses any other name with an error wrapping ErrInvalidDialect.
+// ParseDialect returns the dialect String names, "alibaba-cloud" or
+// "apache-rocketmq-mqtt", for a command-line flag or a configuration file:
+// AlibabaCloud or ApacheRocketMQMQTT itself, so that a parsed dialect compares
+// equal to the variable (d == mqttrmq.ApacheRocketMQMQTT); a copy WithFilters
+// made does not, and Is tells which dialect it is. It refuses any other name
+// with an error wrapping ErrInvalidDialect.
 func ParseDialect(name string) (*Dialect, error) {
 	switch name {
-	case hosted.name:
-		return newAlibabaCloud(), nil
-	case "apache-rocketmq-mqtt":
-		return newApacheRocketMQMQTT(), nil
+	case alibabaCloud.name:
+		return alibabaCloud, nil
+	case apacheRocketMQMQTT.name:
+		return apacheRocketMQMQTT, nil
 	}
 	return nil, newError("ParseDialect", name, `want "alibaba-cloud" or "apache-rocketmq-mqtt"`, ErrInvalidDialect)
 }
@@ -105,6 +116,11 @@ func (d *Dialect) or() *Dialect {
 // String returns the dialect's name, which ParseDialect reads.
 func (d *Dialect) String() string { return d.or().name }
 
+// Is reports whether d is the dialect other, or a copy of it WithFilters
+// made: d.Is(mqttrmq.ApacheRocketMQMQTT) whatever filters d was given. A nil
+// or zero Dialect is AlibabaCloud.
+func (d *Dialect) Is(other *Dialect) bool { return d.or().name == other.or().name }
+
 // WithFilters returns a copy of d that, in the Apache dialect, dispatches
 // every message to the queues of the matching filters of fs as well as to its
 // topic's own queue (see FilterSet). fs is shared, not copied: filters added
@@ -119,11 +135,13 @@ func (d *Dialect) WithFilters(fs *FilterSet) *Dialect {
 // Filters returns the filter set WithFilters configured, or nil.
 func (d *Dialect) Filters() *FilterSet { return d.or().filters }
 
-// TagToMQTT returns the RocketMQ tag of the dialect: MQ2MQTT, which a
-// backend's message must carry for the hosted service to deliver it, or
-// MQTT_COMMON, which Apache RocketMQ-MQTT puts on what it writes (it delivers
-// by INNER_MULTI_DISPATCH, whatever the tag).
-func (d *Dialect) TagToMQTT() string { return d.or().tag }
+// DownlinkTag returns the RocketMQ tag a backend puts on a message for MQTT
+// clients in the dialect. In the hosted one it is TagToMQTT, MQ2MQTT, without
+// which the service delivers nothing; devices' messages carry another. In
+// the Apache one it is TagMQTTCommon, MQTT_COMMON, which RocketMQ-MQTT puts
+// on every message it writes, both ways, and which its RocketMQ consumers
+// subscribe to: it delivers by INNER_MULTI_DISPATCH, whatever the tag.
+func (d *Dialect) DownlinkTag() string { return d.or().tag }
 
 // QoSKey returns the key of the QoS property: qoslevel or qosLevel.
 func (d *Dialect) QoSKey() string { return d.or().qos }

@@ -37,22 +37,38 @@ func TestDefaultDialectCannotBeChanged(t *testing.T) {
 		if diff := cmp.Diff(want, msg.GetProperties()); diff != "" {
 			t.Errorf("(%#v).ToRocketMQ (-want +got):\n%s", d, diff)
 		}
-		if d.String() != "alibaba-cloud" || d.TagToMQTT() != mqttrmq.TagToMQTT {
-			t.Errorf("(%#v) is %v, tag %q; want the default", d, d, d.TagToMQTT())
+		if d.String() != "alibaba-cloud" || d.DownlinkTag() != mqttrmq.TagToMQTT {
+			t.Errorf("(%#v) is %v, tag %q; want the default", d, d, d.DownlinkTag())
 		}
 	}
 }
 
+// TestParseDialect: ParseDialect returned a fresh pointer, so that
+// d == mqttrmq.ApacheRocketMQMQTT was false for a parsed d and the examples
+// compared String() instead. It returns the package's own dialects now, and
+// Is tells a configured copy's dialect.
 func TestParseDialect(t *testing.T) {
 	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
 		got, err := mqttrmq.ParseDialect(d.String())
-		if err != nil || got.String() != d.String() || got.QoSKey() != d.QoSKey() {
-			t.Errorf("ParseDialect(%q) = %v, %v", d.String(), got, err)
+		if err != nil || got != d {
+			t.Errorf("ParseDialect(%q) = %p, %v; want %p, the package's own", d.String(), got, err, d)
+		}
+		var fs mqttrmq.FilterSet
+		if c := d.WithFilters(&fs); c == d || !c.Is(d) || c.Is(other(d)) || !d.Is(c) {
+			t.Errorf("%v.WithFilters: Is does not tell its dialect", d)
 		}
 	}
 	if _, err := mqttrmq.ParseDialect("apache"); !errors.Is(err, mqttrmq.ErrInvalidDialect) {
 		t.Errorf("ParseDialect(apache) = %v; want ErrInvalidDialect", err)
 	}
+}
+
+// other returns the dialect d is not.
+func other(d *mqttrmq.Dialect) *mqttrmq.Dialect {
+	if d.Is(mqttrmq.ApacheRocketMQMQTT) {
+		return mqttrmq.AlibabaCloud
+	}
+	return mqttrmq.ApacheRocketMQMQTT
 }
 
 func TestDialectKeys(t *testing.T) {
@@ -63,7 +79,7 @@ func TestDialectKeys(t *testing.T) {
 		{mqttrmq.AlibabaCloud, "qoslevel", "cleansessionflag", "clientId", "mqttSecondTopic", "mqtt5UserProperty", "MQ2MQTT"},
 		{mqttrmq.ApacheRocketMQMQTT, "qosLevel", "cleanSessionFlag", "clientId", "originMqttTopic", "extData", "MQTT_COMMON"},
 	} {
-		got := []string{c.d.QoSKey(), c.d.CleanSessionKey(), c.d.ClientIDKey(), c.d.TopicKey(), c.d.UserPropertiesKey(), c.d.TagToMQTT()}
+		got := []string{c.d.QoSKey(), c.d.CleanSessionKey(), c.d.ClientIDKey(), c.d.TopicKey(), c.d.UserPropertiesKey(), c.d.DownlinkTag()}
 		want := []string{c.qos, c.clean, c.client, c.topic, c.user, c.tag}
 		if !cmp.Equal(got, want) {
 			t.Errorf("%v keys = %q; want %q", c.d, got, want)

@@ -116,6 +116,9 @@ func ExampleFilterSet_AppendDispatch() {
 
 func ExampleParseDialect() {
 	d, err := mqttrmq.ParseDialect("apache-rocketmq-mqtt") // from a -dialect flag
-	fmt.Println(d, d.QoSKey(), d.TopicKey(), d.TagToMQTT(), err)
-	// Output: apache-rocketmq-mqtt qosLevel originMqttTopic MQTT_COMMON <nil>
+	fmt.Println(d, d.QoSKey(), d.TopicKey(), d.DownlinkTag(), err)
+	fmt.Println(d == mqttrmq.ApacheRocketMQMQTT, d.WithFilters(nil).Is(mqttrmq.ApacheRocketMQMQTT))
+	// Output:
+	// apache-rocketmq-mqtt qosLevel originMqttTopic MQTT_COMMON <nil>
+	// true true
 }

@@ -213,4 +213,4 @@ func sanitizeID(s string) string {
 }
 
 // apache reports whether the configuration speaks Apache RocketMQ-MQTT's dialect.
-func (c Config) apache() bool { return c.Dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() }
+func (c Config) apache() bool { return c.Dialect.Is(mqttrmq.ApacheRocketMQMQTT) }

@@ -146,7 +146,7 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 // downlinkTags is the consumer's tag expression: what backends send to MQTT
 // clients and what devices published, which may be one tag.
 func (g *Gateway) downlinkTags() string {
-	down := g.cfg.Dialect.TagToMQTT()
+	down := g.cfg.Dialect.DownlinkTag()
 	if g.cfg.apache() {
 		return down // the Apache dialect tags both directions MQTT_COMMON
 	}

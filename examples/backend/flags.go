@@ -195,7 +195,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	return o, nil
 }
 
-func apache(d *mqttrmq.Dialect) bool { return d.String() == mqttrmq.ApacheRocketMQMQTT.String() }
+func apache(d *mqttrmq.Dialect) bool { return d == mqttrmq.ApacheRocketMQMQTT }
 
 // deliverable checks that the dialect can address an MQTT topic. Apache
 // RocketMQ-MQTT delivers by Light Message Queue, and some topics MQTT

@@ -104,8 +104,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	}
 	uplinkTagSet := false
 	fs.Visit(func(f *flag.Flag) { uplinkTagSet = uplinkTagSet || f.Name == "uplink-tag" })
-	if uplinkTagSet && o.cfg.Dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() {
-		return o, fmt.Errorf("-uplink-tag does not apply to -dialect %s, which tags every message %s", o.cfg.Dialect, o.cfg.Dialect.TagToMQTT())
+	if uplinkTagSet && o.cfg.Dialect == mqttrmq.ApacheRocketMQMQTT {
+		return o, fmt.Errorf("-uplink-tag does not apply to -dialect %s, which tags every message %s", o.cfg.Dialect, o.cfg.Dialect.DownlinkTag())
 	}
 	if o.metrics != "" {
 		if _, _, err := net.SplitHostPort(o.metrics); err != nil {

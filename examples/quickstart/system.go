@@ -42,12 +42,12 @@ func (s *system) gatewayID() string     { return "quickstart-" + s.run }
 func (s *system) backendGroup() string  { return "quickstart-backend-" + s.run }
 func (s *system) producerGroup() string { return "quickstart-commands" }
 
-func (s *system) apache() bool { return s.opts.dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() }
+func (s *system) apache() bool { return s.opts.dialect == mqttrmq.ApacheRocketMQMQTT }
 
 // uplinkTag is the tag of the messages the gateway sends for devices.
 func (s *system) uplinkTag() string {
 	if s.apache() {
-		return mqttrmq.ApacheRocketMQMQTT.TagToMQTT()
+		return mqttrmq.ApacheRocketMQMQTT.DownlinkTag()
 	}
 	return gateway.UplinkTag
 }
