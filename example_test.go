@@ -134,7 +134,11 @@ func ExampleParseClientID() {
 // A device connects to the hosted service in Signature mode.
 func ExampleSignatureCredentials() {
 	clientID := mqttrmq.ClientID{GroupID: "GID_car", DeviceID: "v1"}.String()
-	username, password := mqttrmq.SignatureCredentials("LTAI5tExampleKey", "ExampleSecret", "mqtt-cn-0pp12345", clientID)
+	username, password, err := mqttrmq.SignatureCredentials("LTAI5tExampleKey", "ExampleSecret", "mqtt-cn-0pp12345", clientID)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	// With paho: mqtt.NewClientOptions().SetClientID(clientID).SetUsername(username).SetPassword(password)
 	fmt.Println(username)
 	fmt.Println(password)

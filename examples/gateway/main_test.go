@@ -66,7 +66,10 @@ func TestServe(t *testing.T) {
 
 	client := "GID_car@@@v1"
 	got := make(chan paho.Message, 1)
-	user, pass := mqttrmq.SignatureCredentials("LTAI-demo", "s3cret", instance, client)
+	user, pass, err := mqttrmq.SignatureCredentials("LTAI-demo", "s3cret", instance, client)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dev := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(client).
 		SetUsername(user).SetPassword(pass).SetAutoReconnect(false).
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- m }))
@@ -102,7 +105,10 @@ func TestServe(t *testing.T) {
 		key, secret string
 		ok          bool
 	}{{"LTAI-other", "x:y", true}, {"LTAI-demo", "wrong", false}} {
-		user, pass := mqttrmq.SignatureCredentials(tc.key, tc.secret, instance, "GID_car@@@v2")
+		user, pass, err := mqttrmq.SignatureCredentials(tc.key, tc.secret, instance, "GID_car@@@v2")
+		if err != nil {
+			t.Fatal(err)
+		}
 		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("GID_car@@@v2").
 			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).
 			SetProtocolVersion(4)) // else paho retries a refused CONNECT as MQTT 3.1
