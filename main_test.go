@@ -3,11 +3,15 @@ package mqttrmq_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/apache/rocketmq-client-go/v2/rlog"
+
+	"github.com/mqttrmq/mqttrmq/internal/testenv"
 )
 
-// TestMain checks that no test leaves a goroutine behind: the comparison
-// with Mosquitto runs 300 paho clients.
+// TestMain checks that no test leaves a goroutine behind (the comparison
+// with Mosquitto runs 300 paho clients; the RocketMQ tests run real
+// producers and consumers), in a HOME of its own (see testenv.Main).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	rlog.SetLogLevel("fatal") // the client logs every retry, and after its own Shutdown
+	testenv.Main(m, testenv.PahoGoroutines()...)
 }

@@ -42,8 +42,11 @@ type Publish struct {
 //   - ErrInvalidProperty, a nil dst, a QoS above 2, a client ID holding a
 //     control character or invalid UTF-8 (a \x01 or \x02 would inject or
 //     drop RocketMQ properties), user properties ValidateUserProperties
-//     refuses, and properties that would pass RocketMQ's 32767-byte limit on
-//     their own.
+//     refuses, and properties that take more than 31743 bytes: RocketMQ
+//     carries 32767 bytes of properties, and 1024 are left for those the
+//     producer and the broker add (UNIQ_KEY, CLUSTER, and those of a retry)
+//     and for the caller's tag and keys. dst is counted as if it were
+//     empty, as a new message is.
 //
 // (*Dialect).ToRocketMQ maps in another dialect.
 func ToRocketMQ(p Publish, dst Properties) (topic string, err error) {
@@ -66,7 +69,10 @@ func ToRocketMQ(p Publish, dst Properties) (topic string, err error) {
 //
 // It validates everything before it writes anything, so on error dst is
 // untouched. It refuses what the package-level ToRocketMQ refuses and, in
-// the Apache dialect, with an error wrapping ErrInvalidTopic a topic whose
+// the Apache dialect, properties that leave no room for the offsets the
+// broker writes into INNER_MULTI_QUEUE_OFFSET when it stores the message
+// (20 bytes a queue, and 25 more, out of the 31743), with an error wrapping
+// ErrInvalidProperty; with an error wrapping ErrInvalidTopic a topic whose
 // queue LMQQueue cannot name and a malformed P2P topic (see
 // FilterSet.Queues), and with an error wrapping ErrInvalidProperty a user
 // property key given twice (extData holds one value per key).
@@ -76,10 +82,6 @@ func (d *Dialect) ToRocketMQ(p Publish, dst Properties) (topic string, err error
 	}
 	return d.toRocketMQ(p, dst)
 }
-
-// propLen is what one property costs on the wire: key, value and two
-// separators.
-func propLen(key string, valueLen int) int { return len(key) + valueLen + 2 }
 
 // checkPublish validates, for either dialect's ToRocketMQ, what every
 // uplink must be: a message to write to, a topic with a parent, a QoS, a
@@ -126,8 +128,8 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 	if len(p.UserProperties) > 0 {
 		size += propLen(d.userProperties, userPropertiesJSONLen(p.UserProperties))
 	}
-	if size > maxPropertiesLen {
-		return "", newError(op, p.Topic, "topic, client ID, retain flag and user properties pass RocketMQ's 32767-byte limit on properties", ErrInvalidProperty)
+	if size > maxMappedLen {
+		return "", errTooLarge(op, p.Topic, size)
 	}
 
 	dst.WithProperty(d.qos, p.QoS.String())

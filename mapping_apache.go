@@ -35,8 +35,8 @@ func (d *Dialect) toRocketMQLMQ(p Publish, dst Properties) (string, error) {
 	if p.ClientID != "" {
 		size += propLen(d.clientID, len(p.ClientID))
 	}
-	if size > maxPropertiesLen {
-		return "", newError(op, p.Topic, "topic, client ID, user properties and queues pass RocketMQ's 32767-byte limit on properties", ErrInvalidProperty)
+	if size += queueOffsetsLen(countQueues(dispatch)); size > maxMappedLen {
+		return "", errTooLarge(op, p.Topic, size)
 	}
 
 	dst.WithProperty(PropOriginTopic, p.Topic)

@@ -82,8 +82,7 @@ func SetP2P(m Properties, clientID string) error {
 	if len(p2pLevel)+len(clientID) >= maxTopicLen {
 		return finding{probTooLong, -1}.err(op, clientID, ErrInvalidClientID)
 	}
-	m.WithProperty(hosted.secondTopic, p2pLevel+clientID)
-	return nil
+	return apply(op, m, write{hosted.secondTopic, p2pLevel + clientID})
 }
 
 // P2PTargetOf returns the client ID a message is addressed to point to

@@ -18,14 +18,16 @@ import (
 // accessors without one (ClientIDOf, SecondTopicOf, RealTopicOf,
 // P2PTargetOf) read it as a message without properties. None calls a method
 // on it.
+//
+// The setters keep a message's properties within what RocketMQ carries
+// once the producer and the broker add theirs (see ToRocketMQ): a value that
+// would take them past it is refused with an error wrapping
+// ErrInvalidProperty. When m lists its properties (GetProperties, as both
+// message types do), all of them are counted; else only those written.
 type Properties interface {
 	GetProperty(key string) string
 	WithProperty(key, value string)
 }
-
-// maxPropertiesLen is the most RocketMQ carries of a message's serialised
-// properties: their length travels as a 16-bit signed integer.
-const maxPropertiesLen = 32767
 
 // SetQoS writes the qoslevel property. It refuses, with an error wrapping
 // ErrInvalidProperty, a nil m and a QoS other than 0, 1 or 2, and then writes
@@ -37,8 +39,7 @@ func SetQoS(m Properties, q QoS) error {
 	if !q.Valid() {
 		return newError("SetQoS", q.String(), "QoS must be 0, 1 or 2", ErrInvalidProperty)
 	}
-	m.WithProperty(hosted.qos, q.String())
-	return nil
+	return apply("SetQoS", m, write{hosted.qos, q.String()})
 }
 
 // QoSOf reads the QoS of a message from qoslevel, or from what Apache
@@ -67,8 +68,7 @@ func SetCleanSession(m Properties, clean bool) error {
 	if isNil(m) {
 		return errNilMessage("SetCleanSession")
 	}
-	m.WithProperty(hosted.cleanSession, boolText(clean))
-	return nil
+	return apply("SetCleanSession", m, write{hosted.cleanSession, boolText(clean)})
 }
 
 func boolText(b bool) string {
@@ -132,8 +132,7 @@ func SetSecondTopic(m Properties, second string) error {
 	if f := checkSecondChars(second); !f.ok() {
 		return f.err(op, second, ErrInvalidTopic)
 	}
-	m.WithProperty(hosted.secondTopic, second)
-	return nil
+	return apply(op, m, write{hosted.secondTopic, second})
 }
 
 // checkSecondChars checks a non-empty subtopic as the tail of a topic name.
@@ -163,8 +162,7 @@ func SetRealTopic(m Properties, topic string) error {
 	if f := checkName(topic); !f.ok() {
 		return f.err(op, topic, ErrInvalidTopic)
 	}
-	m.WithProperty(hosted.realTopic, topic)
-	return nil
+	return apply(op, m, write{hosted.realTopic, topic})
 }
 
 // RealTopicOf returns the mqttRealTopic property as it is, "" when absent.

@@ -2,9 +2,11 @@ package mqttrmq_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mqttrmq/mqttrmq"
 )
@@ -85,6 +87,41 @@ func TestRealTopicProperty(t *testing.T) {
 	for _, bad := range []string{"", "a/+", "a\x02"} {
 		if err := mqttrmq.SetRealTopic(primitive.NewMessage("ACE", nil), bad); !errors.Is(err, mqttrmq.ErrInvalidTopic) {
 			t.Errorf("SetRealTopic(%q) = %v; want ErrInvalidTopic", bad, err)
+		}
+	}
+}
+
+// TestSettersCountTheWholeMessage: a setter keeps the whole message within
+// what RocketMQ carries, counting the properties already on it, so that a
+// value that would fit an empty message is refused on a full one, and
+// nothing is written.
+func TestSettersCountTheWholeMessage(t *testing.T) {
+	for name, set := range map[string]func(m mqttrmq.Properties) error{
+		"SetP2P":          func(m mqttrmq.Properties) error { return mqttrmq.SetP2P(m, strings.Repeat("c", 1000)) },
+		"SetSecondTopic":  func(m mqttrmq.Properties) error { return mqttrmq.SetSecondTopic(m, "/"+strings.Repeat("s", 1000)) },
+		"SetRealTopic":    func(m mqttrmq.Properties) error { return mqttrmq.SetRealTopic(m, "ACE/"+strings.Repeat("r", 1000)) },
+		"SetQoS":          func(m mqttrmq.Properties) error { return mqttrmq.SetQoS(m, 1) },
+		"SetCleanSession": func(m mqttrmq.Properties) error { return mqttrmq.SetCleanSession(m, false) },
+	} {
+		if err := set(primitive.NewMessage("ACE", nil)); err != nil {
+			t.Errorf("%s on an empty message = %v", name, err)
+		}
+		full := primitive.NewMessage("ACE", nil)
+		full.WithProperty("KEYS", strings.Repeat("k", 31743-len("KEYS")-2)) // all the mapping may use
+		before := full.GetProperties()
+		if err := set(full); !errors.Is(err, mqttrmq.ErrInvalidProperty) {
+			t.Errorf("%s on a full message = %v; want ErrInvalidProperty", name, err)
+		}
+		if diff := cmp.Diff(before, full.GetProperties()); diff != "" {
+			t.Errorf("%s refused, yet wrote (-before +after):\n%s", name, diff)
+		}
+	}
+	// Replacing a value counts the new one, not both.
+	m := primitive.NewMessage("ACE", nil)
+	m.WithProperty("KEYS", strings.Repeat("k", 31743-len("KEYS")-2-len("mqttSecondTopic")-2-1001))
+	for range 3 {
+		if err := mqttrmq.SetSecondTopic(m, "/"+strings.Repeat("s", 1000)); err != nil {
+			t.Fatalf("SetSecondTopic over its own value = %v; want it replaced", err)
 		}
 	}
 }
