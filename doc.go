@@ -14,8 +14,11 @@
 // # Who uses what
 //
 // A backend service on rocketmq-client-go v2 reads what devices sent with
-// FromRocketMQ (or ClientIDOf, QoSOf and friends), and addresses devices with
-// SetSecondTopic, SetP2P, SetQoS and the tag TagToMQTT. A device program on
+// FromRocketMQ (or ClientIDOf, QoSOf, UserPropertiesOf and friends), and
+// addresses devices with SetTopic or SetP2P, SetQoS, SetCleanSession,
+// SetRealTopic, SetRetain and SetUserProperties, tagging the message with
+// TagToMQTT; a Dialect has the same setters and its DownlinkTag, so that a
+// backend of Apache RocketMQ-MQTT writes its properties alike. A device program on
 // paho.mqtt.golang builds its client ID (ClientID), its credentials for the
 // hosted service (SignatureCredentials, TokenCredentials, DeviceCredentials)
 // and its P2P topics (P2PTopic), and checks topics and filters

@@ -2,6 +2,7 @@ package mqttrmq_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -258,6 +259,123 @@ func FuzzFromRocketMQ(f *testing.F) {
 		checkOneReading(t, topic, msg)
 		for _, n := range nilMessages {
 			checkNilRefused(t, n.name, n.m, topic+second, second, mqttrmq.AtMostOnce)
+		}
+	})
+}
+
+// FuzzSetters readdresses a message with any sequence of setters of either
+// dialect (each byte of ops picks one and its argument), starting from what
+// either dialect's ToRocketMQ writes or from nothing. A refusal wraps a
+// sentinel and writes nothing; after every setter accepted, the message has
+// one reading, which says what was set, within what RocketMQ carries.
+func FuzzSetters(f *testing.F) {
+	f.Add(byte(0), "vehicles/v1/gps", "GID_car@@@v1", "\x00\x02\x04\x06\x08\x0a\x0c\x0e")
+	f.Add(byte(1), "vehicles/v1/gps", "GID_car@@@v1", "\x01\x03\x05\x07\x09\x0b\x0d\x0f")
+	f.Add(byte(2), "t/a/b", "/p2p/x", "\x0e\x0f\x04\x05\x02")
+	f.Add(byte(1), "t/a", "t/a/", "\x04\x05\x08\x09")
+	f.Add(byte(0), "t", "k", "\x1c\x1d\x0c\x0d\x3c")
+	dialects := [...]*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT}
+	f.Fuzz(func(t *testing.T, start byte, topic, s string, ops string) {
+		msg := primitive.NewMessage("p", []byte("x"))
+		if start < 2 {
+			p := mqttrmq.Publish{Topic: topic, QoS: 1, ClientID: "GID_car@@@v1", UserProperties: []mqttrmq.UserProperty{{Key: "k", Value: "v"}}}
+			rmq, err := dialects[start].ToRocketMQ(p, msg)
+			if err != nil {
+				return
+			}
+			msg.Topic = rmq
+		}
+		if len(ops) > 8 {
+			ops = ops[:8]
+		}
+		for _, op := range []byte(ops) {
+			d := dialects[op&1]
+			flag := op&0x10 != 0
+			arg := s
+			if op&0x20 != 0 {
+				arg = topic
+			}
+			before := msg.GetProperties()
+			var call string
+			var err error
+			var check func(p mqttrmq.Publish, m mqttrmq.Properties) bool
+			switch (op >> 1) % 8 {
+			case 0:
+				q := mqttrmq.QoS(op>>4) % 4
+				call, err = "SetQoS", d.SetQoS(msg, q)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return p.QoS == q }
+			case 1:
+				call, err = "SetCleanSession", d.SetCleanSession(msg, flag)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return p.PersistentSession == !flag }
+			case 2:
+				var rmq string
+				call = "SetTopic"
+				if rmq, err = d.SetTopic(msg, arg); err == nil {
+					msg.Topic = rmq
+				}
+				_, id, isP2P := mqttrmq.ParseP2PTopic(arg)
+				check = func(_ mqttrmq.Publish, m mqttrmq.Properties) bool {
+					got, ok := mqttrmq.P2PTargetOf(m)
+					return got == id && ok == isP2P
+				}
+			case 3:
+				call, err = "SetP2P", d.SetP2P(msg, arg)
+				check = func(_ mqttrmq.Publish, m mqttrmq.Properties) bool {
+					got, ok := mqttrmq.P2PTargetOf(m)
+					return ok && got == arg
+				}
+			case 4:
+				if !flag {
+					arg = ""
+				}
+				call, err = "SetRealTopic", d.SetRealTopic(msg, arg)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return arg == "" || p.Topic == arg }
+			case 5:
+				call, err = "SetRetain", d.SetRetain(msg, flag)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return p.Retain == flag }
+			case 6:
+				var props []mqttrmq.UserProperty
+				if flag {
+					props = []mqttrmq.UserProperty{{Key: s, Value: topic}, {Key: "k", Value: s}}
+				}
+				call, err = "SetUserProperties", d.SetUserProperties(msg, props)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool {
+					return cmp.Equal(p.UserProperties, props, cmpopts.EquateEmpty())
+				}
+			case 7:
+				call, err = "SetSecondTopic", mqttrmq.SetSecondTopic(msg, arg)
+				check = func(_ mqttrmq.Publish, m mqttrmq.Properties) bool {
+					got, ok := mqttrmq.P2PTargetOf(m)
+					want, wantOK := "", false
+					if rest, isP2P := strings.CutPrefix(arg, "/p2p/"); isP2P {
+						want, wantOK = rest, true
+					}
+					return got == want && ok == wantOK
+				}
+			}
+			call = d.String() + "." + call
+			if err != nil {
+				if !errors.Is(err, mqttrmq.ErrInvalidTopic) && !errors.Is(err, mqttrmq.ErrInvalidProperty) && !errors.Is(err, mqttrmq.ErrInvalidClientID) {
+					t.Fatalf("%s = %v; want a sentinel", call, err)
+				}
+				if diff := cmp.Diff(before, msg.GetProperties()); diff != "" {
+					t.Fatalf("%s refused (%v), yet wrote (-before +after):\n%s", call, err, diff)
+				}
+				_ = err.Error()
+				continue
+			}
+			if n := len(msg.MarshallProperties()); n > 32767-1024 {
+				t.Fatalf("after %s the properties take %d bytes; the mapping keeps to %d", call, n, 32767-1024)
+			}
+			received := overTheWire(msg)
+			p, err := mqttrmq.FromRocketMQ(msg.Topic, received, nil)
+			if err != nil {
+				t.Fatalf("after %s: FromRocketMQ(%q, %q) = %v; a setter must leave a message with one reading", call, msg.Topic, msg.GetProperties(), err)
+			}
+			if !check(p, received) {
+				t.Fatalf("after %s: FromRocketMQ(%q, %q) = %+v, P2PTargetOf %v: not what was set", call, msg.Topic, msg.GetProperties(), p, fmt.Sprint(mqttrmq.P2PTargetOf(received)))
+			}
+			checkOneReading(t, msg.Topic, msg)
 		}
 	})
 }

@@ -65,26 +65,6 @@ func IsP2PSubtopic(second string) bool {
 	return second == p2pLevel[:len(p2pLevel)-1] || strings.HasPrefix(second, p2pLevel)
 }
 
-// SetP2P addresses a message to exactly one client: it writes mqttSecondTopic
-// as "/p2p/" + clientID. The message's RocketMQ topic is the parent, and its
-// tag TagToMQTT. A subtopic already on m is replaced, so one message can be
-// readdressed and sent again. It refuses, with an error wrapping
-// ErrInvalidProperty for a nil m or ErrInvalidClientID for what P2PTopic
-// refuses in a client ID, and then writes nothing.
-func SetP2P(m Properties, clientID string) error {
-	const op = "SetP2P"
-	if isNil(m) {
-		return errNilMessage(op)
-	}
-	if f := checkLevel(clientID); !f.ok() {
-		return f.err(op, clientID, ErrInvalidClientID)
-	}
-	if len(p2pLevel)+len(clientID) >= maxTopicLen {
-		return finding{probTooLong, -1}.err(op, clientID, ErrInvalidClientID)
-	}
-	return apply(op, m, write{hosted.secondTopic, p2pLevel + clientID})
-}
-
 // P2PTargetOf returns the client ID a message is addressed to point to
 // point: its address, as FromRocketMQ reads it, is {parent}/p2p/{clientID},
 // from mqttSecondTopic (/p2p/{clientID}), originMqttTopic, or a P2P queue of

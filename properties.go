@@ -29,19 +29,6 @@ type Properties interface {
 	WithProperty(key, value string)
 }
 
-// SetQoS writes the qoslevel property. It refuses, with an error wrapping
-// ErrInvalidProperty, a nil m and a QoS other than 0, 1 or 2, and then writes
-// nothing.
-func SetQoS(m Properties, q QoS) error {
-	if isNil(m) {
-		return errNilMessage("SetQoS")
-	}
-	if !q.Valid() {
-		return newError("SetQoS", q.String(), "QoS must be 0, 1 or 2", ErrInvalidProperty)
-	}
-	return apply("SetQoS", m, write{hosted.qos, q.String()})
-}
-
 // QoSOf reads the QoS of a message from qoslevel, or from what Apache
 // RocketMQ-MQTT writes for it, qosLevel and the qosLevel of extData. A
 // message with none is AtLeastOnce, as the hosted service reads it. It
@@ -60,15 +47,6 @@ func readQoS(op string, m Properties) (QoS, error) {
 		return 0, err
 	}
 	return qosOf(op, m, ext)
-}
-
-// SetCleanSession writes the cleansessionflag property, "true" or "false".
-// It refuses a nil m with an error wrapping ErrInvalidProperty.
-func SetCleanSession(m Properties, clean bool) error {
-	if isNil(m) {
-		return errNilMessage("SetCleanSession")
-	}
-	return apply("SetCleanSession", m, write{hosted.cleanSession, boolText(clean)})
 }
 
 func boolText(b bool) string {
@@ -108,33 +86,6 @@ func parseBool(op, key, v string, def bool) (bool, error) {
 	return def, newError(op, v, key+` must be "true" or "false"`, ErrInvalidProperty)
 }
 
-// SetSecondTopic writes the mqttSecondTopic property, which addresses a
-// subtopic of the message's RocketMQ topic: "/live/100" for "ACE/live/100".
-//
-// It refuses, writing nothing, with an error wrapping ErrInvalidProperty a
-// nil m, and with an error wrapping ErrInvalidTopic a second that does not
-// start with '/', one of 65535 bytes or more (the parent takes at least one
-// more), and one holding what a topic name may not (wildcards, control
-// characters, invalid UTF-8; see ValidateTopicName). An empty second means
-// the parent topic itself and writes nothing; it is refused when m already
-// has a subtopic, which this interface cannot remove.
-func SetSecondTopic(m Properties, second string) error {
-	const op = "SetSecondTopic"
-	if isNil(m) {
-		return errNilMessage(op)
-	}
-	if second == "" {
-		if m.GetProperty(hosted.secondTopic) != "" {
-			return newError(op, second, "the message already has "+hosted.secondTopic+", which cannot be removed", ErrInvalidTopic)
-		}
-		return nil
-	}
-	if f := checkSecondChars(second); !f.ok() {
-		return f.err(op, second, ErrInvalidTopic)
-	}
-	return apply(op, m, write{hosted.secondTopic, second})
-}
-
 // checkSecondChars checks a non-empty subtopic as the tail of a topic name.
 func checkSecondChars(second string) finding {
 	if f := checkSecond(second); !f.ok() {
@@ -149,21 +100,6 @@ func checkSecondChars(second string) finding {
 // SecondTopicOf returns the mqttSecondTopic property as it is, "" when
 // absent. FromRocketMQ checks it; this accessor does not.
 func SecondTopicOf(m Properties) string { return get(m, hosted.secondTopic) }
-
-// SetRealTopic writes the mqttRealTopic property: the whole MQTT topic name
-// the receiving clients are shown. It refuses, writing nothing, with an error
-// wrapping ErrInvalidProperty a nil m, and with an error wrapping
-// ErrInvalidTopic a topic that ValidateTopicName refuses.
-func SetRealTopic(m Properties, topic string) error {
-	const op = "SetRealTopic"
-	if isNil(m) {
-		return errNilMessage(op)
-	}
-	if f := checkName(topic); !f.ok() {
-		return f.err(op, topic, ErrInvalidTopic)
-	}
-	return apply(op, m, write{hosted.realTopic, topic})
-}
 
 // RealTopicOf returns the mqttRealTopic property as it is, "" when absent.
 // FromRocketMQ checks it; this accessor does not.

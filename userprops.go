@@ -214,6 +214,10 @@ func jsonStringLen(s string) int {
 type extData struct {
 	qos, realTopic string // "" when absent
 	user           []UserProperty
+
+	// members are all of them, the mapping's included, in order: read
+	// only for a setter, which rewrites extData.
+	members []UserProperty
 }
 
 // extDataKeys are the members of extData that are the mapping's, not user
@@ -227,7 +231,10 @@ func isExtDataKey(k string) bool {
 }
 
 // parseExtData reads extData, a JSON object of strings ("" is absent).
-func parseExtData(op, s string) (extData, error) {
+func parseExtData(op, s string) (extData, error) { return readExtData(op, s, false) }
+
+// readExtData reads extData and, for keep, all its members too.
+func readExtData(op, s string, keep bool) (extData, error) {
 	var ext extData
 	if s == "" {
 		return ext, nil
@@ -258,6 +265,9 @@ func parseExtData(op, s string) (extData, error) {
 			}
 			if f := checkUserText(v); !f.ok() {
 				return extData{}, f.errKey(op, PropExtData+" "+k, v)
+			}
+			if keep {
+				ext.members = append(ext.members, UserProperty{k, v})
 			}
 			switch {
 			case k == apacheQoS:
