@@ -50,6 +50,15 @@
 // not compile the RocketMQ client. It works on messages through Properties,
 // which *primitive.Message and *primitive.MessageExt satisfy.
 //
+// # Namespaces
+//
+// A RocketMQ client created with a namespace names every topic
+// {namespace}%{topic} on the broker, and its consumer hands messages over
+// with that name. The readers take it (FromRocketMQ("ns1%vehicles", ...)
+// reads the parent topic "vehicles"); the writers return the bare parent
+// topic, which a producer with the namespace prefixes as it sends.
+// SplitNamespace and NamespaceTopic take such names apart and make them.
+//
 // # Refusals
 //
 // Every refusal is an *Error naming the function, the input, the offending

@@ -148,6 +148,9 @@ const (
 	probLMQP2P
 	probLMQSlash
 	probFirstLevel
+	probNamespaceEmpty
+	probNamespaceChar
+	probNamespacedTooLong
 )
 
 var problemText = [...]string{
@@ -185,6 +188,9 @@ var problemText = [...]string{
 	probLMQP2P:              "the P2P queue of a client, not the queue of a topic",
 	probLMQSlash:            "'/' in a queue name, which the broker does not dispatch to",
 	probFirstLevel:          "first level is not the first-level topic",
+	probNamespaceEmpty:      "empty namespace before '%'",
+	probNamespaceChar:       "namespace may hold only [a-zA-Z0-9_-]",
+	probNamespacedTooLong:   "namespace and topic longer than 127 characters, RocketMQ's limit on a name",
 }
 
 // finding is what a validating worker reports: a problem and the byte
@@ -202,7 +208,7 @@ func (f finding) ok() bool { return f.p == noProblem }
 // character where there is one.
 func (f finding) err(op, input string, sentinel error) error {
 	reason := problemText[f.p]
-	if f.at >= 0 && f.at < len(input) && (f.p == probControl || f.p == probNUL || f.p == probParentChar) {
+	if f.at >= 0 && f.at < len(input) && (f.p == probControl || f.p == probNUL || f.p == probParentChar || f.p == probNamespaceChar) {
 		r, _ := utf8.DecodeRuneInString(input[f.at:])
 		reason += " " + quoteRune(r)
 	}

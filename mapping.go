@@ -34,7 +34,9 @@ type Publish struct {
 // clientId when p.ClientID is set, mqttSecondTopic when p.Topic has more than
 // one level, mqttRetain when p.Retain is set, and mqtt5UserProperty when
 // p.UserProperties has any. The payload is the message body, which the
-// caller sets.
+// caller sets. The topic returned is the bare parent topic: a producer
+// created with a RocketMQ namespace adds the namespace when it sends (see
+// SplitNamespace and NamespaceTopic).
 //
 // It validates everything before it writes anything, so on error dst is
 // untouched. It refuses, with an error wrapping
@@ -150,7 +152,9 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 }
 
 // FromRocketMQ maps a RocketMQ message onto what MQTT clients are delivered.
-// topic is the message's RocketMQ topic, the parent topic.
+// topic is the message's RocketMQ topic, the parent topic, or
+// {namespace}%{parent} as a consumer with a namespace hands it over (see
+// SplitNamespace): the namespace is no part of the MQTT topic.
 //
 // The topic delivered is mqttRealTopic when the message has one (a property,
 // or a member of extData), else the topic the message is addressed to: topic
@@ -171,7 +175,7 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 // message is refused. P2PTargetOf reads the address the same way.
 //
 // It refuses, with an error wrapping
-//   - ErrInvalidTopic, a topic that ValidateParentTopic refuses;
+//   - ErrInvalidTopic, a topic that SplitNamespace refuses;
 //   - ErrInvalidProperty, a nil src; an mqttSecondTopic that does not start
 //     with '/'; an originMqttTopic or mqttRealTopic that ValidateTopicName
 //     refuses, or a joined topic it would; an address whose first level is

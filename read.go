@@ -24,8 +24,9 @@ func readPublish(op, topic string, src Properties, payload []byte) (Publish, err
 	if isNil(src) {
 		return Publish{}, errNilMessage(op)
 	}
-	parent := topic
-	if f := checkParent(parent); !f.ok() {
+	// A consumer with a namespace hands over {namespace}%{parent}.
+	_, parent, f := splitNamespace(topic)
+	if !f.ok() {
 		return Publish{}, f.err(op, topic, ErrInvalidTopic)
 	}
 	ext, err := parseExtData(op, src.GetProperty(PropExtData))

@@ -49,8 +49,8 @@ func startProducer(t *testing.T, s *rocketmqtest.Server, opts ...producer.Option
 }
 
 // startConsumer starts a rocketmq-client-go push consumer of topic on s, in
-// group, reading from the first message, and waits until it pulls every
-// queue. It is shut down when the test ends.
+// group, reading from the first message; handle decides on each message. It
+// is shut down when the test ends.
 func startConsumer(t *testing.T, s *rocketmqtest.Server, group, topic string, handle func(*primitive.MessageExt) consumer.ConsumeResult, opts ...consumer.Option) {
 	t.Helper()
 	var guard rocketmqtest.ConsumerGuard
