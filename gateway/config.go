@@ -32,6 +32,13 @@ type Config struct {
 	// level of every MQTT topic a device may publish or subscribe to.
 	ParentTopics []string
 
+	// Namespace is the RocketMQ namespace of the parent topics and of the
+	// gateway's consumer group, for a RocketMQ that has namespaces (a
+	// hosted instance's ID, on instances that have one); empty for none.
+	// RocketMQ names them {Namespace}%{name}; MQTT topics do not change.
+	// Letters, digits, '-' and '_' (see mqttrmq.ValidateNamespace).
+	Namespace string
+
 	// InstanceID names this gateway among the others sharing one RocketMQ.
 	// It must stay the same across restarts: it names the consumer group
 	// whose offsets let a restarted instance resume where it stopped.
@@ -145,6 +152,13 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("%w: ParentTopics lists %q twice", ErrConfig, t)
 		}
 		seen[t] = true
+	}
+	if c.Namespace != "" {
+		for _, t := range c.ParentTopics {
+			if _, err := mqttrmq.NamespaceTopic(c.Namespace, t); err != nil {
+				return c, fmt.Errorf("%w: Namespace: %w", ErrConfig, err)
+			}
+		}
 	}
 	if c.InstanceID == "" {
 		host, _ := os.Hostname()

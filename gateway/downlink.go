@@ -34,7 +34,8 @@ import (
 func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 	c, err := rocketmq.NewPushConsumer(
 		consumer.WithNameServer(g.cfg.NameServer),
-		consumer.WithGroupName(g.ConsumerGroup()),
+		consumer.WithGroupName(g.group()),
+		consumer.WithNamespace(g.cfg.Namespace), // none when empty
 		consumer.WithInstance(g.clientName("consumer")),
 		consumer.WithConsumerModel(consumer.Clustering),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp),

@@ -138,6 +138,9 @@ func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, packets.
 		}
 		return nil, packets.ErrImplementationSpecificError, err
 	}
+	if t, ok := g.topics[msg.Topic]; ok {
+		msg.Topic = t // {Namespace}%{parent}
+	}
 	if msg.GetTags() == "" { // the Apache dialect tags its messages itself
 		msg.WithTag(g.cfg.UplinkTag)
 	}

@@ -156,8 +156,15 @@ func TestServe(t *testing.T) {
 }
 
 // TestTrialRocketMQ: with -rocketmqtest the command runs its own RocketMQ,
-// and a device's message makes the round trip through it.
+// and a device's message makes the round trip through it, in a RocketMQ
+// namespace (-namespace) or without one.
 func TestTrialRocketMQ(t *testing.T) {
+	for _, ns := range []string{"", "ns1"} {
+		t.Run("namespace="+ns, func(t *testing.T) { trial(t, ns) })
+	}
+}
+
+func trial(t *testing.T, namespace string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +177,7 @@ func TestTrialRocketMQ(t *testing.T) {
 	var out gatewaytest.Output
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, &out, []string{"-rocketmqtest", rmq, "-topics", "vehicles,chat", "-auth", "allow-all",
+		done <- run(ctx, &out, []string{"-rocketmqtest", rmq, "-topics", "vehicles,chat", "-auth", "allow-all", "-namespace", namespace,
 			"-listen", "127.0.0.1:0", "-instance-id", fmt.Sprintf("examples-gateway-trial-%d", time.Now().UnixNano())})
 	}()
 	addr := out.WaitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
@@ -243,6 +250,8 @@ var flagErrors = []struct {
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-uplink-tag", "MQ2MQTT"}, "UplinkTag"},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-dialect", "x"}, "-dialect: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-dialect", "apache-rocketmq-mqtt", "-uplink-tag", "UP"}, "-uplink-tag does not apply"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-namespace", "a%b"}, "-namespace: "},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-namespace", strings.Repeat("n", 126)}, "-namespace: "},
 	{[]string{"-nosuch"}, "flag provided but not defined: -nosuch"},
 }
 
