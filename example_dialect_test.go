@@ -2,6 +2,7 @@ package mqttrmq_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
@@ -151,6 +152,23 @@ func ExampleDialect_SetTopic() {
 	// Output:
 	// alibaba-cloud vehicles /cmd/all
 	// apache-rocketmq-mqtt vehicles vehicles/cmd/all
+}
+
+// A gateway finds the subscriptions a message reaches: the filters, as
+// registered, that match its topic.
+func ExampleFilterSet_AppendFilters() {
+	var fs mqttrmq.FilterSet
+	for _, f := range []string{"vehicles/+/gps", "$share/backend/vehicles/#", "chat/#"} {
+		if err := fs.Add(f); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	buf := make([]string, 0, 16) // reused from message to message: no allocation
+	filters, err := fs.AppendFilters(buf[:0], "vehicles/v1/gps")
+	slices.Sort(filters)
+	fmt.Println(filters, err)
+	// Output: [vehicles/# vehicles/+/gps] <nil>
 }
 
 func ExampleParseDialect() {

@@ -377,6 +377,29 @@ func (s *FilterSet) AppendMatches(dst []string, topic string) ([]string, error) 
 	return out, nil
 }
 
+// AppendFilters appends to dst every registered filter that matches topic,
+// as MatchTopic decides, as it was registered (the inner filter of a shared
+// subscription, as Filters lists it), and returns the extended slice: what
+// a gateway needs to find the subscriptions a message reaches. Given a dst
+// with room, it allocates nothing; the strings are the set's own, and stay
+// valid after their filter is removed. The order depends only on the
+// filters registered, and no filter is listed twice.
+//
+// It refuses, with an error wrapping ErrInvalidTopic and returning dst
+// unchanged, a topic that ValidateTopicName refuses.
+func (s *FilterSet) AppendFilters(dst []string, topic string) ([]string, error) {
+	if f := checkName(topic); !f.ok() {
+		return dst, f.err("FilterSet.AppendFilters", topic, ErrInvalidTopic)
+	}
+	if s == nil {
+		return dst, nil
+	}
+	s.mu.RLock()
+	out := walk(&s.root, topic, 0, allFilters(dst))
+	s.mu.RUnlock()
+	return out, nil
+}
+
 // Queues returns the queues a message published to topic is dispatched to,
 // as RocketMQ-MQTT's WildcardManager.matchQueueSetByMsgTopic chooses them: the
 // topic's own queue first, then the queue of every matching filter (a filter
@@ -464,9 +487,9 @@ func checkDispatch(topic string) (p2pTarget string, f finding) {
 }
 
 // A matchSink collects the filters a walk finds. The kinds differ in what
-// they keep: every filter's queue, or only wildcard filters' queues (after
-// the topic's own, which an exact filter would repeat), as strings or as one
-// comma-separated list.
+// they keep: every filter, every filter's queue, or only wildcard filters'
+// queues (after the topic's own, which an exact filter would repeat), as
+// strings or as one comma-separated list.
 type matchSink[S any] interface {
 	add(n *filterNode) S
 }
@@ -474,6 +497,10 @@ type matchSink[S any] interface {
 type allQueues []string
 
 func (q allQueues) add(n *filterNode) allQueues { return append(q, n.queue) }
+
+type allFilters []string
+
+func (q allFilters) add(n *filterNode) allFilters { return append(q, n.filter) }
 
 type fanOut []string
 
