@@ -13,7 +13,8 @@ type Dialect struct {
 	name string
 
 	qos, cleanSession, realTopic, clientID string
-	// Readers also accept these spellings, which the other dialect writes.
+	// The other dialect's spellings, which setters rewrite where a message
+	// holds them.
 	qosAlt, cleanSessionAlt string
 
 	secondTopic, retain string // the hosted dialect's; "" in the Apache one
@@ -125,7 +126,8 @@ func (d *Dialect) Is(other *Dialect) bool { return d.or().name == other.or().nam
 // every message to the queues of the matching filters of fs as well as to its
 // topic's own queue (see FilterSet). fs is shared, not copied: filters added
 // to it later take effect at once. A nil fs dispatches to the topic's queue
-// alone. The hosted dialect has no use for filters and ignores them.
+// alone. The hosted dialect writes no queues: it uses fs only where a setter
+// rewrites the INNER_MULTI_DISPATCH a message already has.
 func (d *Dialect) WithFilters(fs *FilterSet) *Dialect {
 	c := *d.or()
 	c.filters = fs

@@ -31,6 +31,9 @@ func FuzzApachePropertiesWire(f *testing.F) {
 		if key != "" || value != "" {
 			p.UserProperties = []mqttrmq.UserProperty{{Key: key, Value: value}}
 		}
+		for _, n := range nilMessages {
+			checkNilRefused(t, n.name, n.m, topic, clientID, mqttrmq.QoS(qos))
+		}
 		rmqTopic, received, ok := mapOverTheWire(t, m, p, mqttrmq.ErrInvalidTopic, mqttrmq.ErrInvalidProperty)
 		if !ok {
 			return
