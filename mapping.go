@@ -172,7 +172,10 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 // Every spelling of both dialects is read, so that a message reads the same
 // in either: where a message says one thing twice, as qoslevel and qosLevel,
 // or as mqttSecondTopic and originMqttTopic, both must say the same, or the
-// message is refused. P2PTargetOf reads the address the same way.
+// message is refused. Beside originMqttTopic, INNER_MULTI_DISPATCH must name
+// its queue as RocketMQ-MQTT names it (a/b/ goes to the queue of a/b, and
+// originMqttTopic says which it was). P2PTargetOf reads the address the same
+// way.
 //
 // It refuses, with an error wrapping
 //   - ErrInvalidTopic, a topic that SplitNamespace refuses;

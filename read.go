@@ -109,16 +109,29 @@ func addressOf(op string, src Properties) (address, error) {
 		a = address{first: first, tail: tail, whole: origin, key: PropOriginTopic}
 	}
 	if list := src.GetProperty(PropDispatch); list != "" {
-		d, err := dispatchAddress(op, list)
+		topicQ, p2pQ, err := dispatchQueues(op, list)
+		if err != nil {
+			return a, err
+		}
+		if a.whole != "" {
+			// originMqttTopic names the address whole: the list must name
+			// its queue as RocketMQ-MQTT names it, which need not read back
+			// (a/b/ has the queue of a/b).
+			if !isQueueOf(topicQ, p2pQ, a) {
+				return a, errConflict(op, a.key, PropDispatch, list)
+			}
+			return a, nil
+		}
+		d, err := dispatchAddress(op, topicQ, p2pQ)
 		if err != nil {
 			return a, err
 		}
 		switch {
 		case a.key == "":
 			a = d
-		case d.tail != a.tail || d.first != "" && a.first != "" && d.first != a.first:
+		case d.tail != a.tail:
 			return a, errConflict(op, a.key, PropDispatch, list)
-		case a.first == "":
+		default:
 			a.first = d.first // mqttSecondTopic and a topic's queue
 		}
 	}
@@ -143,14 +156,14 @@ func (a address) topicIn(op, parent string) (string, error) {
 	return parent + a.tail, nil
 }
 
-// dispatchAddress reads the address from the queues of INNER_MULTI_DISPATCH:
-// a topic's queue, with the queues of the wildcard filters that match it,
-// or a client's P2P queue alone, as RocketMQ-MQTT's WildcardManager lists
-// them. A list naming two topics, two clients, or a client and a topic, is
-// addressed to no one topic and is refused. The wildcard queues say who else
-// receives a message, not where it is addressed, and are not read.
-func dispatchAddress(op, list string) (address, error) {
-	var topicQ, p2pQ string
+// dispatchQueues finds the queue of INNER_MULTI_DISPATCH that says where a
+// message is addressed: a topic's queue, beside the queues of the wildcard
+// filters that match it, or a client's P2P queue alone, as RocketMQ-MQTT's
+// WildcardManager lists them. A list naming two topics, two clients, or a
+// client and a topic, is addressed to no one topic and is refused. The
+// wildcard queues say who else receives a message, not where it is
+// addressed, and are not read.
+func dispatchQueues(op, list string) (topicQ, p2pQ string, err error) {
 	wildcards := false
 	for rest := list; rest != ""; {
 		var q string
@@ -160,29 +173,34 @@ func dispatchAddress(op, list string) (address, error) {
 			wildcards = true
 		case strings.HasPrefix(q, p2pQueuePrefix):
 			if p2pQ != "" && q != p2pQ {
-				return address{}, newError(op, list, PropDispatch+": the P2P queues of two clients", ErrInvalidProperty)
+				return "", "", newError(op, list, PropDispatch+": the P2P queues of two clients", ErrInvalidProperty)
 			}
 			p2pQ = q
 		default:
 			if topicQ != "" && q != topicQ {
-				return address{}, newError(op, list, PropDispatch+": the queues of two topics", ErrInvalidProperty)
+				return "", "", newError(op, list, PropDispatch+": the queues of two topics", ErrInvalidProperty)
 			}
 			topicQ = q
 		}
 	}
+	switch {
+	case p2pQ != "" && (topicQ != "" || wildcards):
+		return "", "", newError(op, list, PropDispatch+": a P2P queue beside other queues: addressed to one client and to subscribers", ErrInvalidProperty)
+	case p2pQ == "" && topicQ == "":
+		return "", "", newError(op, list, PropDispatch+": no queue names a topic", ErrInvalidProperty)
+	}
+	return topicQ, p2pQ, nil
+}
+
+// dispatchAddress reads the address the queue dispatchQueues found names.
+func dispatchAddress(op, topicQ, p2pQ string) (address, error) {
 	if p2pQ != "" {
-		if topicQ != "" || wildcards {
-			return address{}, newError(op, list, PropDispatch+": a P2P queue beside other queues: addressed to one client and to subscribers", ErrInvalidProperty)
-		}
 		id, ok := parseP2PQueue(p2pQ)
 		if !ok {
 			return address{}, finding{probNoP2PTopic, -1}.errKey(op, PropDispatch, p2pQ)
 		}
 		// A P2P message reaches its target on {parent}/p2p/{clientID}.
 		return address{tail: p2pLevel + id, key: PropDispatch}, nil
-	}
-	if topicQ == "" {
-		return address{}, newError(op, list, PropDispatch+": no queue names a topic", ErrInvalidProperty)
 	}
 	t, f := parseLMQ(topicQ)
 	if !f.ok() {
@@ -193,6 +211,37 @@ func dispatchAddress(op, list string) (address, error) {
 		return address{}, f.errKey(op, PropDispatch, topicQ)
 	}
 	return address{first: first, tail: tail, whole: t, key: PropDispatch}, nil
+}
+
+// isQueueOf reports whether the queue dispatchQueues found is the one
+// RocketMQ-MQTT dispatches a message addressed to a to: the P2P queue of the
+// client a P2P topic names, else the topic's own queue, "%LMQ%" and the topic
+// with a trailing '/' (TopicUtils.normalizeTopic, for more than one level)
+// and every '/' written '%'.
+func isQueueOf(topicQ, p2pQ string, a address) bool {
+	if p2pQ != "" {
+		id, ok := p2pTargetOf(a.tail)
+		rest, isP2P := strings.CutPrefix(p2pQ, p2pQueuePrefix)
+		return ok && isP2P && len(rest) == len(id)+1 && rest[:len(id)] == id && rest[len(id)] == '%'
+	}
+	rest, ok := strings.CutPrefix(topicQ, LMQPrefix)
+	topic := a.whole
+	if !ok || len(rest) < len(topic) {
+		return false
+	}
+	for i := 0; i < len(topic); i++ {
+		c := topic[i]
+		if c == '/' {
+			c = '%'
+		}
+		if rest[i] != c {
+			return false
+		}
+	}
+	if a.tail == "" || topic[len(topic)-1] == '/' {
+		return len(rest) == len(topic) // one level, or normalised already
+	}
+	return len(rest) == len(topic)+1 && rest[len(topic)] == '%'
 }
 
 // realTopicOf reads mqttRealTopic, a property or a member of extData: ""
