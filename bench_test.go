@@ -49,11 +49,10 @@ func BenchmarkMatchTopic(b *testing.B) {
 }
 
 var uplink = mqttrmq.Publish{
-	Topic:        "vehicles/telemetry/gps",
-	QoS:          mqttrmq.AtLeastOnce,
-	ClientID:     "GID_car@@@v1",
-	CleanSession: true,
-	Payload:      []byte(`{"lat":31.2,"lon":121.5}`),
+	Topic:    "vehicles/telemetry/gps",
+	QoS:      mqttrmq.AtLeastOnce,
+	ClientID: "GID_car@@@v1",
+	Payload:  []byte(`{"lat":31.2,"lon":121.5}`),
 }
 
 // BenchmarkUplink sets ToRocketMQ beside its floor: the same four properties
@@ -108,6 +107,8 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	checks := map[string]func(){
 		"SplitTopic":    func() { sinkString, _, _ = mqttrmq.SplitTopic("vehicles/telemetry/gps") },
 		"ParseP2PTopic": func() { _, sinkString, _ = mqttrmq.ParseP2PTopic("vehicles/p2p/GID_car@@@v1") },
+		// What a namespaced consumer hands over, split without a copy.
+		"SplitNamespace": func() { _, sinkString, _ = mqttrmq.SplitNamespace("MQ_INST_1234_abcd%vehicles") },
 		// Refusals on the matching path allocate nothing either.
 		"MatchTopic(invalid)": func() { sinkBool = mqttrmq.MatchTopic("a/#/b", "a/\x01") },
 		"ValidateTopicName":   func() { _ = mqttrmq.ValidateTopicName("vehicles/telemetry/gps") },

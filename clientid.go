@@ -1,6 +1,9 @@
 package mqttrmq
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // ClientID is a client ID of the hosted service's form, GroupID@@@DeviceID:
 // the group names the kind of device or application, the device ID names one
@@ -29,7 +32,9 @@ func (c ClientID) Validate() error {
 
 // ParseClientID splits a client ID of the form GroupID@@@DeviceID. It
 // refuses, with an error wrapping ErrInvalidClientID:
-//   - a client ID longer than 64 characters or without "@@@";
+//   - a client ID longer than 64 characters (characters, not bytes, as the
+//     service counts them; a valid one is ASCII, so they are bytes too), or
+//     without "@@@";
 //   - a group ID that does not start with "GID_" or "GID-", is shorter than 7
 //     or longer than 64 characters, or holds anything but letters, digits,
 //     '-' and '_';
@@ -46,8 +51,8 @@ func parseClientID(op, s string) (ClientID, error) {
 	fail := func(at int, reason string) (ClientID, error) {
 		return ClientID{}, &Error{Op: op, Input: s, Offset: at, Reason: reason, Err: ErrInvalidClientID}
 	}
-	if len(s) > maxClientIDLen {
-		return fail(maxClientIDLen, "longer than 64 characters")
+	if len(s) > maxClientIDLen && utf8.RuneCountInString(s) > maxClientIDLen {
+		return fail(runeOffset(s, maxClientIDLen), "longer than 64 characters")
 	}
 	sep := strings.Index(s, clientIDSeparator)
 	if sep < 0 {
@@ -70,4 +75,16 @@ func parseClientID(op, s string) (ClientID, error) {
 		return fail(sep+len(clientIDSeparator)+i, "device ID may hold only letters, digits, '-' and '_'")
 	}
 	return ClientID{GroupID: group, DeviceID: device}, nil
+}
+
+// runeOffset returns the byte offset of character n (0-based) of s, which
+// has more than n characters.
+func runeOffset(s string, n int) int {
+	for i := range s {
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return len(s)
 }

@@ -51,3 +51,26 @@ func TestParseClientID(t *testing.T) {
 		t.Errorf("Validate of device a/b = %v; want ErrInvalidClientID", err)
 	}
 }
+
+// TestParseClientIDCountsCharacters: ParseClientID said "longer than 64
+// characters" while it counted bytes, so that a client ID of 40 characters
+// (100 bytes) was called too long instead of holding what is not a letter. It counts characters
+// now, and names the character the limit falls on.
+func TestParseClientIDCountsCharacters(t *testing.T) {
+	// 40 characters, 100 bytes: not too long, but not ASCII letters.
+	_, err := mqttrmq.ParseClientID("GID_car@@@" + strings.Repeat("设", 30))
+	var e *mqttrmq.Error
+	if !errors.As(err, &e) || strings.Contains(e.Reason, "longer") || !strings.Contains(e.Reason, "device ID may hold only") {
+		t.Errorf("ParseClientID(40 characters, 100 bytes) = %v; want the device ID's characters refused, not its length", err)
+	}
+	// 65 characters of which the last is not ASCII: too long, at character 65.
+	in := "GID_" + strings.Repeat("g", 56) + "@@@d" + "设"
+	_, err = mqttrmq.ParseClientID(in)
+	if !errors.As(err, &e) || e.Reason != "longer than 64 characters" || e.Offset != 64 {
+		t.Errorf("ParseClientID(65 characters) = %+v; want longer than 64 characters at byte 64", e)
+	}
+	// 64 characters of ASCII are fine.
+	if _, err := mqttrmq.ParseClientID("GID_" + strings.Repeat("g", 56) + "@@@d"); err != nil {
+		t.Errorf("ParseClientID(64 characters) = %v", err)
+	}
+}

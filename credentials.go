@@ -22,18 +22,47 @@ const credentialSeparator = "|"
 // service's Signature mode: "Signature|{accessKeyID}|{instanceID}" and
 // Base64(HMAC-SHA1(key=accessKeySecret, data=clientID)).
 //
-// It does not validate; an accessKeyID or instanceID holding '|' makes a
-// username that ParseUsername refuses, as the service does.
-func SignatureCredentials(accessKeyID, accessKeySecret, instanceID, clientID string) (username, password string) {
-	return ModeSignature + "|" + accessKeyID + "|" + instanceID, Sign(accessKeySecret, clientID)
+// It refuses, with an error wrapping ErrInvalidCredentials, what
+// TokenCredentials refuses in a username (an empty accessKeyID or instanceID,
+// and one holding '|', which would make a username ParseUsername and the
+// service refuse), an empty accessKeySecret (an HMAC key anyone can guess),
+// and an empty clientID (the service signs the client ID the device connects
+// with, and a device without one has nothing to sign).
+func SignatureCredentials(accessKeyID, accessKeySecret, instanceID, clientID string) (username, password string, err error) {
+	return signedCredentials("SignatureCredentials", ModeSignature, accessKeyID, accessKeySecret, instanceID, clientID)
 }
 
 // DeviceCredentials returns the MQTT username and password of the hosted
 // service's DeviceCredential mode: "DeviceCredential|{deviceAccessKeyID}|{instanceID}"
-// and Base64(HMAC-SHA1(key=deviceAccessKeySecret, data=clientID)).
-// Like SignatureCredentials, it does not validate.
-func DeviceCredentials(deviceAccessKeyID, deviceAccessKeySecret, instanceID, clientID string) (username, password string) {
-	return ModeDeviceCredential + "|" + deviceAccessKeyID + "|" + instanceID, Sign(deviceAccessKeySecret, clientID)
+// and Base64(HMAC-SHA1(key=deviceAccessKeySecret, data=clientID)). It refuses
+// what SignatureCredentials refuses.
+func DeviceCredentials(deviceAccessKeyID, deviceAccessKeySecret, instanceID, clientID string) (username, password string, err error) {
+	return signedCredentials("DeviceCredentials", ModeDeviceCredential, deviceAccessKeyID, deviceAccessKeySecret, instanceID, clientID)
+}
+
+// signedCredentials checks and builds the credentials of a mode whose
+// password signs the client ID.
+func signedCredentials(op, mode, accessKeyID, secret, instanceID, clientID string) (username, password string, err error) {
+	if err := checkUsername(op, accessKeyID, instanceID); err != nil {
+		return "", "", err
+	}
+	if secret == "" {
+		return "", "", newError(op, "", "empty secret", ErrInvalidCredentials)
+	}
+	if clientID == "" {
+		return "", "", newError(op, "", "empty client ID: the password signs it", ErrInvalidCredentials)
+	}
+	return mode + credentialSeparator + accessKeyID + credentialSeparator + instanceID, Sign(secret, clientID), nil
+}
+
+// checkUsername checks the fields of a username Mode|AccessKeyID|InstanceID.
+func checkUsername(op, accessKeyID, instanceID string) error {
+	for _, s := range [...]string{accessKeyID, instanceID} {
+		if s == "" || strings.Contains(s, credentialSeparator) {
+			return newError(op, s, "access key ID and instance ID must be non-empty and free of '|'", ErrInvalidCredentials)
+		}
+	}
+	return nil
 }
 
 // Sign returns Base64(HMAC-SHA1(key=secret, data=clientID)), the password of
@@ -67,10 +96,8 @@ type Token struct {
 // shift every later field).
 func TokenCredentials(accessKeyID, instanceID string, tokens ...Token) (username, password string, err error) {
 	const op = "TokenCredentials"
-	for _, s := range [...]string{accessKeyID, instanceID} {
-		if s == "" || strings.Contains(s, credentialSeparator) {
-			return "", "", newError(op, s, "access key ID and instance ID must be non-empty and free of '|'", ErrInvalidCredentials)
-		}
+	if err := checkUsername(op, accessKeyID, instanceID); err != nil {
+		return "", "", err
 	}
 	if len(tokens) == 0 {
 		return "", "", newError(op, "", "no token", ErrInvalidCredentials)

@@ -15,9 +15,9 @@ func TestSign(t *testing.T) {
 }
 
 func TestSignatureCredentials(t *testing.T) {
-	user, pass := mqttrmq.SignatureCredentials("LTAI5tAK", "Jefe", "mqtt-cn-0pp1", "what do ya want for nothing?")
-	if user != "Signature|LTAI5tAK|mqtt-cn-0pp1" || pass != "7/zfauXrL6LSdBbV8YTfnCWafHk=" {
-		t.Errorf("SignatureCredentials = %q, %q", user, pass)
+	user, pass, err := mqttrmq.SignatureCredentials("LTAI5tAK", "Jefe", "mqtt-cn-0pp1", "what do ya want for nothing?")
+	if user != "Signature|LTAI5tAK|mqtt-cn-0pp1" || pass != "7/zfauXrL6LSdBbV8YTfnCWafHk=" || err != nil {
+		t.Errorf("SignatureCredentials = %q, %q, %v", user, pass, err)
 	}
 	if !mqttrmq.VerifySignature("Jefe", "what do ya want for nothing?", pass) {
 		t.Errorf("VerifySignature refused its own signature")
@@ -30,9 +30,43 @@ func TestSignatureCredentials(t *testing.T) {
 		t.Errorf("ParseUsername(%q) = %+v, %v", user, u, err)
 	}
 
-	user, pass = mqttrmq.DeviceCredentials("dak", "Jefe", "mqtt-cn-0pp1", "what do ya want for nothing?")
-	if user != "DeviceCredential|dak|mqtt-cn-0pp1" || pass != "7/zfauXrL6LSdBbV8YTfnCWafHk=" {
-		t.Errorf("DeviceCredentials = %q, %q", user, pass)
+	user, pass, err = mqttrmq.DeviceCredentials("dak", "Jefe", "mqtt-cn-0pp1", "what do ya want for nothing?")
+	if user != "DeviceCredential|dak|mqtt-cn-0pp1" || pass != "7/zfauXrL6LSdBbV8YTfnCWafHk=" || err != nil {
+		t.Errorf("DeviceCredentials = %q, %q, %v", user, pass, err)
+	}
+}
+
+// TestSignedCredentialsValidateLikeTokens: SignatureCredentials and
+// DeviceCredentials validated nothing while TokenCredentials did, so that an
+// access key ID holding '|' made a username the service refuses, and an empty
+// secret or client ID a password anyone could compute. They refuse what
+// TokenCredentials refuses in a username, and an empty secret or client ID.
+func TestSignedCredentialsValidateLikeTokens(t *testing.T) {
+	for name, credentials := range map[string]func(ak, sk, instance, clientID string) (string, string, error){
+		"SignatureCredentials": mqttrmq.SignatureCredentials,
+		"DeviceCredentials":    mqttrmq.DeviceCredentials,
+	} {
+		for _, c := range [][4]string{
+			{"a|k", "sk", "inst", "GID_car@@@v1"},
+			{"ak", "sk", "i|nst", "GID_car@@@v1"},
+			{"", "sk", "inst", "GID_car@@@v1"},
+			{"ak", "sk", "", "GID_car@@@v1"},
+			{"ak", "", "inst", "GID_car@@@v1"},
+			{"ak", "sk", "inst", ""},
+		} {
+			user, pass, err := credentials(c[0], c[1], c[2], c[3])
+			if !errors.Is(err, mqttrmq.ErrInvalidCredentials) || user != "" || pass != "" {
+				t.Errorf("%s(%q) = %q, %q, %v; want ErrInvalidCredentials", name, c, user, pass, err)
+			}
+			// TokenCredentials refuses the same username fields.
+			if _, _, terr := mqttrmq.TokenCredentials(c[0], c[2], mqttrmq.Token{Type: "R", Value: "x"}); (terr == nil) != (c[1] == "" || c[3] == "") {
+				t.Errorf("TokenCredentials(%q, %q) = %v, %s = %v: the usernames are checked differently", c[0], c[2], terr, name, err)
+			}
+		}
+		// A '|' in the secret is fine: it is an HMAC key, in no field.
+		if _, _, err := credentials("ak", "s|k", "inst", "GID_car@@@v1"); err != nil {
+			t.Errorf("%s with '|' in the secret = %v", name, err)
+		}
 	}
 }
 

@@ -1,12 +1,11 @@
 package mqttrmq
 
-import "strings"
-
 // Dialect holds every property key, tag and rule of one way of writing the
 // mapping. Two exist: AlibabaCloud, the hosted service's, which the
 // package-level functions use, and ApacheRocketMQMQTT, the open-source proxy's.
-// Readers of both accept the other's spellings of the QoS and clean-session
-// keys.
+// The dialects differ in what they write; they read alike, each accepting
+// every spelling the other writes and refusing a message whose spellings
+// disagree, so that a message has one reading (see FromRocketMQ).
 //
 // A Dialect is immutable and safe for concurrent use; WithFilters returns a
 // configured copy. A nil *Dialect, and the zero Dialect, are AlibabaCloud.
@@ -14,7 +13,8 @@ type Dialect struct {
 	name string
 
 	qos, cleanSession, realTopic, clientID string
-	// Readers also accept these spellings, which the other dialect writes.
+	// The other dialect's spellings, which setters rewrite where a message
+	// holds them.
 	qosAlt, cleanSessionAlt string
 
 	secondTopic, retain string // the hosted dialect's; "" in the Apache one
@@ -59,12 +59,20 @@ func newApacheRocketMQMQTT() *Dialect {
 	}
 }
 
+// The dialects ParseDialect returns: the values AlibabaCloud and
+// ApacheRocketMQMQTT are first given, so that d == mqttrmq.ApacheRocketMQMQTT
+// holds for a parsed d.
+var (
+	alibabaCloud       = newAlibabaCloud()
+	apacheRocketMQMQTT = newApacheRocketMQMQTT()
+)
+
 var (
 	// AlibabaCloud is the dialect of Alibaba Cloud's MQTT service (SPEC §3):
 	// qoslevel, cleansessionflag, clientId, mqttSecondTopic for the levels
 	// after the first, mqttRetain, mqtt5UserProperty and the tag MQ2MQTT. It is
 	// the default: the package-level functions speak it.
-	AlibabaCloud = newAlibabaCloud()
+	AlibabaCloud = alibabaCloud
 
 	// ApacheRocketMQMQTT is the dialect of Apache RocketMQ-MQTT, the
 	// open-source MQTT proxy of RocketMQ 5: originMqttTopic for the whole
@@ -73,7 +81,7 @@ var (
 	// the Light Message Queues of the topic and of every matching wildcard
 	// filter (see WithFilters). It carries no retain flag: RocketMQ-MQTT keeps
 	// retained messages in its own store.
-	ApacheRocketMQMQTT = newApacheRocketMQMQTT()
+	ApacheRocketMQMQTT = apacheRocketMQMQTT
 )
 
 // hosted is the package-level functions' dialect. It is a copy of its own,
@@ -81,15 +89,18 @@ var (
 // here.
 var hosted = newAlibabaCloud()
 
-// ParseDialect returns the dialect String names: "alibaba-cloud" or
-// "apache-rocketmq-mqtt", for a command-line flag or a configuration file. It
-// refuses any other name with an error wrapping ErrInvalidDialect.
+// ParseDialect returns the dialect String names, "alibaba-cloud" or
+// "apache-rocketmq-mqtt", for a command-line flag or a configuration file:
+// AlibabaCloud or ApacheRocketMQMQTT itself, so that a parsed dialect compares
+// equal to the variable (d == mqttrmq.ApacheRocketMQMQTT); a copy WithFilters
+// made does not, and Is tells which dialect it is. It refuses any other name
+// with an error wrapping ErrInvalidDialect.
 func ParseDialect(name string) (*Dialect, error) {
 	switch name {
-	case hosted.name:
-		return newAlibabaCloud(), nil
-	case "apache-rocketmq-mqtt":
-		return newApacheRocketMQMQTT(), nil
+	case alibabaCloud.name:
+		return alibabaCloud, nil
+	case apacheRocketMQMQTT.name:
+		return apacheRocketMQMQTT, nil
 	}
 	return nil, newError("ParseDialect", name, `want "alibaba-cloud" or "apache-rocketmq-mqtt"`, ErrInvalidDialect)
 }
@@ -106,11 +117,17 @@ func (d *Dialect) or() *Dialect {
 // String returns the dialect's name, which ParseDialect reads.
 func (d *Dialect) String() string { return d.or().name }
 
+// Is reports whether d is the dialect other, or a copy of it WithFilters
+// made: d.Is(mqttrmq.ApacheRocketMQMQTT) whatever filters d was given. A nil
+// or zero Dialect is AlibabaCloud.
+func (d *Dialect) Is(other *Dialect) bool { return d.or().name == other.or().name }
+
 // WithFilters returns a copy of d that, in the Apache dialect, dispatches
 // every message to the queues of the matching filters of fs as well as to its
 // topic's own queue (see FilterSet). fs is shared, not copied: filters added
 // to it later take effect at once. A nil fs dispatches to the topic's queue
-// alone. The hosted dialect has no use for filters and ignores them.
+// alone. The hosted dialect writes no queues: it uses fs only where a setter
+// rewrites the INNER_MULTI_DISPATCH a message already has.
 func (d *Dialect) WithFilters(fs *FilterSet) *Dialect {
 	c := *d.or()
 	c.filters = fs
@@ -120,11 +137,13 @@ func (d *Dialect) WithFilters(fs *FilterSet) *Dialect {
 // Filters returns the filter set WithFilters configured, or nil.
 func (d *Dialect) Filters() *FilterSet { return d.or().filters }
 
-// TagToMQTT returns the RocketMQ tag of the dialect: MQ2MQTT, which a
-// backend's message must carry for the hosted service to deliver it, or
-// MQTT_COMMON, which Apache RocketMQ-MQTT puts on what it writes (it delivers
-// by INNER_MULTI_DISPATCH, whatever the tag).
-func (d *Dialect) TagToMQTT() string { return d.or().tag }
+// DownlinkTag returns the RocketMQ tag a backend puts on a message for MQTT
+// clients in the dialect. In the hosted one it is TagToMQTT, MQ2MQTT, without
+// which the service delivers nothing; devices' messages carry another. In
+// the Apache one it is TagMQTTCommon, MQTT_COMMON, which RocketMQ-MQTT puts
+// on every message it writes, both ways, and which its RocketMQ consumers
+// subscribe to: it delivers by INNER_MULTI_DISPATCH, whatever the tag.
+func (d *Dialect) DownlinkTag() string { return d.or().tag }
 
 // QoSKey returns the key of the QoS property: qoslevel or qosLevel.
 func (d *Dialect) QoSKey() string { return d.or().qos }
@@ -150,28 +169,14 @@ func (d *Dialect) TopicKey() string {
 // mqtt5UserProperty (a JSON array) or extData (a JSON object).
 func (d *Dialect) UserPropertiesKey() string { return d.or().userProperties }
 
-// QoSOf reads the QoS of a message as the dialect does: its own key first,
-// then the other dialect's, then (Apache) extData's qosLevel. A message with
-// none is AtLeastOnce. It refuses, with an error wrapping ErrInvalidProperty,
-// any value but "0", "1" and "2", and an extData it cannot read.
-func (d *Dialect) QoSOf(m Properties) (QoS, error) {
-	d = d.or()
-	if !d.lmq || m == nil {
-		return d.qosOf("QoSOf", m)
-	}
-	ext, err := parseExtData("QoSOf", m.GetProperty(PropExtData))
-	if err != nil {
-		return 0, err
-	}
-	return d.qosOfLMQ("QoSOf", m, ext)
-}
+// QoSOf reads the QoS of a message, as the package-level QoSOf does: both
+// dialects read alike.
+func (d *Dialect) QoSOf(m Properties) (QoS, error) { return readQoS("QoSOf", m) }
 
-// CleanSessionOf reads the clean-session flag of a message as the dialect
-// does: its own key first, then the other dialect's; absent is true. It
-// accepts "true" and "false" in any letter case and refuses anything else with
-// an error wrapping ErrInvalidProperty.
+// CleanSessionOf reads the clean-session flag of a message, as the
+// package-level CleanSessionOf does: both dialects read alike.
 func (d *Dialect) CleanSessionOf(m Properties) (bool, error) {
-	return d.or().cleanSessionOf("CleanSessionOf", m)
+	return readCleanSession("CleanSessionOf", m)
 }
 
 // ClientIDOf returns the client ID of the device that sent the message, ""
@@ -179,24 +184,5 @@ func (d *Dialect) CleanSessionOf(m Properties) (bool, error) {
 func (d *Dialect) ClientIDOf(m Properties) string { return get(m, d.or().clientID) }
 
 // P2PTargetOf returns the client ID a message is addressed to point to
-// point; ok is false for any other message. The hosted dialect reads
-// mqttSecondTopic, /p2p/{clientID}, as the package-level P2PTargetOf does.
-// The Apache dialect reads originMqttTopic, {parent}/p2p/{clientID}, or, when
-// that is absent, the P2P queue of INNER_MULTI_DISPATCH,
-// %LMQ%%p2p%{clientID}%. Neither is hidden by mqttRealTopic.
-func (d *Dialect) P2PTargetOf(m Properties) (clientID string, ok bool) {
-	if d = d.or(); !d.lmq || m == nil {
-		return p2pTargetOf(get(m, d.secondTopic))
-	}
-	if origin := m.GetProperty(PropOriginTopic); origin != "" {
-		_, clientID, ok = ParseP2PTopic(origin)
-		return clientID, ok
-	}
-	for rest := m.GetProperty(PropDispatch); rest != ""; {
-		var q string
-		if q, rest = cutQueue(rest); strings.HasPrefix(q, p2pQueuePrefix) {
-			return parseP2PQueue(q) // the first P2P queue decides
-		}
-	}
-	return "", false
-}
+// point, as the package-level P2PTargetOf does: both dialects read alike.
+func (d *Dialect) P2PTargetOf(m Properties) (clientID string, ok bool) { return P2PTargetOf(m) }

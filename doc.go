@@ -14,8 +14,11 @@
 // # Who uses what
 //
 // A backend service on rocketmq-client-go v2 reads what devices sent with
-// FromRocketMQ (or ClientIDOf, QoSOf and friends), and addresses devices with
-// SetSecondTopic, SetP2P, SetQoS and the tag TagToMQTT. A device program on
+// FromRocketMQ (or ClientIDOf, QoSOf, UserPropertiesOf and friends), and
+// addresses devices with SetTopic or SetP2P, SetQoS, SetCleanSession,
+// SetRealTopic, SetRetain and SetUserProperties, tagging the message with
+// TagToMQTT; a Dialect has the same setters and its DownlinkTag, so that a
+// backend of Apache RocketMQ-MQTT writes its properties alike. A device program on
 // paho.mqtt.golang builds its client ID (ClientID), its credentials for the
 // hosted service (SignatureCredentials, TokenCredentials, DeviceCredentials)
 // and its P2P topics (P2PTopic), and checks topics and filters
@@ -35,9 +38,26 @@
 // message reaches the subscribers of topic/# too. LMQQueue and ParseLMQQueue
 // name the queues, refusing the topics whose names would collide.
 //
+// The dialects differ in what they write, not in what they read. Every
+// reader accepts every spelling of both (qoslevel and qosLevel, the topic as
+// mqttSecondTopic, originMqttTopic or INNER_MULTI_DISPATCH, the user
+// properties as mqtt5UserProperty or extData), and refuses a message whose
+// spellings disagree: one message has one reading, so that FromRocketMQ and
+// P2PTargetOf never decide delivery and privacy differently, whichever
+// dialect asks.
+//
 // The package imports only the standard library, so a device program does
 // not compile the RocketMQ client. It works on messages through Properties,
 // which *primitive.Message and *primitive.MessageExt satisfy.
+//
+// # Namespaces
+//
+// A RocketMQ client created with a namespace names every topic
+// {namespace}%{topic} on the broker, and its consumer hands messages over
+// with that name. The readers take it (FromRocketMQ("ns1%vehicles", ...)
+// reads the parent topic "vehicles"); the writers return the bare parent
+// topic, which a producer with the namespace prefixes as it sends.
+// SplitNamespace and NamespaceTopic take such names apart and make them.
 //
 // # Refusals
 //
@@ -47,5 +67,8 @@
 // ErrInvalidDialect; a Quota's checks unwrap to ErrQuotaExceeded. Control
 // characters are refused everywhere a topic or client ID reaches a property:
 // RocketMQ serialises properties as key\x01value\x02, so a stray \x01 or \x02
-// would drop or inject properties. Nothing panics, whatever the input.
+// would drop or inject properties. Nothing panics, whatever the input: a nil
+// message, untyped or a nil *primitive.Message, is refused with an error
+// wrapping ErrInvalidProperty (see Properties), and a nil *FilterSet is empty
+// and refuses to take filters.
 package mqttrmq

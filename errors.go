@@ -47,7 +47,9 @@ const maxQuoted = 80
 
 // Error describes the refusal on one line: the operation, the input (at most
 // its first 80 bytes, quoted, so that a 64 KB topic cannot flood a log), the
-// sentinel, the reason, and where the offending byte is.
+// sentinel, the reason, and where the offending byte is. A long input is cut
+// before the character that would cross the 80th byte, never inside it, so
+// that the quote shows whole characters only.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("mqttrmq: ")
@@ -55,7 +57,7 @@ func (e *Error) Error() string {
 	b.WriteByte(' ')
 	in := e.Input
 	if len(in) > maxQuoted {
-		b.WriteString(strconv.Quote(in[:maxQuoted]))
+		b.WriteString(strconv.Quote(in[:quoteCut(in)]))
 		b.WriteString("... (")
 		b.WriteString(strconv.Itoa(len(in)))
 		b.WriteString(" bytes)")
@@ -80,6 +82,19 @@ func (e *Error) Error() string {
 		}
 	}
 	return b.String()
+}
+
+// quoteCut returns where Error cuts a long input: at the start of the
+// character that holds byte maxQuoted, so that no character is cut in half.
+// A UTF-8 character is at most 4 bytes long; past 3 continuation bytes the
+// input is not UTF-8 there, and is cut at maxQuoted.
+func quoteCut(in string) int {
+	for cut := maxQuoted; cut > maxQuoted-utf8.UTFMax; cut-- {
+		if utf8.RuneStart(in[cut]) {
+			return cut
+		}
+	}
+	return maxQuoted
 }
 
 // Unwrap returns the sentinel, so that errors.Is(err, ErrInvalidTopic) works.
@@ -133,6 +148,9 @@ const (
 	probLMQP2P
 	probLMQSlash
 	probFirstLevel
+	probNamespaceEmpty
+	probNamespaceChar
+	probNamespacedTooLong
 )
 
 var problemText = [...]string{
@@ -170,6 +188,9 @@ var problemText = [...]string{
 	probLMQP2P:              "the P2P queue of a client, not the queue of a topic",
 	probLMQSlash:            "'/' in a queue name, which the broker does not dispatch to",
 	probFirstLevel:          "first level is not the first-level topic",
+	probNamespaceEmpty:      "empty namespace before '%'",
+	probNamespaceChar:       "namespace may hold only [a-zA-Z0-9_-]",
+	probNamespacedTooLong:   "namespace and topic longer than 127 characters, RocketMQ's limit on a name",
 }
 
 // finding is what a validating worker reports: a problem and the byte
@@ -187,7 +208,7 @@ func (f finding) ok() bool { return f.p == noProblem }
 // character where there is one.
 func (f finding) err(op, input string, sentinel error) error {
 	reason := problemText[f.p]
-	if f.at >= 0 && f.at < len(input) && (f.p == probControl || f.p == probNUL || f.p == probParentChar) {
+	if f.at >= 0 && f.at < len(input) && (f.p == probControl || f.p == probNUL || f.p == probParentChar || f.p == probNamespaceChar) {
 		r, _ := utf8.DecodeRuneInString(input[f.at:])
 		reason += " " + quoteRune(r)
 	}

@@ -2,6 +2,7 @@ package mqttrmq_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
@@ -25,7 +26,6 @@ func ExampleDialect_ToRocketMQ() {
 		Topic:          "vehicles/v1/gps",
 		QoS:            mqttrmq.AtLeastOnce,
 		ClientID:       "GID_car@@@v1",
-		CleanSession:   true,
 		Payload:        []byte(`{"lat":31.2}`),
 		UserProperties: []mqttrmq.UserProperty{{Key: "unit", Value: "deg"}},
 	}
@@ -115,8 +115,67 @@ func ExampleFilterSet_AppendDispatch() {
 	// Output: %LMQ%test%v1%cmd%,%LMQ%test%#%,%LMQ%test%+%cmd%
 }
 
+// A backend of Apache RocketMQ-MQTT sends a command to exactly one vehicle,
+// with the setters of its dialect: the same as the hosted service's.
+func ExampleDialect_SetP2P() {
+	d := mqttrmq.ApacheRocketMQMQTT
+	msg := primitive.NewMessage("vehicles", []byte("unlock"))
+	msg.WithTag(d.DownlinkTag())
+	if err := d.SetP2P(msg, "GID_car@@@v1"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := d.SetQoS(msg, mqttrmq.AtLeastOnce); err != nil {
+		fmt.Println(err)
+		return
+	}
+	// producer.SendSync(ctx, msg)
+	fmt.Println(msg.GetTags(), msg.GetProperty(mqttrmq.PropDispatch), msg.GetProperty(mqttrmq.PropExtData))
+	// Output: MQTT_COMMON %LMQ%%p2p%GID_car@@@v1% {"qosLevel":"1"}
+}
+
+// A backend addresses the subscribers of a topic, in either dialect: SetTopic
+// writes what the dialect reads the topic from, and returns the RocketMQ
+// topic to send to.
+func ExampleDialect_SetTopic() {
+	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
+		msg := primitive.NewMessage("", []byte("return to depot"))
+		msg.WithTag(d.DownlinkTag())
+		topic, err := d.SetTopic(msg, "vehicles/cmd/all")
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		msg.Topic = topic
+		fmt.Println(d, msg.Topic, msg.GetProperty(d.TopicKey()))
+	}
+	// Output:
+	// alibaba-cloud vehicles /cmd/all
+	// apache-rocketmq-mqtt vehicles vehicles/cmd/all
+}
+
+// A gateway finds the subscriptions a message reaches: the filters, as
+// registered, that match its topic.
+func ExampleFilterSet_AppendFilters() {
+	var fs mqttrmq.FilterSet
+	for _, f := range []string{"vehicles/+/gps", "$share/backend/vehicles/#", "chat/#"} {
+		if err := fs.Add(f); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	buf := make([]string, 0, 16) // reused from message to message: no allocation
+	filters, err := fs.AppendFilters(buf[:0], "vehicles/v1/gps")
+	slices.Sort(filters)
+	fmt.Println(filters, err)
+	// Output: [vehicles/# vehicles/+/gps] <nil>
+}
+
 func ExampleParseDialect() {
 	d, err := mqttrmq.ParseDialect("apache-rocketmq-mqtt") // from a -dialect flag
-	fmt.Println(d, d.QoSKey(), d.TopicKey(), d.TagToMQTT(), err)
-	// Output: apache-rocketmq-mqtt qosLevel originMqttTopic MQTT_COMMON <nil>
+	fmt.Println(d, d.QoSKey(), d.TopicKey(), d.DownlinkTag(), err)
+	fmt.Println(d == mqttrmq.ApacheRocketMQMQTT, d.WithFilters(nil).Is(mqttrmq.ApacheRocketMQMQTT))
+	// Output:
+	// apache-rocketmq-mqtt qosLevel originMqttTopic MQTT_COMMON <nil>
+	// true true
 }

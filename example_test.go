@@ -30,11 +30,10 @@ func ExampleJoinTopic() {
 // A gateway maps a device's publish onto a RocketMQ message.
 func ExampleToRocketMQ() {
 	p := mqttrmq.Publish{
-		Topic:        "vehicles/telemetry/gps",
-		QoS:          mqttrmq.AtLeastOnce,
-		ClientID:     "GID_car@@@v1", // from the connection, never from the device's payload
-		CleanSession: true,
-		Payload:      []byte(`{"lat":31.2}`),
+		Topic:    "vehicles/telemetry/gps",
+		QoS:      mqttrmq.AtLeastOnce,
+		ClientID: "GID_car@@@v1", // from the connection, never from the device's payload
+		Payload:  []byte(`{"lat":31.2}`),
 	}
 	msg := &primitive.Message{Body: p.Payload}
 	topic, err := mqttrmq.ToRocketMQ(p, msg)
@@ -71,8 +70,8 @@ func ExampleFromRocketMQ() {
 	received.WithProperty("mqttSecondTopic", "/telemetry/speed")
 
 	p, err := mqttrmq.FromRocketMQ(received.Topic, received, received.Body)
-	fmt.Printf("%s from %s at QoS %v, clean %v: %s %v\n", p.Topic, p.ClientID, p.QoS, p.CleanSession, p.Payload, err)
-	// Output: vehicles/telemetry/speed from GID_car@@@v1 at QoS 1, clean false: 42 <nil>
+	fmt.Printf("%s from %s at QoS %v, persistent %v: %s %v\n", p.Topic, p.ClientID, p.QoS, p.PersistentSession, p.Payload, err)
+	// Output: vehicles/telemetry/speed from GID_car@@@v1 at QoS 1, persistent true: 42 <nil>
 }
 
 // A backend sends a command to exactly one vehicle.
@@ -135,7 +134,11 @@ func ExampleParseClientID() {
 // A device connects to the hosted service in Signature mode.
 func ExampleSignatureCredentials() {
 	clientID := mqttrmq.ClientID{GroupID: "GID_car", DeviceID: "v1"}.String()
-	username, password := mqttrmq.SignatureCredentials("LTAI5tExampleKey", "ExampleSecret", "mqtt-cn-0pp12345", clientID)
+	username, password, err := mqttrmq.SignatureCredentials("LTAI5tExampleKey", "ExampleSecret", "mqtt-cn-0pp12345", clientID)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	// With paho: mqtt.NewClientOptions().SetClientID(clientID).SetUsername(username).SetPassword(password)
 	fmt.Println(username)
 	fmt.Println(password)

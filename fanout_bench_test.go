@@ -209,7 +209,11 @@ func TestFanOutDoesNotAllocate(t *testing.T) {
 		f    func()
 		want float64
 	}{
-		"AppendMatches":  {func() { names, _ = fs.AppendMatches(names[:0], fanOutTopic) }, 0},
+		"AppendMatches": {func() { names, _ = fs.AppendMatches(names[:0], fanOutTopic) }, 0},
+		"AppendFilters": {func() { names, _ = fs.AppendFilters(names[:0], fanOutTopic) }, 0},
+		"AppendFilters(no match)": {func() {
+			names, _ = fs.AppendFilters(names[:0], "elsewhere/x")
+		}, 0},
 		"AppendDispatch": {func() { list, _ = fs.AppendDispatch(list[:0], fanOutTopic) }, 0},
 		"AppendMatches(no match)": {func() {
 			names, _ = fs.AppendMatches(names[:0], "elsewhere/x")

@@ -21,7 +21,8 @@ import (
 //
 // The zero FilterSet is empty and ready to use. A nil *FilterSet is empty
 // too: it matches nothing and removes nothing, but, like a nil map, takes
-// no filters (Add and Replace need a FilterSet to write to).
+// no filters: Add and Replace refuse it with an error wrapping
+// ErrInvalidFilter.
 // A FilterSet is safe for concurrent use: matches read under a shared lock
 // while filters are added and removed. It must not be copied after first use.
 type FilterSet struct {
@@ -79,16 +80,26 @@ func checkSetFilter(filter string) (inner string, f finding) {
 // ValidateTopicFilter refuses and a filter whose queue LMQQueue cannot name
 // (a trailing '/', an empty first level, '%', ',', a later level named LMQ,
 // a name over 255 bytes, a shared subscription whose inner filter starts with
-// $share/ again), and then changes nothing.
+// $share/ again), and a nil s, and then changes nothing.
 func (s *FilterSet) Add(filter string) error {
+	const op = "FilterSet.Add"
 	inner, f := checkSetFilter(filter)
 	if !f.ok() {
-		return f.err("FilterSet.Add", filter, ErrInvalidFilter)
+		return f.err(op, filter, ErrInvalidFilter)
+	}
+	if s == nil {
+		return errNilFilterSet(op, filter)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.add(inner, 1)
 	return nil
+}
+
+// errNilFilterSet refuses to write to a nil *FilterSet, as a nil map would,
+// but with an error instead of a panic.
+func errNilFilterSet(op, input string) error {
+	return newError(op, input, "nil *FilterSet: a FilterSet to write to is needed", ErrInvalidFilter)
 }
 
 // add registers a checked inner filter refs more times.
@@ -217,20 +228,32 @@ func (s *FilterSet) remove(inner string) bool {
 // first-level topic firstTopic, each counted once, in one step that readers
 // see whole: the way RocketMQ-MQTT reloads the wildcards it keeps in the name
 // server's KV configuration (namespace "LMQ", key firstTopic, value the
-// filters joined by ','; pass strings.Split(value, ",")). An empty list
-// removes every filter under firstTopic.
+// filters joined by ','; pass strings.Split(value, ",")). A list with no
+// filter removes every filter under firstTopic.
+//
+// Empty strings in filters are skipped, not refused: strings.Split gives
+// one for an empty value ([""]), and for a leading, trailing or doubled
+// ',', and an empty filter is never a registration (ValidateTopicFilter
+// refuses it), so an empty value empties the topic's filters, as the
+// configuration means.
 //
 // It refuses, changing nothing, with an error wrapping ErrInvalidTopic a
 // firstTopic that ValidateParentTopic refuses, and with an error wrapping
-// ErrInvalidFilter what Add refuses and a filter whose first level is not
-// firstTopic.
+// ErrInvalidFilter what Add refuses (an empty string aside, and a nil s
+// too) and a filter whose first level is not firstTopic.
 func (s *FilterSet) Replace(firstTopic string, filters []string) error {
 	const op = "FilterSet.Replace"
 	if f := checkParent(firstTopic); !f.ok() {
 		return f.err(op, firstTopic, ErrInvalidTopic)
 	}
+	if s == nil {
+		return errNilFilterSet(op, firstTopic)
+	}
 	inners := make([]string, 0, len(filters))
 	for _, filter := range filters {
+		if filter == "" {
+			continue // what strings.Split makes of "" and of a stray ','
+		}
 		inner, f := checkSetFilter(filter)
 		if !f.ok() {
 			return f.err(op, filter, ErrInvalidFilter)
@@ -354,6 +377,29 @@ func (s *FilterSet) AppendMatches(dst []string, topic string) ([]string, error) 
 	return out, nil
 }
 
+// AppendFilters appends to dst every registered filter that matches topic,
+// as MatchTopic decides, as it was registered (the inner filter of a shared
+// subscription, as Filters lists it), and returns the extended slice: what
+// a gateway needs to find the subscriptions a message reaches. Given a dst
+// with room, it allocates nothing; the strings are the set's own, and stay
+// valid after their filter is removed. The order depends only on the
+// filters registered, and no filter is listed twice.
+//
+// It refuses, with an error wrapping ErrInvalidTopic and returning dst
+// unchanged, a topic that ValidateTopicName refuses.
+func (s *FilterSet) AppendFilters(dst []string, topic string) ([]string, error) {
+	if f := checkName(topic); !f.ok() {
+		return dst, f.err("FilterSet.AppendFilters", topic, ErrInvalidTopic)
+	}
+	if s == nil {
+		return dst, nil
+	}
+	s.mu.RLock()
+	out := walk(&s.root, topic, 0, allFilters(dst))
+	s.mu.RUnlock()
+	return out, nil
+}
+
 // Queues returns the queues a message published to topic is dispatched to,
 // as RocketMQ-MQTT's WildcardManager.matchQueueSetByMsgTopic chooses them: the
 // topic's own queue first, then the queue of every matching filter (a filter
@@ -441,9 +487,9 @@ func checkDispatch(topic string) (p2pTarget string, f finding) {
 }
 
 // A matchSink collects the filters a walk finds. The kinds differ in what
-// they keep: every filter's queue, or only wildcard filters' queues (after
-// the topic's own, which an exact filter would repeat), as strings or as one
-// comma-separated list.
+// they keep: every filter, every filter's queue, or only wildcard filters'
+// queues (after the topic's own, which an exact filter would repeat), as
+// strings or as one comma-separated list.
 type matchSink[S any] interface {
 	add(n *filterNode) S
 }
@@ -451,6 +497,10 @@ type matchSink[S any] interface {
 type allQueues []string
 
 func (q allQueues) add(n *filterNode) allQueues { return append(q, n.queue) }
+
+type allFilters []string
+
+func (q allFilters) add(n *filterNode) allFilters { return append(q, n.filter) }
 
 type fanOut []string
 

@@ -47,6 +47,9 @@ func checkAgainstMatchTopic(t *testing.T, fs *mqttrmq.FilterSet, registered map[
 		if mqttrmq.ValidateTopicName(topic) == nil {
 			t.Fatalf("AppendMatches(%q) = %v for a valid topic", topic, err)
 		}
+		if got, err := fs.AppendFilters([]string{"kept"}, topic); !errors.Is(err, mqttrmq.ErrInvalidTopic) || len(got) != 1 {
+			t.Fatalf("AppendFilters(%q) = %q, %v for an invalid topic; want ErrInvalidTopic, dst unchanged", topic, got, err)
+		}
 		return 0
 	}
 	if mqttrmq.ValidateTopicName(topic) != nil {
@@ -59,6 +62,22 @@ func checkAgainstMatchTopic(t *testing.T, fs *mqttrmq.FilterSet, registered map[
 	}
 	if len(slices.Compact(sorted)) != len(got) {
 		t.Fatalf("AppendMatches(%q) = %q lists a queue twice", topic, got)
+	}
+	// AppendFilters lists the same filters, as registered, after what dst holds.
+	filters, err := fs.AppendFilters([]string{"kept"}, topic)
+	if err != nil || len(filters) == 0 || filters[0] != "kept" {
+		t.Fatalf("AppendFilters(%q) = %q, %v; want dst kept", topic, filters, err)
+	}
+	filters = filters[1:]
+	var want []string
+	for f := range registered {
+		if mqttrmq.MatchTopic(f, topic) {
+			want = append(want, f)
+		}
+	}
+	slices.Sort(want)
+	if sortedFilters := slices.Sorted(slices.Values(filters)); !slices.Equal(sortedFilters, want) {
+		t.Fatalf("AppendFilters(%q) = %q\nMatchTopic over the %d filters says %q", topic, sortedFilters, len(registered), want)
 	}
 	// Queues is the topic's own queue plus the wildcard matches.
 	qs, err := fs.Queues(topic)
@@ -164,6 +183,17 @@ func FuzzFilterSet(f *testing.F) {
 			added = append(added, line)
 		}
 		checkAgainstMatchTopic(t, &fs, registered, topic)
+		// A nil set takes no filter and matches nothing.
+		var none *mqttrmq.FilterSet
+		if err := none.Add(topic); !errors.Is(err, mqttrmq.ErrInvalidFilter) {
+			t.Fatalf("(*FilterSet)(nil).Add(%q) = %v; want ErrInvalidFilter", topic, err)
+		}
+		if err := none.Replace(topic, added); err == nil {
+			t.Fatalf("(*FilterSet)(nil).Replace(%q) took filters", topic)
+		}
+		if got, _ := none.AppendMatches(nil, topic); len(got) != 0 || none.Remove(topic) || none.Len() != 0 {
+			t.Fatalf("a nil *FilterSet matched or held %q", topic)
+		}
 		// Taking every registration back leaves the set empty. (A filter
 		// registered as $share/g/$share/x is removed by that name: its
 		// inner filter alone reads as a shared subscription.)
@@ -275,5 +305,30 @@ func TestFilterSetConcurrent(t *testing.T) {
 	wg.Wait()
 	if got := fs.Filters(); !slices.Contains(got, anchors[0]) || !slices.Contains(got, anchors[1]) {
 		t.Errorf("Filters() = %q lost an anchor", got)
+	}
+}
+
+// TestAppendFilters: the filters a topic reaches, as registered: a shared
+// subscription's inner filter, each once however often it is registered.
+func TestAppendFilters(t *testing.T) {
+	var fs mqttrmq.FilterSet
+	for _, f := range []string{"a/+", "$share/g/a/+", "$share/h/a/#", "a/b", "a/b", "b/#", "+/+/c"} {
+		if err := fs.Add(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]string, 0, 8)
+	got, err := fs.AppendFilters(buf, "a/b")
+	slices.Sort(got)
+	if want := []string{"a/#", "a/+", "a/b"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("AppendFilters(a/b) = %q, %v; want %q", got, err, want)
+	}
+	if &got[0] != &buf[:1][0] {
+		t.Errorf("AppendFilters did not append to the room dst had")
+	}
+	fs.Remove("a/b")
+	fs.Remove("a/b")
+	if got, _ := fs.AppendFilters(nil, "a/b"); len(got) != 2 {
+		t.Errorf("AppendFilters(a/b) after removing a/b = %q; want a/# and a/+", got)
 	}
 }

@@ -27,9 +27,12 @@ func FuzzApachePropertiesWire(f *testing.F) {
 	d = d.WithFilters(&fs)
 	m := dialectMapper(d)
 	f.Fuzz(func(t *testing.T, topic, clientID string, qos byte, clean bool, key, value string) {
-		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, CleanSession: clean, Payload: []byte("x")}
+		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, PersistentSession: !clean, Payload: []byte("x")}
 		if key != "" || value != "" {
 			p.UserProperties = []mqttrmq.UserProperty{{Key: key, Value: value}}
+		}
+		for _, n := range nilMessages {
+			checkNilRefused(t, n.name, n.m, topic, clientID, mqttrmq.QoS(qos))
 		}
 		rmqTopic, received, ok := mapOverTheWire(t, m, p, mqttrmq.ErrInvalidTopic, mqttrmq.ErrInvalidProperty)
 		if !ok {
@@ -76,7 +79,8 @@ func FuzzApacheFromRocketMQ(f *testing.F) {
 		msg.WithProperty("cleanSessionFlag", clean)
 		p, err := mqttrmq.ApacheRocketMQMQTT.FromRocketMQ(topic, overTheWire(msg), nil)
 		if checkDelivered(t, "apache-rocketmq-mqtt.FromRocketMQ", p, err) && p.Retain {
-			t.Fatalf("apache-rocketmq-mqtt.FromRocketMQ = %+v; the dialect carries no retain flag", p)
+			t.Fatalf("apache-rocketmq-mqtt.FromRocketMQ = %+v; nothing set mqttRetain", p)
 		}
+		checkOneReading(t, topic, msg)
 	})
 }

@@ -2,12 +2,14 @@ package mqttrmq_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mqttrmq/mqttrmq"
 )
@@ -132,8 +134,12 @@ func FuzzPropertiesWire(f *testing.F) {
 	f.Add("vehicles/p2p/GID_car@@@v2", "", byte(2), false, false)
 	m := mapper{"", mqttrmq.ToRocketMQ, mqttrmq.FromRocketMQ}
 	f.Fuzz(func(t *testing.T, topic, clientID string, qos byte, clean, retain bool) {
-		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, CleanSession: clean, Retain: retain}
+		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, PersistentSession: !clean, Retain: retain}
 		mapOverTheWire(t, m, p, mqttrmq.ErrInvalidTopic, mqttrmq.ErrInvalidProperty)
+		// No message at all, typed or not, is refused whatever the rest.
+		for _, n := range nilMessages {
+			checkNilRefused(t, n.name, n.m, topic, clientID, mqttrmq.QoS(qos))
+		}
 	})
 }
 
@@ -198,6 +204,44 @@ func checkDelivered(t *testing.T, call string, p mqttrmq.Publish, err error) (ok
 	return true
 }
 
+// checkOneReading holds that a message has one reading: both dialects read
+// it alike, and when it is accepted P2PTargetOf names the client its address
+// is the P2P topic of, the topic it is delivered on but for mqttRealTopic.
+func checkOneReading(t *testing.T, topic string, msg *primitive.Message) {
+	t.Helper()
+	received := overTheWire(msg)
+	p, err := mqttrmq.FromRocketMQ(topic, received, nil)
+	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
+		dp, derr := d.FromRocketMQ(topic, received, nil)
+		if (err == nil) != (derr == nil) || !cmp.Equal(p, dp, cmpopts.EquateEmpty()) {
+			t.Fatalf("FromRocketMQ(%q) = %+v, %v; %v.FromRocketMQ = %+v, %v: two readings", msg.GetProperties(), p, err, d, dp, derr)
+		}
+		id, ok := d.P2PTargetOf(received)
+		if pid, pok := mqttrmq.P2PTargetOf(received); id != pid || ok != pok {
+			t.Fatalf("%v.P2PTargetOf(%q) = %q, %v; the package-level one says %q, %v", d, msg.GetProperties(), id, ok, pid, pok)
+		}
+	}
+	if err != nil {
+		return
+	}
+	// The address: the same message without mqttRealTopic, in either place
+	// (removing extData removes no disagreement, so it is read too).
+	bare := primitive.NewMessage(topic, nil)
+	for k, v := range msg.GetProperties() {
+		bare.WithProperty(k, v)
+	}
+	bare.RemoveProperty(mqttrmq.PropRealTopic)
+	bare.RemoveProperty(mqttrmq.PropExtData)
+	addr, err := mqttrmq.FromRocketMQ(topic, overTheWire(bare), nil)
+	if err != nil {
+		t.Fatalf("FromRocketMQ(%q) accepted, without mqttRealTopic refused: %v", msg.GetProperties(), err)
+	}
+	_, want, wantOK := mqttrmq.ParseP2PTopic(addr.Topic)
+	if got, ok := mqttrmq.P2PTargetOf(received); got != want || ok != wantOK {
+		t.Fatalf("message %q is addressed to %q, yet P2PTargetOf = %q, %v", msg.GetProperties(), addr.Topic, got, ok)
+	}
+}
+
 // FuzzFromRocketMQ reads any properties a backend could send.
 func FuzzFromRocketMQ(f *testing.F) {
 	f.Add("ACE", "/live/100", "", "1", "true", "")
@@ -212,5 +256,126 @@ func FuzzFromRocketMQ(f *testing.F) {
 		msg.WithProperty(mqttrmq.PropClientID, clientID)
 		p, err := mqttrmq.FromRocketMQ(topic, overTheWire(msg), nil)
 		checkDelivered(t, "FromRocketMQ", p, err)
+		checkOneReading(t, topic, msg)
+		for _, n := range nilMessages {
+			checkNilRefused(t, n.name, n.m, topic+second, second, mqttrmq.AtMostOnce)
+		}
+	})
+}
+
+// FuzzSetters readdresses a message with any sequence of setters of either
+// dialect (each byte of ops picks one and its argument), starting from what
+// either dialect's ToRocketMQ writes or from nothing. A refusal wraps a
+// sentinel and writes nothing; after every setter accepted, the message has
+// one reading, which says what was set, within what RocketMQ carries.
+func FuzzSetters(f *testing.F) {
+	f.Add(byte(0), "vehicles/v1/gps", "GID_car@@@v1", "\x00\x02\x04\x06\x08\x0a\x0c\x0e")
+	f.Add(byte(1), "vehicles/v1/gps", "GID_car@@@v1", "\x01\x03\x05\x07\x09\x0b\x0d\x0f")
+	f.Add(byte(2), "t/a/b", "/p2p/x", "\x0e\x0f\x04\x05\x02")
+	f.Add(byte(1), "t/a", "t/a/", "\x04\x05\x08\x09")
+	f.Add(byte(0), "t", "k", "\x1c\x1d\x0c\x0d\x3c")
+	dialects := [...]*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT}
+	f.Fuzz(func(t *testing.T, start byte, topic, s string, ops string) {
+		msg := primitive.NewMessage("p", []byte("x"))
+		if start < 2 {
+			p := mqttrmq.Publish{Topic: topic, QoS: 1, ClientID: "GID_car@@@v1", UserProperties: []mqttrmq.UserProperty{{Key: "k", Value: "v"}}}
+			rmq, err := dialects[start].ToRocketMQ(p, msg)
+			if err != nil {
+				return
+			}
+			msg.Topic = rmq
+		}
+		if len(ops) > 8 {
+			ops = ops[:8]
+		}
+		for _, op := range []byte(ops) {
+			d := dialects[op&1]
+			flag := op&0x10 != 0
+			arg := s
+			if op&0x20 != 0 {
+				arg = topic
+			}
+			before := msg.GetProperties()
+			var call string
+			var err error
+			var check func(p mqttrmq.Publish, m mqttrmq.Properties) bool
+			switch (op >> 1) % 8 {
+			case 0:
+				q := mqttrmq.QoS(op>>4) % 4
+				call, err = "SetQoS", d.SetQoS(msg, q)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return p.QoS == q }
+			case 1:
+				call, err = "SetCleanSession", d.SetCleanSession(msg, flag)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return p.PersistentSession == !flag }
+			case 2:
+				var rmq string
+				call = "SetTopic"
+				if rmq, err = d.SetTopic(msg, arg); err == nil {
+					msg.Topic = rmq
+				}
+				_, id, isP2P := mqttrmq.ParseP2PTopic(arg)
+				check = func(_ mqttrmq.Publish, m mqttrmq.Properties) bool {
+					got, ok := mqttrmq.P2PTargetOf(m)
+					return got == id && ok == isP2P
+				}
+			case 3:
+				call, err = "SetP2P", d.SetP2P(msg, arg)
+				check = func(_ mqttrmq.Publish, m mqttrmq.Properties) bool {
+					got, ok := mqttrmq.P2PTargetOf(m)
+					return ok && got == arg
+				}
+			case 4:
+				if !flag {
+					arg = ""
+				}
+				call, err = "SetRealTopic", d.SetRealTopic(msg, arg)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return arg == "" || p.Topic == arg }
+			case 5:
+				call, err = "SetRetain", d.SetRetain(msg, flag)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return p.Retain == flag }
+			case 6:
+				var props []mqttrmq.UserProperty
+				if flag {
+					props = []mqttrmq.UserProperty{{Key: s, Value: topic}, {Key: "k", Value: s}}
+				}
+				call, err = "SetUserProperties", d.SetUserProperties(msg, props)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool {
+					return cmp.Equal(p.UserProperties, props, cmpopts.EquateEmpty())
+				}
+			case 7:
+				call, err = "SetSecondTopic", mqttrmq.SetSecondTopic(msg, arg)
+				check = func(_ mqttrmq.Publish, m mqttrmq.Properties) bool {
+					got, ok := mqttrmq.P2PTargetOf(m)
+					want, wantOK := "", false
+					if rest, isP2P := strings.CutPrefix(arg, "/p2p/"); isP2P {
+						want, wantOK = rest, true
+					}
+					return got == want && ok == wantOK
+				}
+			}
+			call = d.String() + "." + call
+			if err != nil {
+				if !errors.Is(err, mqttrmq.ErrInvalidTopic) && !errors.Is(err, mqttrmq.ErrInvalidProperty) && !errors.Is(err, mqttrmq.ErrInvalidClientID) {
+					t.Fatalf("%s = %v; want a sentinel", call, err)
+				}
+				if diff := cmp.Diff(before, msg.GetProperties()); diff != "" {
+					t.Fatalf("%s refused (%v), yet wrote (-before +after):\n%s", call, err, diff)
+				}
+				_ = err.Error()
+				continue
+			}
+			if n := len(msg.MarshallProperties()); n > 32767-1024 {
+				t.Fatalf("after %s the properties take %d bytes; the mapping keeps to %d", call, n, 32767-1024)
+			}
+			received := overTheWire(msg)
+			p, err := mqttrmq.FromRocketMQ(msg.Topic, received, nil)
+			if err != nil {
+				t.Fatalf("after %s: FromRocketMQ(%q, %q) = %v; a setter must leave a message with one reading", call, msg.Topic, msg.GetProperties(), err)
+			}
+			if !check(p, received) {
+				t.Fatalf("after %s: FromRocketMQ(%q, %q) = %+v, P2PTargetOf %v: not what was set", call, msg.Topic, msg.GetProperties(), p, fmt.Sprint(mqttrmq.P2PTargetOf(received)))
+			}
+			checkOneReading(t, msg.Topic, msg)
+		}
 	})
 }

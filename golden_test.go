@@ -23,17 +23,17 @@ type splitGolden struct {
 
 // publishJSON is mqttrmq.Publish as the golden files spell it.
 type publishJSON struct {
-	Topic          string                 `json:"topic"`
-	QoS            byte                   `json:"qos"`
-	Retain         bool                   `json:"retain"`
-	ClientID       string                 `json:"clientId"`
-	CleanSession   bool                   `json:"cleanSession"`
-	UserProperties []mqttrmq.UserProperty `json:"userProperties"`
+	Topic             string                 `json:"topic"`
+	QoS               byte                   `json:"qos"`
+	Retain            bool                   `json:"retain"`
+	ClientID          string                 `json:"clientId"`
+	PersistentSession bool                   `json:"persistentSession"`
+	UserProperties    []mqttrmq.UserProperty `json:"userProperties"`
 }
 
 func (p publishJSON) publish(payload []byte) mqttrmq.Publish {
 	return mqttrmq.Publish{Topic: p.Topic, QoS: mqttrmq.QoS(p.QoS), Retain: p.Retain,
-		ClientID: p.ClientID, CleanSession: p.CleanSession, Payload: payload,
+		ClientID: p.ClientID, PersistentSession: p.PersistentSession, Payload: payload,
 		UserProperties: p.UserProperties}
 }
 

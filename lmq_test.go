@@ -203,6 +203,37 @@ func TestFilterSetReplace(t *testing.T) {
 	}
 }
 
+// TestFilterSetReplaceCanEmptyTopicFilters: the value RocketMQ-MQTT keeps for
+// a topic with no wildcard filter left is empty, and strings.Split("", ",")
+// is [""]; Replace must empty the topic's filters with it (it refused the
+// empty string, and the old filters kept being fanned out to). A stray ','
+// must not refuse a list either.
+func TestFilterSetReplaceCanEmptyTopicFilters(t *testing.T) {
+	var fs mqttrmq.FilterSet
+	for _, f := range []string{"a/#", "a/+/b", "other/#"} {
+		if err := fs.Add(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fs.Replace("a", strings.Split("", ",")); err != nil {
+		t.Fatalf("Replace(a, Split(\"\")) = %v; want the topic's filters removed", err)
+	}
+	if got := fs.Filters(); !cmp.Equal(got, []string{"other/#"}) || fs.Len() != 1 {
+		t.Errorf("after Replace(a, Split(\"\")): Filters() = %q, Len() = %d; want other/# alone", got, fs.Len())
+	}
+	if got, _ := fs.Queues("a/x/b"); !cmp.Equal(got, []string{"%LMQ%a%x%b%"}) {
+		t.Errorf("Queues(a/x/b) = %q after the filters of a were removed; want its own queue alone", got)
+	}
+	for _, value := range []string{"a/+,", ",a/+", "a/+,,a/#", ",", "a/+,a/+,"} {
+		if err := fs.Replace("a", strings.Split(value, ",")); err != nil {
+			t.Errorf("Replace(a, Split(%q)) = %v; want the empty entries skipped", value, err)
+		}
+	}
+	if got := fs.Filters(); !cmp.Equal(got, []string{"a/+", "other/#"}) {
+		t.Errorf("Filters() = %q after the last Replace; want a/+ and other/#", got)
+	}
+}
+
 func TestFilterSetMatchesDollarTopics(t *testing.T) {
 	var fs mqttrmq.FilterSet
 	for _, f := range []string{"#", "+/uptime", "$SYS/#", "$SYS/+"} {

@@ -9,9 +9,10 @@ import (
 )
 
 // TestMain checks that no test leaves a goroutine behind (the comparison
-// with Mosquitto runs 300 paho clients; the tests on a real broker run
-// rocketmq-client-go producers and consumers).
+// with Mosquitto runs 300 paho clients; the RocketMQ tests, on
+// rocketmqtest and on a real broker, run real producers and consumers), in
+// a HOME of its own (see testenv.Main).
 func TestMain(m *testing.M) {
-	rlog.SetLogLevel("fatal")
+	rlog.SetLogLevel("fatal") // the client logs every retry, and after its own Shutdown
 	testenv.Main(m, testenv.PahoGoroutines()...)
 }

@@ -2,13 +2,25 @@ package mqttrmq
 
 // Publish is one MQTT PUBLISH as the mapping sees it: what a device sent, or
 // what MQTT clients are delivered.
+//
+// A field's zero value means what an absent property means, so that a
+// Publish{Topic: t} that a backend builds is an ordinary message: a clean
+// session, no retain flag, no sender, no user properties. The QoS is the
+// exception, because MQTT has no absent QoS: every PUBLISH has one, and the
+// zero QoS is AtMostOnce (a message without qoslevel reads as AtLeastOnce,
+// but ToRocketMQ always writes one).
 type Publish struct {
-	Topic        string // the MQTT topic name
-	QoS          QoS
-	Retain       bool
-	ClientID     string // the sender's client ID; "" when a backend sent it
-	CleanSession bool   // the sender's session: clean (true) or persistent
-	Payload      []byte // passed through byte for byte, never copied or re-encoded
+	Topic    string // the MQTT topic name
+	QoS      QoS
+	Retain   bool
+	ClientID string // the sender's client ID; "" when a backend sent it
+
+	// PersistentSession is true when the sender's session is persistent
+	// (MQTT's clean session false, cleansessionflag "false"); the zero
+	// value is a clean session, as an absent cleansessionflag means.
+	PersistentSession bool
+
+	Payload []byte // passed through byte for byte, never copied or re-encoded
 
 	// UserProperties are the MQTT 5 user properties, in order, duplicates
 	// kept; nil when there are none (MQTT 3.1.1 has none). An empty list is
@@ -22,7 +34,9 @@ type Publish struct {
 // clientId when p.ClientID is set, mqttSecondTopic when p.Topic has more than
 // one level, mqttRetain when p.Retain is set, and mqtt5UserProperty when
 // p.UserProperties has any. The payload is the message body, which the
-// caller sets.
+// caller sets. The topic returned is the bare parent topic: a producer
+// created with a RocketMQ namespace adds the namespace when it sends (see
+// SplitNamespace and NamespaceTopic).
 //
 // It validates everything before it writes anything, so on error dst is
 // untouched. It refuses, with an error wrapping
@@ -30,8 +44,11 @@ type Publish struct {
 //   - ErrInvalidProperty, a nil dst, a QoS above 2, a client ID holding a
 //     control character or invalid UTF-8 (a \x01 or \x02 would inject or
 //     drop RocketMQ properties), user properties ValidateUserProperties
-//     refuses, and properties that would pass RocketMQ's 32767-byte limit on
-//     their own.
+//     refuses, and properties that take more than 31743 bytes: RocketMQ
+//     carries 32767 bytes of properties, and 1024 are left for those the
+//     producer and the broker add (UNIQ_KEY, CLUSTER, and those of a retry)
+//     and for the caller's tag and keys. dst is counted as if it were
+//     empty, as a new message is.
 //
 // (*Dialect).ToRocketMQ maps in another dialect.
 func ToRocketMQ(p Publish, dst Properties) (topic string, err error) {
@@ -54,7 +71,10 @@ func ToRocketMQ(p Publish, dst Properties) (topic string, err error) {
 //
 // It validates everything before it writes anything, so on error dst is
 // untouched. It refuses what the package-level ToRocketMQ refuses and, in
-// the Apache dialect, with an error wrapping ErrInvalidTopic a topic whose
+// the Apache dialect, properties that leave no room for the offsets the
+// broker writes into INNER_MULTI_QUEUE_OFFSET when it stores the message
+// (20 bytes a queue, and 25 more, out of the 31743), with an error wrapping
+// ErrInvalidProperty; with an error wrapping ErrInvalidTopic a topic whose
 // queue LMQQueue cannot name and a malformed P2P topic (see
 // FilterSet.Queues), and with an error wrapping ErrInvalidProperty a user
 // property key given twice (extData holds one value per key).
@@ -65,16 +85,12 @@ func (d *Dialect) ToRocketMQ(p Publish, dst Properties) (topic string, err error
 	return d.toRocketMQ(p, dst)
 }
 
-// propLen is what one property costs on the wire: key, value and two
-// separators.
-func propLen(key string, valueLen int) int { return len(key) + valueLen + 2 }
-
 // checkPublish validates, for either dialect's ToRocketMQ, what every
 // uplink must be: a message to write to, a topic with a parent, a QoS, a
 // client ID free of control characters, and user properties that can be
 // carried (oneValuePerKey where they travel as a JSON object).
 func (d *Dialect) checkPublish(op string, p Publish, dst Properties, oneValuePerKey bool) (parent, second string, err error) {
-	if dst == nil {
+	if isNil(dst) {
 		return "", "", errNilMessage(op)
 	}
 	parent, second, f := splitTopic(p.Topic)
@@ -101,7 +117,7 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	size := propLen(d.qos, 1) + propLen(d.cleanSession, len(boolText(p.CleanSession)))
+	size := propLen(d.qos, 1) + propLen(d.cleanSession, len(boolText(!p.PersistentSession)))
 	if p.ClientID != "" {
 		size += propLen(d.clientID, len(p.ClientID))
 	}
@@ -114,12 +130,12 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 	if len(p.UserProperties) > 0 {
 		size += propLen(d.userProperties, userPropertiesJSONLen(p.UserProperties))
 	}
-	if size > maxPropertiesLen {
-		return "", newError(op, p.Topic, "topic, client ID, retain flag and user properties pass RocketMQ's 32767-byte limit on properties", ErrInvalidProperty)
+	if size > maxMappedLen {
+		return "", errTooLarge(op, p.Topic, size)
 	}
 
 	dst.WithProperty(d.qos, p.QoS.String())
-	dst.WithProperty(d.cleanSession, boolText(p.CleanSession))
+	dst.WithProperty(d.cleanSession, boolText(!p.PersistentSession))
 	if p.ClientID != "" {
 		dst.WithProperty(d.clientID, p.ClientID)
 	}
@@ -135,106 +151,50 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 	return parent, nil
 }
 
-// FromRocketMQ maps a RocketMQ message onto what MQTT clients are delivered:
-// the topic is mqttRealTopic when set, else topic + mqttSecondTopic; QoS,
-// clean session, retain, the sender's client ID and the user properties come
-// from their properties (absent QoS is 1, absent clean session is true); the
-// payload is passed through, not copied.
+// FromRocketMQ maps a RocketMQ message onto what MQTT clients are delivered.
+// topic is the message's RocketMQ topic, the parent topic, or
+// {namespace}%{parent} as a consumer with a namespace hands it over (see
+// SplitNamespace): the namespace is no part of the MQTT topic.
+//
+// The topic delivered is mqttRealTopic when the message has one (a property,
+// or a member of extData), else the topic the message is addressed to: topic
+// + mqttSecondTopic, or originMqttTopic, or the one topic the queues of
+// INNER_MULTI_DISPATCH name (see ParseLMQQueue; a client's P2P queue alone
+// names {topic}/p2p/{clientID}), or topic itself. The QoS is qoslevel,
+// qosLevel or extData's qosLevel, else 1; clean session is cleansessionflag
+// or cleanSessionFlag, else true; retain is mqttRetain, else false; the user
+// properties are mqtt5UserProperty or the members of extData that are not
+// the mapping's (see UserPropertiesOf); the client ID is clientId. The
+// payload is passed through, not copied, but for the placeholder Apache
+// RocketMQ-MQTT writes for an empty payload (with IS_EMPTY_MSG "true"),
+// which is delivered empty.
+//
+// Every spelling of both dialects is read, so that a message reads the same
+// in either: where a message says one thing twice, as qoslevel and qosLevel,
+// or as mqttSecondTopic and originMqttTopic, both must say the same, or the
+// message is refused. Beside originMqttTopic, INNER_MULTI_DISPATCH must name
+// its queue as RocketMQ-MQTT names it (a/b/ goes to the queue of a/b, and
+// originMqttTopic says which it was). P2PTargetOf reads the address the same
+// way.
 //
 // It refuses, with an error wrapping
-//   - ErrInvalidTopic, a topic that ValidateParentTopic refuses;
-//   - ErrInvalidProperty, a nil src, an mqttSecondTopic that does not start
-//     with '/', an mqttRealTopic or joined topic that ValidateTopicName
-//     refuses, a QoS, clean-session or retain value it cannot read, a
-//     clientId holding a control character or invalid UTF-8, and an
-//     mqtt5UserProperty that UserPropertiesOf refuses.
-//
-// For a P2P message the delivered topic may be mqttRealTopic; P2PTargetOf
-// tells whom it is addressed to. (*Dialect).FromRocketMQ reads another
-// dialect.
+//   - ErrInvalidTopic, a topic that SplitNamespace refuses;
+//   - ErrInvalidProperty, a nil src; an mqttSecondTopic that does not start
+//     with '/'; an originMqttTopic or mqttRealTopic that ValidateTopicName
+//     refuses, or a joined topic it would; an address whose first level is
+//     not topic; an INNER_MULTI_DISPATCH with a queue ParseLMQQueue refuses,
+//     with no queue of a topic, or with the queues of two topics, of two
+//     clients, or of a client and anything else; a QoS, clean-session or
+//     retain value it cannot read; a clientId holding a control character or
+//     invalid UTF-8; user properties UserPropertiesOf refuses; and any two
+//     properties that disagree.
 func FromRocketMQ(topic string, src Properties, payload []byte) (Publish, error) {
-	return hosted.fromRocketMQ(topic, src, payload)
+	return readPublish("FromRocketMQ", topic, src, payload)
 }
 
 // FromRocketMQ maps a RocketMQ message onto what MQTT clients are delivered,
-// reading it in the dialect d. The AlibabaCloud dialect reads as the
-// package-level FromRocketMQ does.
-//
-// The ApacheRocketMQMQTT dialect reads as RocketMQ-MQTT's
-// LmqQueueStoreManager and PushAction do. The topic is mqttRealTopic (a
-// member of extData, or failing that a property), else originMqttTopic, else
-// the first queue of INNER_MULTI_DISPATCH that is neither a wildcard filter's
-// nor a P2P queue, read with ParseLMQQueue (a P2P queue alone gives
-// {topic}/p2p/{clientID}), else topic + mqttSecondTopic. The QoS is qosLevel,
-// else qoslevel, else extData's qosLevel, else 1; clean session is
-// cleanSessionFlag, else cleansessionflag, else true; the user properties are
-// the members of extData other than the mapping's own. Retain is false. A
-// payload RocketMQ-MQTT wrote for an empty one (IS_EMPTY_MSG "true" and its
-// placeholder body) is delivered empty.
-//
-// It refuses what the package-level FromRocketMQ refuses and, with an error
-// wrapping ErrInvalidProperty, an originMqttTopic that ValidateTopicName
-// refuses, an INNER_MULTI_DISPATCH queue it falls back on that ParseLMQQueue
-// refuses, and an extData that UserPropertiesOf refuses.
+// as the package-level FromRocketMQ does: both dialects read alike, each
+// accepting what the other writes, so that one message has one reading.
 func (d *Dialect) FromRocketMQ(topic string, src Properties, payload []byte) (Publish, error) {
-	if d = d.or(); d.lmq {
-		return d.fromRocketMQLMQ(topic, src, payload)
-	}
-	return d.fromRocketMQ(topic, src, payload)
-}
-
-func (d *Dialect) fromRocketMQ(topic string, src Properties, payload []byte) (Publish, error) {
-	const op = "FromRocketMQ"
-	if src == nil {
-		return Publish{}, errNilMessage(op)
-	}
-	if f := checkParent(topic); !f.ok() {
-		return Publish{}, f.err(op, topic, ErrInvalidTopic)
-	}
-	second := src.GetProperty(d.secondTopic)
-	if second != "" {
-		if f := checkSecondChars(second); !f.ok() {
-			return Publish{}, f.errKey(op, d.secondTopic, second)
-		}
-	}
-	p := Publish{Payload: payload}
-	if real := src.GetProperty(d.realTopic); real != "" {
-		if f := checkName(real); !f.ok() {
-			return Publish{}, f.errKey(op, d.realTopic, real)
-		}
-		p.Topic = real
-	} else {
-		p.Topic = topic + second
-		if f := checkName(p.Topic); !f.ok() {
-			return Publish{}, f.errKey(op, d.secondTopic, second)
-		}
-	}
-	var err error
-	if p.QoS, err = d.qosOf(op, src); err != nil {
-		return Publish{}, err
-	}
-	if p.CleanSession, err = d.cleanSessionOf(op, src); err != nil {
-		return Publish{}, err
-	}
-	if p.Retain, err = parseBool(op, d.retain, src.GetProperty(d.retain), false); err != nil {
-		return Publish{}, err
-	}
-	if p.ClientID, err = d.clientIDOf(op, src); err != nil {
-		return Publish{}, err
-	}
-	if p.UserProperties, err = parseUserPropertiesArray(op, src.GetProperty(d.userProperties)); err != nil {
-		return Publish{}, err
-	}
-	return p, nil
-}
-
-// clientIDOf reads and checks the sender's client ID.
-func (d *Dialect) clientIDOf(op string, src Properties) (string, error) {
-	id := src.GetProperty(d.clientID)
-	if id != "" {
-		if f := scan(id, scanText); !f.ok() {
-			return "", f.errKey(op, d.clientID, id)
-		}
-	}
-	return id, nil
+	return readPublish("FromRocketMQ", topic, src, payload)
 }

@@ -65,32 +65,23 @@ func IsP2PSubtopic(second string) bool {
 	return second == p2pLevel[:len(p2pLevel)-1] || strings.HasPrefix(second, p2pLevel)
 }
 
-// SetP2P addresses a message to exactly one client: it writes mqttSecondTopic
-// as "/p2p/" + clientID. The message's RocketMQ topic is the parent, and its
-// tag TagToMQTT. A subtopic already on m is replaced, so one message can be
-// readdressed and sent again. It refuses, with an error wrapping
-// ErrInvalidProperty for a nil m or ErrInvalidClientID for what P2PTopic
-// refuses in a client ID, and then writes nothing.
-func SetP2P(m Properties, clientID string) error {
-	const op = "SetP2P"
-	if m == nil {
-		return errNilMessage(op)
-	}
-	if f := checkLevel(clientID); !f.ok() {
-		return f.err(op, clientID, ErrInvalidClientID)
-	}
-	if len(p2pLevel)+len(clientID) >= maxTopicLen {
-		return finding{probTooLong, -1}.err(op, clientID, ErrInvalidClientID)
-	}
-	m.WithProperty(hosted.secondTopic, p2pLevel+clientID)
-	return nil
-}
-
-// P2PTargetOf returns the client ID a message is addressed to when its
-// mqttSecondTopic is /p2p/{clientID}; ok is false for any other message. It
-// reads the address, not the delivered topic, so mqttRealTopic does not hide it.
+// P2PTargetOf returns the client ID a message is addressed to point to
+// point: its address, as FromRocketMQ reads it, is {parent}/p2p/{clientID},
+// from mqttSecondTopic (/p2p/{clientID}), originMqttTopic, or a P2P queue of
+// INNER_MULTI_DISPATCH (%LMQ%%p2p%{clientID}%). ok is false for any other
+// message, and for one whose address FromRocketMQ refuses (a nil one
+// included): for every message FromRocketMQ accepts, P2PTargetOf and the
+// topic it is addressed to agree. It reads the address, not the delivered
+// topic, so mqttRealTopic does not hide it.
 func P2PTargetOf(m Properties) (clientID string, ok bool) {
-	return p2pTargetOf(get(m, hosted.secondTopic))
+	if isNil(m) {
+		return "", false
+	}
+	a, err := addressOf("P2PTargetOf", m)
+	if err != nil {
+		return "", false
+	}
+	return p2pTargetOf(a.tail)
 }
 
 // checkLevel checks that s can stand as one whole topic level of a name.

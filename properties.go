@@ -1,6 +1,9 @@
 package mqttrmq
 
-import "strings"
+import (
+	"reflect"
+	"strings"
+)
 
 // Properties is what the mapping needs of a RocketMQ message. Both
 // *primitive.Message and *primitive.MessageExt of rocketmq-client-go v2
@@ -8,58 +11,42 @@ import "strings"
 //
 // GetProperty returns "" for an absent key. WithProperty on rocketmq-client-go
 // ignores an empty key or value, so the functions here never write one.
+//
+// A nil Properties, and a nil pointer in one such as
+// (*primitive.Message)(nil), is no message: every function with an error
+// result refuses it with an error wrapping ErrInvalidProperty, and the
+// accessors without one (ClientIDOf, SecondTopicOf, RealTopicOf,
+// P2PTargetOf) read it as a message without properties. None calls a method
+// on it.
+//
+// The setters keep a message's properties within what RocketMQ carries
+// once the producer and the broker add theirs (see ToRocketMQ): a value that
+// would take them past it is refused with an error wrapping
+// ErrInvalidProperty. When m lists its properties (GetProperties, as both
+// message types do), all of them are counted; else only those written.
 type Properties interface {
 	GetProperty(key string) string
 	WithProperty(key, value string)
 }
 
-// maxPropertiesLen is the most RocketMQ carries of a message's serialised
-// properties: their length travels as a 16-bit signed integer.
-const maxPropertiesLen = 32767
-
-// SetQoS writes the qoslevel property. It refuses, with an error wrapping
-// ErrInvalidProperty, a nil m and a QoS other than 0, 1 or 2, and then writes
-// nothing.
-func SetQoS(m Properties, q QoS) error {
-	if m == nil {
-		return errNilMessage("SetQoS")
-	}
-	if !q.Valid() {
-		return newError("SetQoS", q.String(), "QoS must be 0, 1 or 2", ErrInvalidProperty)
-	}
-	m.WithProperty(hosted.qos, q.String())
-	return nil
-}
-
-// QoSOf reads the QoS of a message from qoslevel, or from qosLevel (Apache
-// RocketMQ-MQTT's spelling) when qoslevel is absent. A message with neither is
-// AtLeastOnce, as the hosted service reads it. It refuses, with an error
-// wrapping ErrInvalidProperty, any value but "0", "1" and "2".
+// QoSOf reads the QoS of a message from qoslevel, or from what Apache
+// RocketMQ-MQTT writes for it, qosLevel and the qosLevel of extData. A
+// message with none is AtLeastOnce, as the hosted service reads it. It
+// refuses, with an error wrapping ErrInvalidProperty, a nil m, any value but
+// "0", "1" and "2", an extData it cannot read, and spellings that disagree.
 func QoSOf(m Properties) (QoS, error) {
-	return hosted.qosOf("QoSOf", m)
+	return readQoS("QoSOf", m)
 }
 
-func (d *Dialect) qosOf(op string, m Properties) (QoS, error) {
-	if m == nil {
-		return AtLeastOnce, nil
+func readQoS(op string, m Properties) (QoS, error) {
+	if isNil(m) {
+		return 0, errNilMessage(op)
 	}
-	key, v := either(m, d.qos, d.qosAlt)
-	if v == "" {
-		return AtLeastOnce, nil
+	ext, err := parseExtData(op, m.GetProperty(PropExtData))
+	if err != nil {
+		return 0, err
 	}
-	q, ok := parseQoS(v)
-	if !ok {
-		return 0, newError(op, v, key+` must be "0", "1" or "2"`, ErrInvalidProperty)
-	}
-	return q, nil
-}
-
-// SetCleanSession writes the cleansessionflag property, "true" or "false".
-// A nil m is left alone.
-func SetCleanSession(m Properties, clean bool) {
-	if m != nil {
-		m.WithProperty(hosted.cleanSession, boolText(clean))
-	}
+	return qosOf(op, m, ext)
 }
 
 func boolText(b bool) string {
@@ -71,29 +58,19 @@ func boolText(b bool) string {
 
 // CleanSessionOf reads the clean-session flag of a message from
 // cleansessionflag, or from cleanSessionFlag (Apache RocketMQ-MQTT's
-// spelling) when that is absent. A message with neither is clean (true). It
-// accepts "true" and "false" in any letter case, as Java's Boolean.toString
-// and a hand-written "True" both reach it, and refuses anything else with an
-// error wrapping ErrInvalidProperty.
+// spelling). A message with neither is clean (true). It accepts "true" and
+// "false" in any letter case, as Java's Boolean.toString and a hand-written
+// "True" both reach it, and refuses a nil m, anything else, and spellings
+// that disagree, with an error wrapping ErrInvalidProperty.
 func CleanSessionOf(m Properties) (bool, error) {
-	return hosted.cleanSessionOf("CleanSessionOf", m)
+	return readCleanSession("CleanSessionOf", m)
 }
 
-func (d *Dialect) cleanSessionOf(op string, m Properties) (bool, error) {
-	if m == nil {
-		return true, nil
+func readCleanSession(op string, m Properties) (bool, error) {
+	if isNil(m) {
+		return false, errNilMessage(op)
 	}
-	key, v := either(m, d.cleanSession, d.cleanSessionAlt)
-	return parseBool(op, key, v, true)
-}
-
-// either reads a property a dialect spells key and the other dialect alt:
-// the value of key, or of alt when key is absent, and the key it read.
-func either(m Properties, key, alt string) (readKey, value string) {
-	if v := m.GetProperty(key); v != "" {
-		return key, v
-	}
-	return alt, m.GetProperty(alt)
+	return cleanSessionOf(op, m)
 }
 
 // parseBool reads a "true"/"false" property; absent gives def.
@@ -107,34 +84,6 @@ func parseBool(op, key, v string, def bool) (bool, error) {
 		return false, nil
 	}
 	return def, newError(op, v, key+` must be "true" or "false"`, ErrInvalidProperty)
-}
-
-// SetSecondTopic writes the mqttSecondTopic property, which addresses a
-// subtopic of the message's RocketMQ topic: "/live/100" for "ACE/live/100".
-//
-// It refuses, writing nothing, with an error wrapping ErrInvalidProperty a
-// nil m, and with an error wrapping ErrInvalidTopic a second that does not
-// start with '/', one of 65535 bytes or more (the parent takes at least one
-// more), and one holding what a topic name may not (wildcards, control
-// characters, invalid UTF-8; see ValidateTopicName). An empty second means
-// the parent topic itself and writes nothing; it is refused when m already
-// has a subtopic, which this interface cannot remove.
-func SetSecondTopic(m Properties, second string) error {
-	const op = "SetSecondTopic"
-	if m == nil {
-		return errNilMessage(op)
-	}
-	if second == "" {
-		if m.GetProperty(hosted.secondTopic) != "" {
-			return newError(op, second, "the message already has "+hosted.secondTopic+", which cannot be removed", ErrInvalidTopic)
-		}
-		return nil
-	}
-	if f := checkSecondChars(second); !f.ok() {
-		return f.err(op, second, ErrInvalidTopic)
-	}
-	m.WithProperty(hosted.secondTopic, second)
-	return nil
 }
 
 // checkSecondChars checks a non-empty subtopic as the tail of a topic name.
@@ -152,22 +101,6 @@ func checkSecondChars(second string) finding {
 // absent. FromRocketMQ checks it; this accessor does not.
 func SecondTopicOf(m Properties) string { return get(m, hosted.secondTopic) }
 
-// SetRealTopic writes the mqttRealTopic property: the whole MQTT topic name
-// the receiving clients are shown. It refuses, writing nothing, with an error
-// wrapping ErrInvalidProperty a nil m, and with an error wrapping
-// ErrInvalidTopic a topic that ValidateTopicName refuses.
-func SetRealTopic(m Properties, topic string) error {
-	const op = "SetRealTopic"
-	if m == nil {
-		return errNilMessage(op)
-	}
-	if f := checkName(topic); !f.ok() {
-		return f.err(op, topic, ErrInvalidTopic)
-	}
-	m.WithProperty(hosted.realTopic, topic)
-	return nil
-}
-
 // RealTopicOf returns the mqttRealTopic property as it is, "" when absent.
 // FromRocketMQ checks it; this accessor does not.
 func RealTopicOf(m Properties) string { return get(m, hosted.realTopic) }
@@ -177,11 +110,25 @@ func RealTopicOf(m Properties) string { return get(m, hosted.realTopic) }
 // writes it from the device's connection, and a backend cannot set it.
 func ClientIDOf(m Properties) string { return get(m, hosted.clientID) }
 
+// get reads a property of m, "" for a nil m.
 func get(m Properties, key string) string {
-	if m == nil {
+	if isNil(m) {
 		return ""
 	}
 	return m.GetProperty(key)
+}
+
+// isNil reports whether m is nil or holds a nil pointer, map or the like
+// (such as (*primitive.Message)(nil)), on which a method call would panic.
+func isNil(m Properties) bool {
+	if m == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(m); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface, reflect.UnsafePointer:
+		return v.IsNil()
+	}
+	return false
 }
 
 func errNilMessage(op string) error {

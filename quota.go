@@ -41,7 +41,7 @@ func (q Quota) CheckPublish(p Publish) error {
 	if q.MaxPayloadBytes > 0 && len(p.Payload) > q.MaxPayloadBytes {
 		return newError(op, p.Topic, fmt.Sprintf("payload of %d bytes; at most %d", len(p.Payload), q.MaxPayloadBytes), ErrQuotaExceeded)
 	}
-	if q.NoPersistentQoS2 && p.QoS == ExactlyOnce && !p.CleanSession {
+	if q.NoPersistentQoS2 && p.QoS == ExactlyOnce && p.PersistentSession {
 		return newError(op, p.Topic, "QoS 2 with clean session false is not supported", ErrQuotaExceeded)
 	}
 	return nil

@@ -14,22 +14,22 @@ var quotaTests = []struct {
 	p  mqttrmq.Publish
 	ok bool
 }{
-	{mqttrmq.Publish{Topic: "p/" + strings.Repeat("a", 62), QoS: 1, CleanSession: true}, true},         // 64 characters
-	{mqttrmq.Publish{Topic: "p/" + strings.Repeat("a", 63), QoS: 1, CleanSession: true}, false},        // 65
-	{mqttrmq.Publish{Topic: "p/" + strings.Repeat("车", 62), QoS: 1, CleanSession: true}, true},         // characters, not bytes
-	{mqttrmq.Publish{Topic: "p", Payload: make([]byte, 64*1024), QoS: 1, CleanSession: true}, true},    // 64 KB
-	{mqttrmq.Publish{Topic: "p", Payload: make([]byte, 64*1024+1), QoS: 1, CleanSession: true}, false}, // over
-	{mqttrmq.Publish{Topic: "p", QoS: 2, CleanSession: true}, true},                                    // QoS 2, clean
-	{mqttrmq.Publish{Topic: "p", QoS: 2, CleanSession: false}, false},                                  // SPEC §6: not supported
-	{mqttrmq.Publish{Topic: "p", QoS: 1, CleanSession: false}, true},                                   // offline messages kept
+	{mqttrmq.Publish{Topic: "p/" + strings.Repeat("a", 62), QoS: 1}, true},         // 64 characters
+	{mqttrmq.Publish{Topic: "p/" + strings.Repeat("a", 63), QoS: 1}, false},        // 65
+	{mqttrmq.Publish{Topic: "p/" + strings.Repeat("车", 62), QoS: 1}, true},         // characters, not bytes
+	{mqttrmq.Publish{Topic: "p", Payload: make([]byte, 64*1024), QoS: 1}, true},    // 64 KB
+	{mqttrmq.Publish{Topic: "p", Payload: make([]byte, 64*1024+1), QoS: 1}, false}, // over
+	{mqttrmq.Publish{Topic: "p", QoS: 2}, true},                                    // QoS 2, clean
+	{mqttrmq.Publish{Topic: "p", QoS: 2, PersistentSession: true}, false},          // SPEC §6: not supported
+	{mqttrmq.Publish{Topic: "p", QoS: 1, PersistentSession: true}, true},           // offline messages kept
 }
 
 func TestHostedServiceQuota(t *testing.T) {
 	for _, tt := range quotaTests {
 		err := mqttrmq.HostedService.CheckPublish(tt.p)
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, mqttrmq.ErrQuotaExceeded)) {
-			t.Errorf("HostedService.CheckPublish(%s, QoS %v, clean %v, %d bytes) = %v; want ok=%v",
-				quoteShort(tt.p.Topic), tt.p.QoS, tt.p.CleanSession, len(tt.p.Payload), err, tt.ok)
+			t.Errorf("HostedService.CheckPublish(%s, QoS %v, persistent %v, %d bytes) = %v; want ok=%v",
+				quoteShort(tt.p.Topic), tt.p.QoS, tt.p.PersistentSession, len(tt.p.Payload), err, tt.ok)
 		}
 		// The mapping itself carries every one of them.
 		if _, err := mqttrmq.ToRocketMQ(tt.p, mapProps{}); err != nil {

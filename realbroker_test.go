@@ -105,7 +105,7 @@ func TestGoldenOnRealBroker(t *testing.T) {
 		}
 	}
 	for _, c := range loadGolden[splitGolden](t, "split.json") {
-		u := uplinkGolden{Rule: c.Rule, Err: c.Err, Publish: publishJSON{Topic: c.Topic, QoS: 1, ClientID: "GID_golden@@@split", CleanSession: true}}
+		u := uplinkGolden{Rule: c.Rule, Err: c.Err, Publish: publishJSON{Topic: c.Topic, QoS: 1, ClientID: "GID_golden@@@split"}}
 		if s, ok := uplinkShipment(t, nil, u, []byte(c.Topic)); ok {
 			s.name = fmt.Sprintf("split.json %q", c.Topic)
 			ships = append(ships, s)
@@ -120,7 +120,7 @@ func TestGoldenOnRealBroker(t *testing.T) {
 			// refused, or a queue name no message can be sent for.
 			continue
 		}
-		u := uplinkGolden{Rule: c.Rule, Publish: publishJSON{Topic: c.Topic, QoS: 1, ClientID: "GID_golden@@@lmq", CleanSession: true}}
+		u := uplinkGolden{Rule: c.Rule, Publish: publishJSON{Topic: c.Topic, QoS: 1, ClientID: "GID_golden@@@lmq"}}
 		s, ok := uplinkShipment(t, mqttrmq.ApacheRocketMQMQTT, u, []byte(c.Topic))
 		if !ok {
 			refused++
@@ -137,7 +137,7 @@ func TestGoldenOnRealBroker(t *testing.T) {
 			refused++
 			continue
 		}
-		u := uplinkGolden{Rule: c.Rule, Filters: c.Filters, Publish: publishJSON{Topic: c.Topic, QoS: 1, ClientID: "GID_golden@@@fanout", CleanSession: true}}
+		u := uplinkGolden{Rule: c.Rule, Filters: c.Filters, Publish: publishJSON{Topic: c.Topic, QoS: 1, ClientID: "GID_golden@@@fanout"}}
 		s, ok := uplinkShipment(t, mqttrmq.ApacheRocketMQMQTT, u, []byte(c.Topic))
 		if !ok {
 			t.Errorf("fanout.json %q: refused by the mapping", c.Topic)
@@ -318,8 +318,8 @@ func downlinkShipment(t *testing.T, d *mqttrmq.Dialect, c downlinkGolden, payloa
 func goldenExtras() []uplinkGolden {
 	eight := []mqttrmq.UserProperty{{Key: "k", Value: strings.Repeat("v", 8192-22-2)}}
 	return []uplinkGolden{
-		{Rule: "8 KB of user properties", Publish: publishJSON{Topic: "chat/room/1", QoS: 1, ClientID: "GID_chat@@@u1", CleanSession: true, UserProperties: eight}},
-		{Rule: "Unicode topic levels and client ID", Publish: publishJSON{Topic: "chat/房间/ünï/😀", QoS: 2, ClientID: "GID_chat@@@设备", CleanSession: false,
+		{Rule: "8 KB of user properties", Publish: publishJSON{Topic: "chat/room/1", QoS: 1, ClientID: "GID_chat@@@u1", UserProperties: eight}},
+		{Rule: "Unicode topic levels and client ID", Publish: publishJSON{Topic: "chat/房间/ünï/😀", QoS: 2, ClientID: "GID_chat@@@设备", PersistentSession: true,
 			UserProperties: []mqttrmq.UserProperty{{Key: "语言", Value: "中文 ✓"}}}},
 	}
 }

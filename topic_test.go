@@ -2,8 +2,10 @@ package mqttrmq_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mqttrmq/mqttrmq"
 )
@@ -291,5 +293,40 @@ func TestErrorNamesWhatAndWhere(t *testing.T) {
 	err = mqttrmq.ValidateTopicName(long)
 	if msg := err.Error(); len(msg) > 200 || !strings.Contains(msg, "(70000 bytes)") {
 		t.Errorf("ValidateTopicName(70000 bytes) error text = %q; want a short text naming the length", msg)
+	}
+}
+
+// TestErrorQuotesWholeCharacters: a long input is quoted up to a character
+// boundary, never through the middle of a character (issue: the error of
+// "v/x" + 40 × "车" + "\x01" showed …车\xe8\xbd").
+func TestErrorQuotesWholeCharacters(t *testing.T) {
+	for _, in := range []string{
+		"v/x" + strings.Repeat("车", 40) + "\x01", // 3-byte characters: byte 80 is inside one
+		"v/" + strings.Repeat("😀", 30) + "\x01",  // 4-byte characters
+		"v/" + strings.Repeat("é", 50) + "\x01",  // 2-byte characters
+		"v/" + strings.Repeat("a", 90) + "\x01",  // ASCII: cut at 80 exactly
+	} {
+		err := mqttrmq.ValidateTopicName(in)
+		var e *mqttrmq.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("ValidateTopicName(%q) = %v; want an *Error", in, err)
+		}
+		msg := err.Error()
+		quoted, _, ok := strings.Cut(strings.TrimPrefix(msg, "mqttrmq: ValidateTopicName "), "... (")
+		if !ok {
+			t.Fatalf("error text %q does not cut its long input", msg)
+		}
+		shown, err2 := strconv.Unquote(quoted)
+		if err2 != nil {
+			t.Fatalf("error text %q: the input is not quoted: %v", msg, err2)
+		}
+		if !utf8.ValidString(shown) || !strings.HasPrefix(in, shown) || len(shown) > 80 || len(shown) < 77 {
+			t.Errorf("error text %q quotes %q; want the longest prefix of whole characters within 80 bytes", msg, shown)
+		}
+	}
+	// Invalid UTF-8 at the cut is cut at 80 bytes, as before.
+	in := "v/" + strings.Repeat("\x80", 90)
+	if msg := mqttrmq.ValidateTopicName(in).Error(); !strings.Contains(msg, "... (92 bytes)") {
+		t.Errorf("error text %q; want the input cut and its length", msg)
 	}
 }

@@ -119,22 +119,29 @@ func isReservedKey(k string) bool {
 
 // UserPropertiesOf reads the MQTT 5 user properties of a message: the JSON
 // array of mqtt5UserProperty (hosted) or the members of extData that are not
-// the mapping's own (Apache). It returns nil when there are none. It refuses,
-// with an error wrapping ErrInvalidProperty, JSON it cannot read (not the
+// the mapping's own, qosLevel, mqttRealTopic, cleanSessionFlag, clientId and
+// namespace (Apache). It returns nil when there are none. It refuses, with an
+// error wrapping ErrInvalidProperty, a nil m, JSON it cannot read (not the
 // expected shape, a value that is not a string, invalid UTF-8, a key given
-// twice in extData) and a key or value ValidateUserProperties refuses for its
-// characters.
-func (d *Dialect) UserPropertiesOf(m Properties) ([]UserProperty, error) {
+// twice in extData), a key or value ValidateUserProperties refuses for its
+// characters, and a message whose two spellings both hold user properties,
+// different ones.
+func UserPropertiesOf(m Properties) ([]UserProperty, error) {
 	const op = "UserPropertiesOf"
-	d = d.or()
-	if m == nil {
-		return nil, nil
+	if isNil(m) {
+		return nil, errNilMessage(op)
 	}
-	if d.lmq {
-		ext, err := parseExtData(op, m.GetProperty(PropExtData))
-		return ext.user, err
+	ext, err := parseExtData(op, m.GetProperty(PropExtData))
+	if err != nil {
+		return nil, err
 	}
-	return parseUserPropertiesArray(op, m.GetProperty(PropUserProperties))
+	return userPropertiesOf(op, m, ext)
+}
+
+// UserPropertiesOf reads the MQTT 5 user properties of a message, as the
+// package-level UserPropertiesOf does: both dialects read alike.
+func (d *Dialect) UserPropertiesOf(m Properties) ([]UserProperty, error) {
+	return UserPropertiesOf(m)
 }
 
 // appendUserPropertiesArray appends the hosted service's JSON of props,
@@ -207,6 +214,10 @@ func jsonStringLen(s string) int {
 type extData struct {
 	qos, realTopic string // "" when absent
 	user           []UserProperty
+
+	// members are all of them, the mapping's included, in order: read
+	// only for a setter, which rewrites extData.
+	members []UserProperty
 }
 
 // extDataKeys are the members of extData that are the mapping's, not user
@@ -220,7 +231,10 @@ func isExtDataKey(k string) bool {
 }
 
 // parseExtData reads extData, a JSON object of strings ("" is absent).
-func parseExtData(op, s string) (extData, error) {
+func parseExtData(op, s string) (extData, error) { return readExtData(op, s, false) }
+
+// readExtData reads extData and, for keep, all its members too.
+func readExtData(op, s string, keep bool) (extData, error) {
 	var ext extData
 	if s == "" {
 		return ext, nil
@@ -251,6 +265,9 @@ func parseExtData(op, s string) (extData, error) {
 			}
 			if f := checkUserText(v); !f.ok() {
 				return extData{}, f.errKey(op, PropExtData+" "+k, v)
+			}
+			if keep {
+				ext.members = append(ext.members, UserProperty{k, v})
 			}
 			switch {
 			case k == apacheQoS:

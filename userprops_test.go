@@ -160,7 +160,17 @@ func FuzzUserProperties(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
 		props := []mqttrmq.UserProperty{{Key: k1, Value: v1}, {Key: k2, Value: v2}}
 		for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
-			p := mqttrmq.Publish{Topic: "t/a", QoS: 1, CleanSession: true, UserProperties: props}
+			// What a backend sets, every reader reads back; a refusal
+			// writes nothing.
+			m := primitive.NewMessage("t", nil)
+			if err := d.SetUserProperties(m, props); err != nil {
+				if !errors.Is(err, mqttrmq.ErrInvalidProperty) || len(m.GetProperties()) != 0 {
+					t.Fatalf("%v.SetUserProperties(%q) = %v, wrote %q", d, props, err, m.GetProperties())
+				}
+			} else if got, err := mqttrmq.UserPropertiesOf(overTheWire(m)); err != nil || !cmp.Equal(got, props) {
+				t.Fatalf("UserPropertiesOf(%v.SetUserProperties(%q)) = %q, %v", d, props, got, err)
+			}
+			p := mqttrmq.Publish{Topic: "t/a", QoS: 1, UserProperties: props}
 			_, received, ok := mapOverTheWire(t, dialectMapper(d), p, mqttrmq.ErrInvalidProperty)
 			if !ok {
 				continue
@@ -195,10 +205,18 @@ func FuzzUserPropertiesJSON(f *testing.F) {
 	f.Add(`{"a":"\ud83d\ude00","b":"\ud800"}`)
 	f.Add(`[{"key":"\u0002","value":""}]`)
 	f.Fuzz(func(t *testing.T, raw string) {
+		// Each on a message of its own: a message holding both, different,
+		// is refused (one message, one reading).
 		msg := primitive.NewMessage("t", nil)
 		msg.WithProperty(mqttrmq.PropUserProperties, raw)
-		msg.WithProperty(mqttrmq.PropExtData, raw)
-		if props, err := mqttrmq.AlibabaCloud.UserPropertiesOf(msg); err != nil {
+		ext := primitive.NewMessage("t", nil)
+		ext.WithProperty(mqttrmq.PropExtData, raw)
+		for _, n := range nilMessages {
+			if _, err := mqttrmq.UserPropertiesOf(n.m); !errors.Is(err, mqttrmq.ErrInvalidProperty) {
+				t.Fatalf("UserPropertiesOf(%s) = %v; want ErrInvalidProperty", n.name, err)
+			}
+		}
+		if props, err := mqttrmq.UserPropertiesOf(msg); err != nil {
 			if !errors.Is(err, mqttrmq.ErrInvalidProperty) {
 				t.Fatalf("UserPropertiesOf(%q) = %v", raw, err)
 			}
@@ -214,7 +232,7 @@ func FuzzUserPropertiesJSON(f *testing.F) {
 				}
 			}
 		}
-		if props, err := mqttrmq.ApacheRocketMQMQTT.UserPropertiesOf(msg); err != nil {
+		if props, err := mqttrmq.ApacheRocketMQMQTT.UserPropertiesOf(ext); err != nil {
 			if !errors.Is(err, mqttrmq.ErrInvalidProperty) {
 				t.Fatalf("UserPropertiesOf(extData %q) = %v", raw, err)
 			}

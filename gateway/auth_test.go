@@ -17,11 +17,17 @@ func TestSignatureAuth(t *testing.T) {
 		c.RequireHostedClientID = true
 	})
 	id := mqttrmq.ClientID{GroupID: "GID_car", DeviceID: "v1"}.String()
-	user, pass := mqttrmq.SignatureCredentials("LTAI5tKey", "s3cret", "mqtt-cn-test", id)
+	user, pass, err := mqttrmq.SignatureCredentials("LTAI5tKey", "s3cret", "mqtt-cn-test", id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := connect(t, g, id, credentials(user, pass))
 	d.publish(t, "vehicles/ok", 1, "signed in")
 
-	duser, dpass := mqttrmq.DeviceCredentials("LTAI5tKey", "s3cret", "mqtt-cn-test", "GID_car@@@v2")
+	duser, dpass, err := mqttrmq.DeviceCredentials("LTAI5tKey", "s3cret", "mqtt-cn-test", "GID_car@@@v2")
+	if err != nil {
+		t.Fatal(err)
+	}
 	connect(t, g, "GID_car@@@v2", credentials(duser, dpass)) // DeviceCredential mode too
 
 	for name, c := range map[string]struct{ id, user, pass string }{

@@ -55,6 +55,13 @@ type Config struct {
 	// level of every MQTT topic a device may publish or subscribe to.
 	ParentTopics []string
 
+	// Namespace is the RocketMQ namespace of the parent topics and of the
+	// gateway's consumer group, for a RocketMQ that has namespaces (a
+	// hosted instance's ID, on instances that have one); empty for none.
+	// RocketMQ names them {Namespace}%{name}; MQTT topics do not change.
+	// Letters, digits, '-' and '_' (see mqttrmq.ValidateNamespace).
+	Namespace string
+
 	// InstanceID names this gateway among the others sharing one RocketMQ.
 	// It must stay the same across restarts: it names the consumer group
 	// whose offsets let a restarted instance resume where it stopped.
@@ -198,6 +205,13 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		seen[t] = true
 	}
+	if c.Namespace != "" {
+		for _, t := range c.ParentTopics {
+			if _, err := mqttrmq.NamespaceTopic(c.Namespace, t); err != nil {
+				return c, fmt.Errorf("%w: Namespace: %w", ErrConfig, err)
+			}
+		}
+	}
 	if c.InstanceID == "" {
 		host, _ := os.Hostname()
 		c.InstanceID = sanitizeID(host)
@@ -274,7 +288,7 @@ func sanitizeID(s string) string {
 }
 
 // apache reports whether the configuration speaks Apache RocketMQ-MQTT's dialect.
-func (c Config) apache() bool { return c.Dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() }
+func (c Config) apache() bool { return c.Dialect.Is(mqttrmq.ApacheRocketMQMQTT) }
 
 // brokerOptions are the MQTT core's limits.
 func (c Config) brokerOptions(log *slog.Logger) broker.Options {

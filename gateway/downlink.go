@@ -34,7 +34,8 @@ import (
 func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 	c, err := rocketmq.NewPushConsumer(
 		consumer.WithNameServer(g.cfg.NameServer),
-		consumer.WithGroupName(g.ConsumerGroup()),
+		consumer.WithGroupName(g.group()),
+		consumer.WithNamespace(g.cfg.Namespace), // none when empty
 		consumer.WithInstance(g.clientName("consumer")),
 		consumer.WithConsumerModel(consumer.Clustering),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp),
@@ -166,7 +167,7 @@ func bornTime(m *primitive.MessageExt) time.Time {
 // downlinkTags is the consumer's tag expression: what backends send to MQTT
 // clients and what devices published, which may be one tag.
 func (g *Gateway) downlinkTags() string {
-	down := g.cfg.Dialect.TagToMQTT()
+	down := g.cfg.Dialect.DownlinkTag()
 	if g.cfg.apache() {
 		return down // the Apache dialect tags both directions MQTT_COMMON
 	}

@@ -24,6 +24,7 @@ type Gateway struct {
 	cfg     Config
 	log     *slog.Logger
 	parents map[string]bool
+	topics  map[string]string // parent → its RocketMQ name in Config.Namespace; nil without one
 	stats   counters
 	filters *mqttrmq.FilterSet // the Apache dialect's fan-out; nil otherwise
 	recent  recentUplinks      // when each publish sent from here was taken
@@ -71,6 +72,12 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	for _, t := range cfg.ParentTopics {
 		g.parents[t] = true
+		if cfg.Namespace != "" {
+			if g.topics == nil {
+				g.topics = map[string]string{}
+			}
+			g.topics[t], _ = mqttrmq.NamespaceTopic(cfg.Namespace, t) // checked by withDefaults
+		}
 	}
 	g.broker = broker.New(cfg.brokerOptions(g.log), (*hooks)(g))
 	return g, nil
@@ -83,10 +90,20 @@ func New(cfg Config) (*Gateway, error) {
 func (g *Gateway) clientName(role string) string { return "mqttrmq-" + g.cfg.InstanceID + "-" + role }
 
 // ConsumerGroup returns the name of this instance's own RocketMQ consumer
-// group, "mqttrmq-gateway-" + InstanceID: every instance gets every message,
-// and its offsets survive a restart. An operator removes it from RocketMQ
-// when the instance is retired.
-func (g *Gateway) ConsumerGroup() string { return "mqttrmq-gateway-" + g.cfg.InstanceID }
+// group, "mqttrmq-gateway-" + InstanceID, as RocketMQ knows it: in
+// Config.Namespace, {Namespace}%mqttrmq-gateway-{InstanceID}. Every instance
+// gets every message, and its offsets survive a restart. An operator
+// removes it from RocketMQ when the instance is retired.
+func (g *Gateway) ConsumerGroup() string {
+	if g.cfg.Namespace != "" {
+		return g.cfg.Namespace + "%" + g.group()
+	}
+	return g.group()
+}
+
+// group is the consumer group's name without the namespace, which the
+// RocketMQ client adds.
+func (g *Gateway) group() string { return "mqttrmq-gateway-" + g.cfg.InstanceID }
 
 // producerGroup is shared by every instance.
 const producerGroup = "mqttrmq-gateway"
@@ -112,6 +129,10 @@ func (g *Gateway) Start(ctx context.Context) error {
 }
 
 func (g *Gateway) start(ctx context.Context) error {
+	// The producer is given no namespace: rocketmq-client-go prefixes
+	// msg.Topic with it on every send, without looking whether it did
+	// already, and a publish RocketMQ did not take is sent again. The
+	// uplink writes each message's namespaced topic itself (g.topics).
 	p, err := rocketmq.NewProducer(
 		producer.WithNameServer(g.cfg.NameServer),
 		producer.WithGroupName(producerGroup),

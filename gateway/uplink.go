@@ -27,13 +27,13 @@ import (
 // the answer comes from the lane's goroutine. ack is nil for a will.
 func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.ReasonCode)) {
 	p := mqttrmq.Publish{
-		Topic:          m.Topic,
-		QoS:            mqttrmq.QoS(m.QoS),
-		Retain:         m.Retain,
-		ClientID:       c.ID(), // from the connection: a device cannot forge it
-		CleanSession:   !c.Persistent(),
-		Payload:        m.Payload,
-		UserProperties: userPropertiesOf(m.User),
+		Topic:             m.Topic,
+		QoS:               mqttrmq.QoS(m.QoS),
+		Retain:            m.Retain,
+		ClientID:          c.ID(), // from the connection: a device cannot forge it
+		PersistentSession: c.Persistent(),
+		Payload:           m.Payload,
+		UserProperties:    userPropertiesOf(m.User),
 	}
 	msg, code, err := g.uplinkMessage(p)
 	if err == nil {
@@ -138,6 +138,9 @@ func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, broker.R
 			return nil, broker.TopicNameInvalid, err
 		}
 		return nil, broker.ImplementationSpecificError, err
+	}
+	if t, ok := g.topics[msg.Topic]; ok {
+		msg.Topic = t // {Namespace}%{parent}
 	}
 	if msg.GetTags() == "" { // the Apache dialect tags its messages itself
 		msg.WithTag(g.cfg.UplinkTag)

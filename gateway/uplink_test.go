@@ -55,7 +55,7 @@ func uplinkMapping(t *testing.T, s rocketMQ) {
 				t.Errorf("v1's message read back as %+v", p)
 			}
 		case "GID_car@@@v2":
-			if p.Topic != "vehicles" || string(p.Payload) != "one level" || p.QoS != 2 || p.CleanSession {
+			if p.Topic != "vehicles" || string(p.Payload) != "one level" || p.QoS != 2 || !p.PersistentSession {
 				t.Errorf("v2's message read back as %+v", p)
 			}
 		}

@@ -18,7 +18,7 @@ func ExampleNewMessage() {
 		fmt.Println(err)
 		return
 	}
-	p := mqttrmq.Publish{Topic: "vehicles/v1/gps", QoS: 1, ClientID: "GID_car@@@v1", CleanSession: true, Payload: []byte("31.2,121.5")}
+	p := mqttrmq.Publish{Topic: "vehicles/v1/gps", QoS: 1, ClientID: "GID_car@@@v1", Payload: []byte("31.2,121.5")}
 	msg, err := rocketmq5.NewMessage(mqttrmq.ApacheRocketMQMQTT.WithFilters(&subs), p)
 	if err != nil {
 		fmt.Println(err)

@@ -39,10 +39,10 @@ func TestThroughProxy(t *testing.T) {
 		tag     string // set by the sender, for the default dialect
 		p       mqttrmq.Publish
 	}{
-		{nil, "MQTT2MQ", mqttrmq.Publish{Topic: topic + "/telemetry/v1", QoS: 1, ClientID: "GID_car@@@v1", CleanSession: true, Payload: []byte("\x00\x01 binary \xff")}},
-		{mqttrmq.AlibabaCloud, "MQ2MQTT", mqttrmq.Publish{Topic: topic + "/p2p/GID_car@@@v2", QoS: 2, CleanSession: false, Payload: []byte("unlock"),
+		{nil, "MQTT2MQ", mqttrmq.Publish{Topic: topic + "/telemetry/v1", QoS: 1, ClientID: "GID_car@@@v1", Payload: []byte("\x00\x01 binary \xff")}},
+		{mqttrmq.AlibabaCloud, "MQ2MQTT", mqttrmq.Publish{Topic: topic + "/p2p/GID_car@@@v2", QoS: 2, PersistentSession: true, Payload: []byte("unlock"),
 			UserProperties: []mqttrmq.UserProperty{{Key: "k", Value: "ü"}, {Key: "k", Value: "2"}}}},
-		{mqttrmq.ApacheRocketMQMQTT.WithFilters(&subs), "", mqttrmq.Publish{Topic: topic + "/v3/gps", QoS: 1, ClientID: "GID_car@@@v3", CleanSession: true, Payload: []byte("31.2,121.5")}},
+		{mqttrmq.ApacheRocketMQMQTT.WithFilters(&subs), "", mqttrmq.Publish{Topic: topic + "/v3/gps", QoS: 1, ClientID: "GID_car@@@v3", Payload: []byte("31.2,121.5")}},
 	}
 
 	producer, err := rmq.NewProducer(&rmq.Config{Endpoint: endpoint, Credentials: &credentials.SessionCredentials{}}, rmq.WithTopics(topic))

@@ -112,8 +112,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 		return o, errors.New("-access-key and -secret-key go together")
 	}
 	if o.namespace != "" {
-		if err := mqttrmq.ValidateParentTopic(o.namespace); err != nil {
-			return o, fmt.Errorf("-namespace %q: want letters, digits, '-' and '_'", o.namespace)
+		if err := mqttrmq.ValidateNamespace(o.namespace); err != nil {
+			return o, fmt.Errorf("-namespace %q: want letters, digits, '-' and '_': %w", o.namespace, err)
 		}
 	}
 	if o.topic == "" {
@@ -121,6 +121,9 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	}
 	if err := mqttrmq.ValidateParentTopic(o.topic); err != nil {
 		return o, fmt.Errorf("-topic: %w", err)
+	}
+	if _, err := mqttrmq.NamespaceTopic(o.namespace, o.topic); err != nil {
+		return o, fmt.Errorf("-namespace with -topic: %w", err)
 	}
 	var err error
 	if o.dialect, err = mqttrmq.ParseDialect(*dialect); err != nil {
@@ -195,7 +198,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	return o, nil
 }
 
-func apache(d *mqttrmq.Dialect) bool { return d.String() == mqttrmq.ApacheRocketMQMQTT.String() }
+func apache(d *mqttrmq.Dialect) bool { return d == mqttrmq.ApacheRocketMQMQTT }
 
 // deliverable checks that the dialect can address an MQTT topic. Apache
 // RocketMQ-MQTT delivers by Light Message Queue, and some topics MQTT

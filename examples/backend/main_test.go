@@ -43,13 +43,21 @@ type env struct {
 	gw  *gateway.Gateway
 }
 
-func start(t *testing.T, dialect *mqttrmq.Dialect) env {
+func start(t *testing.T, dialect *mqttrmq.Dialect) env { return startIn(t, "", dialect) }
+
+// startIn starts the gateway in a RocketMQ namespace, on a topic that the
+// broker holds as namespace%vehicles.
+func startIn(t *testing.T, namespace string, dialect *mqttrmq.Dialect) env {
 	t.Helper()
 	srv := rocketmqtest.NewServer(t)
-	if err := srv.CreateTopic("vehicles", 4); err != nil {
+	topic, err := mqttrmq.NamespaceTopic(namespace, "vehicles")
+	if err != nil {
 		t.Fatal(err)
 	}
-	g := gatewaytest.Start(t, srv, gateway.Config{ParentTopics: []string{"vehicles"}, Dialect: dialect})
+	if err := srv.CreateTopic(topic, 4); err != nil {
+		t.Fatal(err)
+	}
+	g := gatewaytest.Start(t, srv, gateway.Config{ParentTopics: []string{"vehicles"}, Dialect: dialect, Namespace: namespace})
 	return env{srv, g}
 }
 
@@ -187,6 +195,50 @@ func TestApacheCommand(t *testing.T) {
 	}
 }
 
+// TestNamespace: with -namespace the backend's consumer hands over messages
+// on ns1%vehicles, which it reads as the MQTT publishes they were (it
+// refused every one), and its producer sends commands a device on a gateway
+// in that namespace receives, in both dialects.
+func TestNamespace(t *testing.T) {
+	for _, d := range []*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT} {
+		t.Run(d.String(), func(t *testing.T) {
+			e := startIn(t, "ns1", d)
+			car, got := e.device(t, "GID_vehicle@@@car1")
+			out := e.backend(t, "-namespace", "ns1", "-dialect", d.String(), "-p2p", "GID_vehicle@@@car1", "-msg", "unlock")
+			if m := next(t, got); m.Topic() != "vehicles/p2p/GID_vehicle@@@car1" || string(m.Payload()) != "unlock" {
+				t.Errorf("car1 got %s %q; want vehicles/p2p/GID_vehicle@@@car1 \"unlock\"\n%s", m.Topic(), m.Payload(), out)
+			}
+
+			group := uniq("readers")
+			var read gatewaytest.Output
+			done := make(chan error, 1)
+			go func() {
+				done <- run(context.Background(), &read, []string{"-namesrv", e.srv.Addr(), "-topic", "vehicles", "-namespace", "ns1",
+					"-dialect", d.String(), "-group", group, "-instance", uniq("be"), "-expect", "1", "-wait", "20s"})
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			if err := e.srv.WaitForConsumers(ctx, "ns1%"+group, 1); err != nil {
+				t.Fatal(err)
+			}
+			if tok := car.Publish("vehicles/telemetry/car1", 1, false, "42"); !tok.WaitTimeout(deadline) || tok.Error() != nil {
+				t.Fatal(tok.Error())
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("run() = %v\n%s", err, read.String())
+				}
+			case <-time.After(deadline):
+				t.Fatalf("the backend did not read the message:\n%s", read.String())
+			}
+			if want := "← vehicles/telemetry/car1 from GID_vehicle@@@car1, qos 1: 42\n  RocketMQ topic=ns1%vehicles"; !strings.Contains(read.String(), want) {
+				t.Errorf("output lacks %q:\n%s", want, read.String())
+			}
+		})
+	}
+}
+
 // Flag errors name the flag and what it wants, before anything connects.
 var flagErrors = []struct {
 	args []string
@@ -198,6 +250,7 @@ var flagErrors = []struct {
 	{[]string{"-namesrv", "ftp://ns.example:80", "-topic", "v"}, `-namesrv "ftp://ns.example:80"`},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-access-key", "ak"}, "-access-key and -secret-key go together"},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-namespace", "a%b"}, `-namespace "a%b"`},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", strings.Repeat("v", 120), "-namespace", "namespace"}, "-namespace with -topic: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v/w"}, "-topic: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-dialect", "x"}, "-dialect: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-tag", "a||b"}, `-tag "a||b": one tag`},

@@ -106,46 +106,37 @@ func (b *backend) sendCommands(ctx context.Context) error {
 }
 
 // command builds a message for MQTT clients: for one client (P2P) when
-// target is set, else for the subscribers of the subtopic second.
+// target is set, else for the subscribers of the subtopic second. Both
+// dialects have the same setters; each writes its own properties (the
+// hosted one mqttSecondTopic, Apache RocketMQ-MQTT's originMqttTopic and the
+// Light Message Queue the message goes to).
 func (b *backend) command(target, second string) (*primitive.Message, error) {
 	o := b.opts
+	d := o.dialect
 	m := primitive.NewMessage(o.topic, []byte(o.message))
-	if apache(o.dialect) {
-		// Apache RocketMQ-MQTT's dialect names the whole MQTT topic and
-		// the Light Message Queue it goes to, and tags it MQTT_COMMON.
-		topic := o.topic + second
-		if target != "" {
-			var err error
-			if topic, err = mqttrmq.P2PTopic(o.topic, target); err != nil {
-				return nil, err
-			}
-		}
-		pub := mqttrmq.Publish{Topic: topic, QoS: o.qos, CleanSession: o.clean}
-		if _, err := o.dialect.ToRocketMQ(pub, m); err != nil {
+	// MQ2MQTT, without which the hosted service delivers nothing, or
+	// MQTT_COMMON.
+	m.WithTag(d.DownlinkTag())
+	topic := o.topic + second
+	if target != "" {
+		var err error
+		if topic, err = mqttrmq.P2PTopic(o.topic, target); err != nil {
 			return nil, err
 		}
-	} else {
-		// The hosted service's dialect: the tag MQ2MQTT, without which no
-		// MQTT client gets the message, and the subtopic or P2P address.
-		m.WithTag(mqttrmq.TagToMQTT)
-		var err error
-		if target != "" {
-			err = mqttrmq.SetP2P(m, target)
-			if err == nil && b.opts.cleanIsSet {
-				mqttrmq.SetCleanSession(m, o.clean)
-			}
-		} else {
-			err = mqttrmq.SetSecondTopic(m, second)
-		}
-		if err == nil {
-			err = mqttrmq.SetQoS(m, o.qos)
-		}
-		if err != nil {
+	}
+	if _, err := d.SetTopic(m, topic); err != nil {
+		return nil, err
+	}
+	if err := d.SetQoS(m, o.qos); err != nil {
+		return nil, err
+	}
+	if target != "" && o.cleanIsSet {
+		if err := d.SetCleanSession(m, o.clean); err != nil {
 			return nil, err
 		}
 	}
 	if o.realTopic != "" {
-		if err := mqttrmq.SetRealTopic(m, o.realTopic); err != nil {
+		if err := d.SetRealTopic(m, o.realTopic); err != nil {
 			return nil, err
 		}
 	}

@@ -201,13 +201,12 @@ func credentials(mode, ak, sk, instance, tokens, clientID string) (user, pass st
 		if tokens != "" {
 			return "", "", fmt.Errorf("-tokens is for -mode token, not %s", mode)
 		}
-		if strings.Contains(ak, "|") || strings.Contains(instance, "|") {
-			return "", "", errors.New("-ak and -instance hold no '|', which separates the username's fields")
-		}
+		credentials := mqttrmq.SignatureCredentials
 		if mode == "device" {
-			user, pass = mqttrmq.DeviceCredentials(ak, sk, instance, clientID)
-		} else {
-			user, pass = mqttrmq.SignatureCredentials(ak, sk, instance, clientID)
+			credentials = mqttrmq.DeviceCredentials
+		}
+		if user, pass, err = credentials(ak, sk, instance, clientID); err != nil {
+			return "", "", fmt.Errorf("-ak, -sk, -instance: %w", err)
 		}
 		return user, pass, nil
 	case "token":

@@ -46,6 +46,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...] (required, unless -rocketmqtest)")
 	fs.StringVar(&o.trial, "rocketmqtest", "", "for trials without a RocketMQ: run an in-process one (package rocketmqtest: memory only, one node) listening on `ip:port`, such as 127.0.0.1:9876, holding -topics; other programs reach it there")
 	topics := fs.String("topics", "", "parent `topics`, comma-separated (required): the first level of every MQTT topic served, each an existing RocketMQ topic")
+	fs.StringVar(&o.cfg.Namespace, "namespace", "", "RocketMQ `namespace` of -topics and of the gateway's consumer group, for a RocketMQ that has namespaces (a hosted instance's ID); RocketMQ names them namespace%name")
 	fs.StringVar(&o.cfg.InstanceID, "instance-id", "", "this gateway's `name` among those sharing one RocketMQ; keep it across restarts (default: the host name)")
 	fs.StringVar(&o.cfg.UplinkTag, "uplink-tag", gateway.UplinkTag, "RocketMQ `tag` of the messages devices publish (the hosted service's dialect only)")
 	dialect := fs.String("dialect", mqttrmq.AlibabaCloud.String(), "how the mapping is written on RocketMQ: "+mqttrmq.AlibabaCloud.String()+" (the hosted service's properties) or "+mqttrmq.ApacheRocketMQMQTT.String()+" (Apache RocketMQ-MQTT's, tag MQTT_COMMON both ways)")
@@ -109,6 +110,11 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 			return o, fmt.Errorf("-topics: %w", err)
 		}
 		o.cfg.ParentTopics = append(o.cfg.ParentTopics, t)
+		if o.cfg.Namespace != "" {
+			if _, err := mqttrmq.NamespaceTopic(o.cfg.Namespace, t); err != nil {
+				return o, fmt.Errorf("-namespace: %w", err)
+			}
+		}
 	}
 	var err error
 	if o.cfg.Dialect, err = mqttrmq.ParseDialect(*dialect); err != nil {
@@ -116,8 +122,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	}
 	uplinkTagSet := false
 	fs.Visit(func(f *flag.Flag) { uplinkTagSet = uplinkTagSet || f.Name == "uplink-tag" })
-	if uplinkTagSet && o.cfg.Dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() {
-		return o, fmt.Errorf("-uplink-tag does not apply to -dialect %s, which tags every message %s", o.cfg.Dialect, o.cfg.Dialect.TagToMQTT())
+	if uplinkTagSet && o.cfg.Dialect == mqttrmq.ApacheRocketMQMQTT {
+		return o, fmt.Errorf("-uplink-tag does not apply to -dialect %s, which tags every message %s", o.cfg.Dialect, o.cfg.Dialect.DownlinkTag())
 	}
 	if o.metrics != "" {
 		if _, _, err := net.SplitHostPort(o.metrics); err != nil {

@@ -66,7 +66,10 @@ func TestServe(t *testing.T) {
 
 	client := "GID_car@@@v1"
 	got := make(chan paho.Message, 1)
-	user, pass := mqttrmq.SignatureCredentials("LTAI-demo", "s3cret", instance, client)
+	user, pass, err := mqttrmq.SignatureCredentials("LTAI-demo", "s3cret", instance, client)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dev := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(client).
 		SetUsername(user).SetPassword(pass).SetAutoReconnect(false).
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- m }))
@@ -102,7 +105,10 @@ func TestServe(t *testing.T) {
 		key, secret string
 		ok          bool
 	}{{"LTAI-other", "x:y", true}, {"LTAI-demo", "wrong", false}} {
-		user, pass := mqttrmq.SignatureCredentials(tc.key, tc.secret, instance, "GID_car@@@v2")
+		user, pass, err := mqttrmq.SignatureCredentials(tc.key, tc.secret, instance, "GID_car@@@v2")
+		if err != nil {
+			t.Fatal(err)
+		}
 		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("GID_car@@@v2").
 			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).
 			SetProtocolVersion(4)) // else paho retries a refused CONNECT as MQTT 3.1
@@ -150,8 +156,15 @@ func TestServe(t *testing.T) {
 }
 
 // TestTrialRocketMQ: with -rocketmqtest the command runs its own RocketMQ,
-// and a device's message makes the round trip through it.
+// and a device's message makes the round trip through it, in a RocketMQ
+// namespace (-namespace) or without one.
 func TestTrialRocketMQ(t *testing.T) {
+	for _, ns := range []string{"", "ns1"} {
+		t.Run("namespace="+ns, func(t *testing.T) { trial(t, ns) })
+	}
+}
+
+func trial(t *testing.T, namespace string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +177,7 @@ func TestTrialRocketMQ(t *testing.T) {
 	var out gatewaytest.Output
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, &out, []string{"-rocketmqtest", rmq, "-topics", "vehicles,chat", "-auth", "allow-all",
+		done <- run(ctx, &out, []string{"-rocketmqtest", rmq, "-topics", "vehicles,chat", "-auth", "allow-all", "-namespace", namespace,
 			"-listen", "127.0.0.1:0", "-instance-id", fmt.Sprintf("examples-gateway-trial-%d", time.Now().UnixNano())})
 	}()
 	addr := out.WaitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
@@ -237,6 +250,8 @@ var flagErrors = []struct {
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-uplink-tag", "MQ2MQTT"}, "UplinkTag"},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-dialect", "x"}, "-dialect: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-dialect", "apache-rocketmq-mqtt", "-uplink-tag", "UP"}, "-uplink-tag does not apply"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-namespace", "a%b"}, "-namespace: "},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-auth", "allow-all", "-namespace", strings.Repeat("n", 126)}, "-namespace: "},
 	{[]string{"-nosuch"}, "flag provided but not defined: -nosuch"},
 }
 

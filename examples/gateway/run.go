@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/rocketmq-client-go/v2/rlog"
 
+	"github.com/mqttrmq/mqttrmq"
 	"github.com/mqttrmq/mqttrmq/gateway"
 	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
@@ -43,7 +44,7 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 
 	var trial *rocketmqtest.Server
 	if o.trial != "" {
-		srv, err := startTrialRocketMQ(o.trial, o.cfg.ParentTopics)
+		srv, err := startTrialRocketMQ(o.trial, o.cfg.Namespace, o.cfg.ParentTopics)
 		if err != nil {
 			return err
 		}
@@ -103,14 +104,19 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 	return errors.Join(errs...)
 }
 
-// startTrialRocketMQ starts an in-process RocketMQ holding the topics.
-func startTrialRocketMQ(addr string, topics []string) (*rocketmqtest.Server, error) {
+// startTrialRocketMQ starts an in-process RocketMQ holding the topics, in
+// namespace when it is not empty.
+func startTrialRocketMQ(addr, namespace string, topics []string) (*rocketmqtest.Server, error) {
 	srv, err := rocketmqtest.Start(rocketmqtest.WithAddr(addr))
 	if err != nil {
 		return nil, fmt.Errorf("-rocketmqtest: %w", err)
 	}
 	for _, t := range topics {
-		if err := srv.CreateTopic(t, 4); err != nil {
+		name, err := mqttrmq.NamespaceTopic(namespace, t) // checked with the flags
+		if err == nil {
+			err = srv.CreateTopic(name, 4)
+		}
+		if err != nil {
 			srv.Close()
 			return nil, fmt.Errorf("-rocketmqtest: %w", err)
 		}

@@ -90,6 +90,27 @@ func TestQuickstartApacheDialect(t *testing.T) {
 	}
 }
 
+// TestQuickstartNamespace: the same exchange in a RocketMQ namespace, in
+// both dialects: the broker holds the topic as ns1%vehicles, and the MQTT
+// topics do not change.
+func TestQuickstartNamespace(t *testing.T) {
+	for _, d := range []string{"alibaba-cloud", "apache-rocketmq-mqtt"} {
+		var out bytes.Buffer
+		err := run(context.Background(), &out, []string{"-namespace", "ns1", "-dialect", d})
+		if err != nil {
+			t.Fatalf("run(-namespace ns1 -dialect %s) = %v; want nil\n%s", d, err, out.String())
+		}
+		if got, want := lastLine(out.String()), "quickstart: uplink 9/9, p2p 3/3, broadcast 3/3"; got != want {
+			t.Errorf("-dialect %s: last line = %q; want %q", d, got, want)
+		}
+		for _, want := range []string{"topic ns1%vehicles", "backend  ← vehicles/telemetry/car1 from GID_vehicle@@@car1", "RocketMQ topic=ns1%vehicles"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("-dialect %s: output lacks %q:\n%s", d, want, out.String())
+			}
+		}
+	}
+}
+
 // TestQuickstartTimeout: a run that cannot finish says what was missing
 // and fails.
 func TestQuickstartTimeout(t *testing.T) {
@@ -117,6 +138,7 @@ var flagErrors = []struct {
 	{[]string{"-vehicles", "0"}, "-vehicles 0: want 1 to 100"},
 	{[]string{"-n", "-1"}, "-n -1: want 1 to 1000"},
 	{[]string{"-timeout", "0s"}, "-timeout 0s: want a positive duration"},
+	{[]string{"-namespace", "a%b"}, "-namespace: "},
 	{[]string{"-nosuch"}, "flag provided but not defined: -nosuch"},
 	{[]string{"extra"}, `unexpected argument "extra"`},
 }

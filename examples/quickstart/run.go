@@ -21,6 +21,7 @@ import (
 type options struct {
 	nameServers []string // empty: run rocketmqtest in process
 	topic       string   // the parent topic, which is the RocketMQ topic
+	namespace   string   // the RocketMQ namespace of the topic and groups; empty for none
 	dialect     *mqttrmq.Dialect
 	vehicles    int
 	messages    int // telemetry messages per vehicle
@@ -34,6 +35,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.SetOutput(io.Discard) // errors are returned; -h prints usage below
 	namesrv := fs.String("namesrv", "", "RocketMQ name servers, `ip:port`[,ip:port...]; empty runs an in-process RocketMQ (rocketmqtest). A real RocketMQ must already hold -topic.")
 	fs.StringVar(&o.topic, "topic", "vehicles", "parent `topic`: the first level of every MQTT topic, and the RocketMQ topic")
+	fs.StringVar(&o.namespace, "namespace", "", "RocketMQ `namespace` of -topic and of every consumer group, for a RocketMQ that has namespaces; RocketMQ names them namespace%name")
 	dialect := fs.String("dialect", mqttrmq.AlibabaCloud.String(), "how the mapping is written on RocketMQ: "+mqttrmq.AlibabaCloud.String()+" (the hosted service's properties) or "+mqttrmq.ApacheRocketMQMQTT.String())
 	fs.IntVar(&o.vehicles, "vehicles", 3, "number of simulated vehicles")
 	fs.IntVar(&o.messages, "n", 3, "telemetry messages each vehicle publishes")
@@ -56,6 +58,9 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	}
 	if err := mqttrmq.ValidateParentTopic(o.topic); err != nil {
 		return o, fmt.Errorf("-topic: %w", err)
+	}
+	if _, err := mqttrmq.NamespaceTopic(o.namespace, o.topic); err != nil {
+		return o, fmt.Errorf("-namespace: %w", err)
 	}
 	if o.dialect, err = mqttrmq.ParseDialect(*dialect); err != nil {
 		return o, fmt.Errorf("-dialect: %w", err)

@@ -42,12 +42,20 @@ func (s *system) gatewayID() string     { return "quickstart-" + s.run }
 func (s *system) backendGroup() string  { return "quickstart-backend-" + s.run }
 func (s *system) producerGroup() string { return "quickstart-commands" }
 
-func (s *system) apache() bool { return s.opts.dialect.String() == mqttrmq.ApacheRocketMQMQTT.String() }
+func (s *system) apache() bool { return s.opts.dialect == mqttrmq.ApacheRocketMQMQTT }
+
+// inNamespace is the name RocketMQ gives a topic or group in -namespace.
+func (s *system) inNamespace(name string) string {
+	if s.opts.namespace == "" {
+		return name
+	}
+	return s.opts.namespace + "%" + name
+}
 
 // uplinkTag is the tag of the messages the gateway sends for devices.
 func (s *system) uplinkTag() string {
 	if s.apache() {
-		return mqttrmq.ApacheRocketMQMQTT.TagToMQTT()
+		return mqttrmq.ApacheRocketMQMQTT.DownlinkTag()
 	}
 	return gateway.UplinkTag
 }
@@ -61,13 +69,13 @@ func (s *system) start(ctx context.Context) error {
 			return err
 		}
 		s.srv = srv
-		if err := srv.CreateTopic(s.opts.topic, 4); err != nil {
+		if err := srv.CreateTopic(s.inNamespace(s.opts.topic), 4); err != nil {
 			return err
 		}
 		s.nameServers = []string{srv.Addr()}
-		s.con.printf("quickstart: RocketMQ in process (rocketmqtest) at %s, topic %s, dialect %s\n", srv.Addr(), s.opts.topic, s.opts.dialect)
+		s.con.printf("quickstart: RocketMQ in process (rocketmqtest) at %s, topic %s, dialect %s\n", srv.Addr(), s.inNamespace(s.opts.topic), s.opts.dialect)
 	} else {
-		s.con.printf("quickstart: RocketMQ at %s, topic %s, dialect %s\n", strings.Join(s.nameServers, ","), s.opts.topic, s.opts.dialect)
+		s.con.printf("quickstart: RocketMQ at %s, topic %s, dialect %s\n", strings.Join(s.nameServers, ","), s.inNamespace(s.opts.topic), s.opts.dialect)
 	}
 	// A new consumer group starts here; a second back allows for clocks
 	// that read whole seconds.
@@ -81,6 +89,7 @@ func (s *system) start(ctx context.Context) error {
 		Listen:                "127.0.0.1:0",
 		NameServer:            s.nameServers,
 		ParentTopics:          []string{s.opts.topic},
+		Namespace:             s.opts.namespace,
 		InstanceID:            s.gatewayID(),
 		Dialect:               s.opts.dialect,
 		Auth:                  gateway.AllowAll{},
@@ -102,6 +111,7 @@ func (s *system) start(ctx context.Context) error {
 	c, err := rocketmq.NewPushConsumer(
 		consumer.WithNameServer(s.nameServers),
 		consumer.WithGroupName(s.backendGroup()),
+		consumer.WithNamespace(s.opts.namespace), // none when empty
 		consumer.WithInstance(s.backendGroup()),
 		consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp),
 		consumer.WithConsumeTimestamp(since.UTC().Format("20060102150405")), // the client reads it as UTC
@@ -127,6 +137,9 @@ func (s *system) start(ctx context.Context) error {
 		producer.WithNameServer(s.nameServers),
 		producer.WithGroupName(s.producerGroup()),
 		producer.WithInstanceName("quickstart-commands-"+s.run),
+		// It prefixes each message's topic as it sends: every command
+		// here is sent once (see mqttrmq.SplitNamespace).
+		producer.WithNamespace(s.opts.namespace),
 	)
 	if err != nil {
 		return fmt.Errorf("backend producer: %w", err)
@@ -141,7 +154,7 @@ func (s *system) start(ctx context.Context) error {
 	// until they pull every queue also means their start-up is over
 	// before anything is shut down (see rocketmqtest.ConsumerGuard).
 	if s.srv != nil {
-		for _, g := range []string{s.gw.ConsumerGroup(), s.backendGroup()} {
+		for _, g := range []string{s.gw.ConsumerGroup(), s.inNamespace(s.backendGroup())} {
 			if err := s.srv.WaitForConsumers(ctx, g, 1); err != nil {
 				return fmt.Errorf("consumer group %s: %w", g, err)
 			}
@@ -218,7 +231,7 @@ func (s *system) sendBroadcast(ctx context.Context, second, payload string) erro
 // dialect, which names the whole topic (originMqttTopic) and the Light
 // Message Queue it is dispatched to, and tags it MQTT_COMMON.
 func (s *system) apacheCommand(m *primitive.Message, topic string) error {
-	_, err := mqttrmq.ApacheRocketMQMQTT.ToRocketMQ(mqttrmq.Publish{Topic: topic, QoS: mqttrmq.AtLeastOnce, CleanSession: true}, m)
+	_, err := mqttrmq.ApacheRocketMQMQTT.ToRocketMQ(mqttrmq.Publish{Topic: topic, QoS: mqttrmq.AtLeastOnce}, m)
 	return err
 }
 
@@ -304,11 +317,11 @@ func (s *system) drain() {
 		groups = append(groups, s.gw.ConsumerGroup())
 	}
 	if s.consumer != nil {
-		groups = append(groups, s.backendGroup())
+		groups = append(groups, s.inNamespace(s.backendGroup()))
 	}
 	queues := 0
 	for _, g := range groups {
-		queues += s.srv.Queues(s.opts.topic) + s.srv.Queues("%RETRY%"+g)
+		queues += s.srv.Queues(s.inNamespace(s.opts.topic)) + s.srv.Queues("%RETRY%"+g)
 	}
 	end := time.Now().Add(2 * time.Second)
 	for s.srv.HeldPulls() < queues && time.Now().Before(end) {
