@@ -56,6 +56,10 @@ type Dialer struct {
 	// MaxPacket is the largest packet a connection reads. Default
 	// DefaultMaxPacket.
 	MaxPacket int
+	// WriteTimeout, when positive, bounds every write: a server that stops
+	// reading makes a write fail after it instead of blocking its caller
+	// for good. The connection is unusable after such a failure.
+	WriteTimeout time.Duration
 
 	next atomic.Uint64
 }
@@ -95,7 +99,7 @@ func (d *Dialer) Dial(ctx context.Context, c Connect) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mqttload: dial %s: %w", d.Server, err)
 	}
-	conn := newConn(nc, d.MaxPacket)
+	conn := newConn(nc, d.MaxPacket, d.WriteTimeout)
 	if err := conn.connect(ctx, c); err != nil {
 		nc.Close()
 		return nil, err
@@ -107,8 +111,9 @@ func (d *Dialer) Dial(ctx context.Context, c Connect) (*Conn, error) {
 // Puback and Ping may be called from any goroutine; ReadPacket, Subscribe
 // and Serve from one reader at a time.
 type Conn struct {
-	nc        net.Conn
-	maxPacket int
+	nc           net.Conn
+	maxPacket    int
+	writeTimeout time.Duration
 
 	// The reader's state, allocated on first read and released by Idle.
 	r    *bufio.Reader
@@ -120,11 +125,11 @@ type Conn struct {
 	id   uint16 // the last packet identifier used, under wmu
 }
 
-func newConn(nc net.Conn, maxPacket int) *Conn {
+func newConn(nc net.Conn, maxPacket int, writeTimeout time.Duration) *Conn {
 	if maxPacket <= 0 {
 		maxPacket = DefaultMaxPacket
 	}
-	return &Conn{nc: nc, maxPacket: maxPacket}
+	return &Conn{nc: nc, maxPacket: maxPacket, writeTimeout: writeTimeout}
 }
 
 // NetConn returns the underlying connection.
@@ -229,6 +234,14 @@ func (c *Conn) nextID() uint16 {
 // the next packet.
 func (c *Conn) write(b []byte) error {
 	c.wbuf = b[:0]
+	return c.writeRaw(b)
+}
+
+// writeRaw writes b within the write timeout; wmu is held.
+func (c *Conn) writeRaw(b []byte) error {
+	if c.writeTimeout > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	}
 	_, err := c.nc.Write(b)
 	return err
 }
@@ -335,7 +348,7 @@ func (c *Conn) Serve(h Handler) error {
 
 func (c *Conn) flushAcks() error {
 	c.wmu.Lock()
-	_, err := c.nc.Write(c.acks)
+	err := c.writeRaw(c.acks)
 	c.wmu.Unlock()
 	c.acks = c.acks[:0]
 	return err
@@ -344,7 +357,10 @@ func (c *Conn) flushAcks() error {
 // Disconnect sends DISCONNECT and closes the connection.
 func (c *Conn) Disconnect() error {
 	c.wmu.Lock()
-	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	c.writeTimeout = min(c.writeTimeout, time.Second)
+	if c.writeTimeout <= 0 {
+		c.writeTimeout = time.Second
+	}
 	err := c.write(AppendDisconnect(c.wbuf[:0]))
 	c.wmu.Unlock()
 	return errors.Join(err, c.nc.Close())

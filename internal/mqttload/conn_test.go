@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -219,4 +220,42 @@ func TestLoopbackSources(t *testing.T) {
 			t.Errorf("LoopbackSources(%d) succeeded", n)
 		}
 	}
+}
+
+func TestWriteTimeout(t *testing.T) {
+	// A server that accepts, answers CONNACK, then reads nothing.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	held := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 64)
+		c.Read(buf) // the CONNECT
+		c.Write([]byte{TypeConnack << 4, 2, 0, 0})
+		held <- c
+	}()
+	d := &Dialer{Server: ln.Addr().String(), WriteTimeout: 200 * time.Millisecond}
+	c, err := d.Dial(context.Background(), Connect{ClientID: "w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	defer func() { (<-held).Close() }()
+	payload := make([]byte, 64<<10)
+	start := time.Now()
+	for time.Since(start) < 10*time.Second {
+		if _, err := c.Publish("t", AtMostOnce, payload); err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("Publish: %v; want a deadline error", err)
+			}
+			return
+		}
+	}
+	t.Fatal("publishing to a server that reads nothing never failed")
 }
