@@ -2,12 +2,14 @@ package serverproc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"strings"
 )
 
 // ErrNotInstalled is what a missing program's error unwraps to.
@@ -23,18 +25,60 @@ func GoTool() (string, error) {
 	return p, nil
 }
 
-// Build builds the Go command pkg (an import path) into dir and returns
-// the executable's path, named after the package's last element. ctx
-// bounds the build; the error carries the compiler's output.
-func Build(ctx context.Context, dir, pkg string) (string, error) {
+// PinGoEnv sets the go command's cache, module and configuration
+// directories (GOCACHE, GOMODCACHE, GOPATH, GOENV) in the environment, as
+// the go command reports them now, where they are not set already. A test
+// binary that runs its tests with HOME pointing at an empty temporary
+// directory calls it first: the go command it runs to build servers would
+// otherwise find no build cache and no module cache there, and download
+// and compile everything again. Without a go command it does nothing.
+func PinGoEnv() error {
 	goTool, err := GoTool()
 	if err != nil {
-		return "", err
+		return nil // whoever needs it says so
 	}
-	out := filepath.Join(dir, path.Base(pkg))
-	cmd := exec.CommandContext(ctx, goTool, "build", "-o", out, pkg)
+	keys := []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOENV"}
+	out, err := exec.Command(goTool, append([]string{"env", "-json"}, keys...)...).Output()
+	if err != nil {
+		return fmt.Errorf("serverproc: go env: %w", err)
+	}
+	var env map[string]string
+	if err := json.Unmarshal(out, &env); err != nil {
+		return fmt.Errorf("serverproc: go env: %w", err)
+	}
+	for _, k := range keys {
+		if _, set := os.LookupEnv(k); !set && env[k] != "" {
+			if err := os.Setenv(k, env[k]); err != nil {
+				return fmt.Errorf("serverproc: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// Build builds the Go commands pkgs (import paths) into dir, with one go
+// command, which links them in parallel, and returns each executable's
+// path, named after its package's last element. ctx bounds the build; the
+// error carries the compiler's output. It refuses two packages of one
+// name.
+func Build(ctx context.Context, dir string, pkgs ...string) (map[string]string, error) {
+	goTool, err := GoTool()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	names := map[string]string{}
+	for _, pkg := range pkgs {
+		name := path.Base(pkg)
+		if other, ok := names[name]; ok {
+			return nil, fmt.Errorf("serverproc: Build: %s and %s would both be %s", other, pkg, name)
+		}
+		names[name] = pkg
+		out[pkg] = filepath.Join(dir, name)
+	}
+	cmd := exec.CommandContext(ctx, goTool, append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("serverproc: go build %s: %w: %s", pkg, err, b)
+		return nil, fmt.Errorf("serverproc: go build %s: %w: %s", strings.Join(pkgs, " "), err, b)
 	}
 	return out, nil
 }

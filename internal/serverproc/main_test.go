@@ -20,18 +20,33 @@ func TestMain(m *testing.M) {
 	if addr := os.Getenv(helperEnv); addr != "" {
 		os.Exit(helperServer(addr))
 	}
+	if err := PinGoEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	testenv.Main(m)
 }
 
 // helperGoroutines is how many goroutines the helper server parks.
 const helperGoroutines = 25
 
-// helperServer burns half a second of CPU, parks helperGoroutines
+// helperCPU is the CPU time the helper server burns before it listens.
+const helperCPU = 300 * time.Millisecond
+
+// helperServer burns helperCPU of CPU time, parks helperGoroutines
 // goroutines, then listens on addr until SIGTERM.
 func helperServer(addr string) int {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
-	for start := time.Now(); time.Since(start) < 500*time.Millisecond; {
+	for {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) >= helperCPU {
+			break
+		}
 	}
 	block := make(chan struct{})
 	for range helperGoroutines {
