@@ -64,7 +64,7 @@ var fullSizes = sizes{
 
 	fanoutSubs: 1000, fanoutMsgs: 200,
 
-	uplinkDevices: 50, uplinkMsgs: 50_000, uplinkWindow: 100,
+	uplinkDevices: 50, uplinkMsgs: 200_000, uplinkWindow: 100,
 }
 
 var smokeSizes = sizes{
@@ -356,43 +356,62 @@ func connectSubscribers(b *testing.B, d *mqttload.Dialer, from, to int, prefix s
 	return conns
 }
 
-// results collects one figure per server across a benchmark's
-// sub-benchmarks, for the ratios its parent prints.
+// results collects one figure per server and key across a benchmark's
+// sub-benchmarks, and across their runs (-count runs each sub-benchmark
+// that many times in a row), for the ratios its last sub-benchmark
+// reports.
 type results struct {
 	mu sync.Mutex
-	v  map[string]float64
+	v  map[string][]float64
 }
 
 func (r *results) set(key string, v float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.v == nil {
-		r.v = map[string]float64{}
+		r.v = map[string][]float64{}
 	}
-	r.v[key] = v
+	r.v[key] = append(r.v[key], v)
+}
+
+// mean returns the mean of key's figures, their range, and whether there
+// are any; the caller holds mu.
+func (r *results) mean(key string) (mean, lo, hi float64, ok bool) {
+	vs := r.v[key]
+	if len(vs) == 0 {
+		return 0, 0, 0, false
+	}
+	lo, hi = vs[0], vs[0]
+	for _, v := range vs {
+		mean += v
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return mean / float64(len(vs)), lo, hi, true
 }
 
 // ratio is a figure of one server over another's: unit names it, num
 // and den are results keys.
 type ratio struct{ unit, num, den string }
 
-// report runs a last sub-benchmark, "ratios", that reports each ratio
-// whose two figures were measured in this run, and logs them. It skips
-// when none was (a server was missing).
+// report runs a last sub-benchmark, "ratios", that reports, for each
+// ratio whose two figures were measured in this run, the ratio of their
+// means over the runs so far, and logs it with each figure's range. It
+// skips when none was (a server was missing).
 func (r *results) report(b *testing.B, ratios []ratio) {
 	b.Run("ratios", func(b *testing.B) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		n := 0
 		for _, q := range ratios {
-			x, okx := r.v[q.num]
-			y, oky := r.v[q.den]
+			x, xlo, xhi, okx := r.mean(q.num)
+			y, ylo, yhi, oky := r.mean(q.den)
 			if !okx || !oky || y == 0 {
 				continue
 			}
 			b.ReportMetric(x/y, q.unit)
 			if b.N == 1 { // the framework calls again with more iterations: log once
-				b.Logf("%s = %.3g (%.4g / %.4g)", q.unit, x/y, x, y)
+				b.Logf("%s = %.3g: %.4g (%.4g–%.4g, %d runs) / %.4g (%.4g–%.4g, %d runs)",
+					q.unit, x/y, x, xlo, xhi, len(r.v[q.num]), y, ylo, yhi, len(r.v[q.den]))
 			}
 			n++
 		}

@@ -12,7 +12,7 @@ import (
 
 // BenchmarkUplinkRate measures the QoS 1 messages per second 50 devices
 // get acknowledged (256-byte payloads on bench/telemetry/{i}, each device
-// keeping 100 publishes in flight, 50,000 in all), nobody subscribed, and
+// keeping 100 publishes in flight, 200,000 in all), nobody subscribed, and
 // the server's CPU time per message. It is the out-of-process companion of
 // gateway's BenchmarkUplink: the servers run in processes of their own,
 // the gateway's RocketMQ in a third, so that the load client and RocketMQ
