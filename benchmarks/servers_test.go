@@ -28,8 +28,6 @@ var sizeFlag = flag.String("size", "auto", "benchmark sizes: full (the figures: 
 
 // sizes are one run's dimensions.
 type sizes struct {
-	full bool
-
 	idleConns []int         // connection counts at which idle RSS is read, ascending
 	settle    time.Duration // how long RSS must stay put to be read
 
@@ -54,7 +52,6 @@ type sizes struct {
 }
 
 var fullSizes = sizes{
-	full:      true,
 	idleConns: []int{10_000, 19_000}, settle: 2 * time.Second,
 
 	stallSubs: 100, stallRate: 50, stallClean: 10 * time.Second, stallStalled: 15 * time.Second,
