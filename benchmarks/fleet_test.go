@@ -1,0 +1,129 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mqttrmq/mqttrmq/internal/mqttload"
+)
+
+// BenchmarkFleetCPU measures the CPU a server spends per message at the
+// shape of a fleet: 1,000 devices each publishing one QoS 1 message of 256
+// bytes a second (bench/telemetry/{i}, spread evenly over the second) for
+// 30 s, nobody subscribed. It reports the server process's CPU time (user
+// and system, from /proc) per message over that period, counting every
+// PUBACK; for the gateway also its RocketMQ's, which runs in a process of
+// its own; and, as a reference, the CPU the server uses a second with the
+// same devices connected and silent.
+//
+//	go test -run '^$' -bench FleetCPU -count 3 ./benchmarks/
+func BenchmarkFleetCPU(b *testing.B) {
+	var r results
+	for _, k := range kinds {
+		b.Run("server="+k.name, func(b *testing.B) {
+			sz := prepare(b)
+			for range b.N {
+				fleetCPU(b, sz, k, &r)
+			}
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+	r.report(b, []ratio{
+		{"gateway/mosquitto-cpu", "gateway", "mosquitto"},
+		{"gateway/mochi-cpu", "gateway", "mochi"},
+		{"gateway+rocketmq/mosquitto-cpu", "gateway+rocketmq", "mosquitto"},
+	})
+}
+
+// connectDevices connects n clients named prefix-i that subscribe to
+// nothing, and reads each of them on a goroutine of its own, handing its
+// PUBACKs to acked. stop closes them and waits for the readers.
+func connectDevices(b *testing.B, d *mqttload.Dialer, n int, prefix string, acked func(i int, id uint16)) (devices []*mqttload.Conn, stop func()) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	devices, err := mqttload.ConnectMany(ctx, n, 32, func(ctx context.Context, i int) (*mqttload.Conn, error) {
+		return d.Dial(ctx, mqttload.Connect{ClientID: fmt.Sprintf("%s-%d", prefix, i), KeepAlive: keepAlive})
+	})
+	if err != nil {
+		b.Fatalf("connecting %d devices: %v", n, err)
+	}
+	var wg sync.WaitGroup
+	for i, c := range devices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Serve(mqttload.Handler{Puback: func(id uint16) { acked(i, id) }})
+		}()
+	}
+	return devices, func() {
+		mqttload.CloseAll(devices)
+		wg.Wait()
+	}
+}
+
+func fleetCPU(b *testing.B, sz sizes, k kind, r *results) {
+	s := k.start(b)
+	var acked atomic.Int64
+	devices, stop := connectDevices(b, s.dialer(b), sz.fleetDevices, "bench-fleet", func(int, uint16) { acked.Add(1) })
+	defer stop()
+
+	// The devices connected and silent: what the server spends anyway.
+	time.Sleep(time.Second)
+	idle0, idleRMQ0 := s.cpu(b)
+	time.Sleep(sz.fleetIdle)
+	idle1, idleRMQ1 := s.cpu(b)
+	perSecond := func(d time.Duration) float64 { return ms(d) / sz.fleetIdle.Seconds() }
+	b.ReportMetric(perSecond(idle1-idle0), "idle-cpu-ms/s")
+
+	payload := make([]byte, 256)
+	topics := make([]string, len(devices))
+	for i := range topics {
+		topics[i] = fmt.Sprintf("%s/telemetry/%d", parentTopic, i)
+	}
+	cpu0, rmq0 := s.cpu(b)
+	start := time.Now()
+	// Device i publishes at start + i/n s, then every second: a steady
+	// n messages a second, as a fleet sends them.
+	n := len(devices)
+	total := int(sz.fleetPeriod/time.Second) * n
+	tick := time.NewTicker(5 * time.Millisecond)
+	sent := 0
+	for sent < total {
+		due := min(total, int(time.Since(start)*time.Duration(n)/time.Second)+1)
+		for ; sent < due; sent++ {
+			i := sent % n
+			if _, err := devices[i].Publish(topics[i], mqttload.AtLeastOnce, payload); err != nil {
+				b.Fatalf("device %d: %v", i, err)
+			}
+		}
+		<-tick.C
+	}
+	tick.Stop()
+	for deadline := time.Now().Add(30 * time.Second); acked.Load() < int64(total) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	cpu1, rmq1 := s.cpu(b)
+
+	got := acked.Load()
+	if got < int64(total) {
+		b.Logf("%s acknowledged %d of %d publishes", s.name, got, total)
+	}
+	perMsg := float64((cpu1 - cpu0).Microseconds()) / float64(total)
+	b.ReportMetric(perMsg, "cpu-us/msg")
+	b.ReportMetric(float64(total), "msgs")
+	b.ReportMetric(float64(int64(total)-got), "unacked")
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "msg/s")
+	r.set(s.name, perMsg)
+	if s.rocketmq != nil {
+		rmqPerMsg := float64((rmq1 - rmq0).Microseconds()) / float64(total)
+		b.ReportMetric(rmqPerMsg, "rocketmq-cpu-us/msg")
+		b.ReportMetric(perSecond(idleRMQ1-idleRMQ0), "rocketmq-idle-cpu-ms/s")
+		r.set(s.name+"+rocketmq", perMsg+rmqPerMsg)
+	}
+}

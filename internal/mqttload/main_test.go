@@ -1,0 +1,9 @@
+package mqttload
+
+import (
+	"testing"
+
+	"github.com/mqttrmq/mqttrmq/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
