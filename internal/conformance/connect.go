@@ -99,15 +99,20 @@ func unsupportedLevel(c *C) {
 }
 
 // badProtocolName: [MQTT-3.1.2-1] a protocol name other than "MQTT" is
-// not this protocol: the server does not accept the connection (5.0: it
-// MAY answer CONNACK 0x84) and closes it.
+// not this protocol: the server does not accept the connection and closes
+// it (3.1.1: it MAY disconnect at once; 5.0: it MAY first answer CONNACK
+// 0x84, the only code the statement allows).
 func badProtocolName(c *C) {
 	r := c.dial("client")
 	b := c.connectBytes(r, conn{id: c.newID()})
 	i := connectFlags(b) - 2 // the name's last byte
 	b[i] = 'X'
 	r.sendBytes(b)
-	r.expectRefused("protocol name MQTX", 0x84)
+	if c.is5() {
+		r.expectRefused("protocol name MQTX", 0x84)
+	} else {
+		r.expectRefused("protocol name MQTX")
+	}
 }
 
 // reservedConnectFlag: [MQTT-3.1.2-3] the server MUST validate that the

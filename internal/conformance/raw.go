@@ -272,7 +272,7 @@ func (r *rawClient) check(p *rawPacket) []string {
 		}
 		for _, code := range list {
 			if !slices.Contains(codes, code) {
-				bad("reason code %s is not one a %s may carry [MQTT-3.2.2-8, MQTT-3.4.2-1, MQTT-3.5.2-1, MQTT-3.6.2-1, MQTT-3.7.2-1, MQTT-3.9.3-2, MQTT-3.11.3-2, MQTT-3.14.2-1]", hex(code), p.name)
+				bad("reason code %s is not one a %s may carry (% x) [MQTT-3.2.2-8, MQTT-3.4.2-1, MQTT-3.5.2-1, MQTT-3.6.2-1, MQTT-3.7.2-1, MQTT-3.9.3-2, MQTT-3.11.3-2, MQTT-3.14.2-1]", hex(code), p.name, trim(p.raw))
 			}
 		}
 	}

@@ -184,7 +184,12 @@ func inboundQoS2Resumes(c *C) {
 	r.drop()
 	r2, _ := c.connect("resumed", conn{id: id, session: persistent})
 	r2.ack(packets.Pubrel, 42)
-	r2.checkAckID(r2.expect(packets.Pubcomp), 42)
+	comp := r2.expectOneOf(packets.Pubrec, packets.Pubcomp)
+	if comp.FixedHeader.Type == packets.Pubrec && comp.PacketID == 42 {
+		// A server may repeat its PUBREC on reconnect; PUBCOMP must follow.
+		comp = r2.expect(packets.Pubcomp)
+	}
+	r2.checkAckID(comp, 42)
 	r2.publishAcked(c.topic("a"), 2, false, []byte("after"), nil)
 	for _, want := range []string{"once", "after"} {
 		if p := s.expectMessage(); string(p.Payload) != want {
