@@ -87,6 +87,7 @@ func allCases() []testCase {
 		topicAliasCases(),
 		sharedCases(),
 		refusalCases(),
+		deviceCases(),
 	} {
 		all = append(all, area...)
 	}
