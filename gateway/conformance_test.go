@@ -1,7 +1,10 @@
 package gateway_test
 
 import (
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/mqttrmq/mqttrmq/gateway"
 	"github.com/mqttrmq/mqttrmq/internal/conformance"
@@ -36,6 +39,7 @@ func TestConformance(t *testing.T) {
 			MaxSubscriptionsPerClient: conformanceMaxSubscriptions,
 			Logger:                    testLogger(t),
 		})
+		t.Cleanup(func() { waitDisconnected(t, g) })
 		return conformance.Target{
 			Addr:        g.Addr(),
 			TopicPrefix: conformanceParent,
@@ -51,4 +55,27 @@ func TestConformance(t *testing.T) {
 			},
 		}
 	})
+}
+
+// waitDisconnected waits, before the gateway closes, until the case's
+// clients are all gone from it. The embedded broker's Close takes its
+// client table's read lock twice (Clients.GetByListener calls Len): a
+// client still detaching asks for the write lock in between, and Close
+// deadlocks. Connections end at the end of each case, so without the wait
+// one run in a few hangs.
+func waitDisconnected(t *testing.T, g *gateway.Gateway) {
+	const gauge = "\nmqttrmq_clients_connected "
+	for end := time.Now().Add(gatewaytest.Deadline); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		rec := httptest.NewRecorder()
+		g.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		body := rec.Body.String()
+		i := strings.Index(body, gauge)
+		if i < 0 {
+			t.Fatalf("no %s gauge in the metrics", strings.TrimSpace(gauge))
+		}
+		if strings.HasPrefix(body[i+len(gauge):], "0\n") {
+			return
+		}
+	}
+	t.Errorf("clients still connected %v after the case ended", gatewaytest.Deadline)
 }
