@@ -615,12 +615,19 @@ func (r *rawClient) expectNothing(d time.Duration, why string) {
 // It returns the DISCONNECT, or nil.
 func (r *rawClient) expectClosed(why string, codes ...byte) *rawPacket {
 	r.c.Helper()
+	return r.expectClosedWithin(deadline, why, codes...)
+}
+
+// expectClosedWithin is expectClosed with a failure deadline of wait, for
+// a close that the protocol itself puts off (a keep-alive).
+func (r *rawClient) expectClosedWithin(wait time.Duration, why string, codes ...byte) *rawPacket {
+	r.c.Helper()
 	var disc *rawPacket
 	for {
-		p, ok := r.next(deadline)
+		p, ok := r.next(wait)
 		if !ok {
 			if !r.isClosed() {
-				r.c.Fatalf("%s: the connection is still open after %v; want it closed: %s", r.label, deadline, why)
+				r.c.Fatalf("%s: the connection is still open after %v; want it closed: %s", r.label, wait, why)
 			}
 			break
 		}
