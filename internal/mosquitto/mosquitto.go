@@ -23,6 +23,13 @@ const RequireEnv = "MQTTRMQ_REQUIRE_MOSQUITTO"
 // test is skipped, saying so, unless RequireEnv is set.
 func Start(tb testing.TB) string {
 	tb.Helper()
+	return StartWith(tb, "")
+}
+
+// StartWith is Start with extra appended to the broker's configuration,
+// after its listener line, so that per-listener options apply to it.
+func StartWith(tb testing.TB, extra string) string {
+	tb.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		if _, statErr := os.Stat("/usr/sbin/mosquitto"); statErr == nil {
@@ -50,7 +57,7 @@ max_inflight_messages 0
 log_dest stderr
 log_type error
 log_type warning
-`, port)
+`, port) + extra
 	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		tb.Fatal(err)
 	}
