@@ -99,20 +99,22 @@ func allCases() []testCase {
 var runSeq atomic.Int64
 
 // C is what a case runs with: its test, its target, its protocol version
-// and names of its own.
+// and names of its own. Its test is the case's own, or, for a known break,
+// one that records the case's failures instead of failing (see
+// Target.KnownBreaks).
 type C struct {
-	*testing.T
+	testing.TB
 	target  Target
 	version byte
 	slug    string // unique to this case and run: the second topic level, the client ID stem
 	ids     atomic.Int64
 }
 
-func newC(t *testing.T, tg Target, tc testCase, index int) *C {
+func newC(t testing.TB, tg Target, tc testCase, index int) *C {
 	run := runSeq.Add(1)
 	slug := "k" + strconv.FormatInt(int64(index), 36) + "r" + strconv.FormatInt(run%1296, 36) +
 		strconv.FormatInt(time.Now().UnixNano()%46656, 36)
-	return &C{T: t, target: tg, version: tc.version, slug: slug}
+	return &C{TB: t, target: tg, version: tc.version, slug: slug}
 }
 
 // is5 reports whether the case speaks MQTT 5.0.

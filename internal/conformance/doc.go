@@ -68,4 +68,10 @@
 // which reason code, and its deviations. A case that needs a limit the
 // target does not declare fails, saying so: the suite holds servers to
 // all of these features.
+//
+// A reference server, run to show that the cases are right, may name the
+// cases it fails by faults of its own (Target.KnownBreaks), each with the
+// statement it breaks and what it does instead: such a case must go on
+// failing, and every other case must pass. A server under test names
+// none.
 package conformance

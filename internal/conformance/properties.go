@@ -184,7 +184,7 @@ func messagePropertyIDs(c *C, p *rawPacket) []byte {
 // with its topic and payload intact.
 func nothingInvented(c *C) {
 	s5 := c.subscriber("5.0 subscriber", c.topic("a"), 1)
-	old := &C{T: c.T, target: c.target, version: v311, slug: c.slug}
+	old := &C{TB: c.TB, target: c.target, version: v311, slug: c.slug}
 	old.ids.Store(100)
 	s311 := old.subscriber("3.1.1 subscriber", c.topic("a"), 1)
 	pub311 := old.publisher("3.1.1 publisher")

@@ -33,6 +33,32 @@ type Target struct {
 	// accepts in place of its strict expectation. A MUST is never a
 	// deviation.
 	Deviations []Deviation
+
+	// KnownBreaks are the cases a reference server is known to fail by
+	// faults of its own, each with the statement it breaks and what it
+	// does instead. It is for a reference server only, whose faults the
+	// suite cannot fix but must not hide: Run checks that each of these
+	// cases still fails (so that the list stays true: a case the server
+	// has come to pass is reported), and that every other case passes. A
+	// server under test declares none: each of its failures is a defect.
+	KnownBreaks []KnownBreak
+}
+
+// KnownBreak is a case a reference server fails by a fault of its own.
+type KnownBreak struct {
+	// Case is the case's subtest name as Run gives it before the testing
+	// package replaces its spaces: area/version/statements what it checks,
+	// for example "connect/5.0/MQTT-3.1.0-2 a second CONNECT is a
+	// protocol violation and closes the connection".
+	Case string
+
+	// Statement is the normative statement the server breaks, as the
+	// case cites it: "MQTT-3.3.4-6".
+	Statement string
+
+	// Instead says what the server does instead of what the statement
+	// requires.
+	Instead string
 }
 
 // Limits are a server's configured limits, as its MQTT 5 CONNACK must state
@@ -117,6 +143,16 @@ func (l Limits) receiveMaximum() uint16 {
 	return l.ReceiveMaximum
 }
 
+// knownBreak returns the known break declared for the case named name.
+func (t Target) knownBreak(name string) (KnownBreak, bool) {
+	for _, kb := range t.KnownBreaks {
+		if kb.Case == name {
+			return kb, true
+		}
+	}
+	return KnownBreak{}, false
+}
+
 // check reports what is wrong with a target, or nil.
 func (t Target) check() error {
 	if t.Addr == "" {
@@ -133,6 +169,24 @@ func (t Target) check() error {
 			return fmt.Errorf("conformance: Refusal %+v: a refusal's reason code is 0x80 or more", r)
 		}
 	}
+	if len(t.KnownBreaks) > 0 {
+		names := map[string]bool{}
+		for _, tc := range allCases() {
+			names[tc.fullName()] = true
+		}
+		seen := map[string]bool{}
+		for _, kb := range t.KnownBreaks {
+			switch {
+			case !names[kb.Case]:
+				return fmt.Errorf("conformance: KnownBreak names no case: %q", kb.Case)
+			case seen[kb.Case]:
+				return fmt.Errorf("conformance: KnownBreak lists %q twice", kb.Case)
+			case kb.Statement == "" || kb.Instead == "":
+				return fmt.Errorf("conformance: KnownBreak %q must say the statement it breaks and what the server does instead", kb.Case)
+			}
+			seen[kb.Case] = true
+		}
+	}
 	return nil
 }
 
@@ -142,7 +196,8 @@ func (t Target) check() error {
 // once per case, from the case's goroutine with the case's t: it may start
 // a server for the case (and stop it with t.Cleanup), or return one server
 // shared by all cases, since each case uses topics and client IDs of its
-// own. Run calls t.Fatal on a target it cannot use.
+// own. Run calls t.Fatal on a target it cannot use. A case the target
+// lists in KnownBreaks must fail, and its subtest fails if it passes.
 func Run(t *testing.T, target func(t *testing.T) Target) {
 	t.Helper()
 	for i, tc := range allCases() {
@@ -151,6 +206,10 @@ func Run(t *testing.T, target func(t *testing.T) Target) {
 			tg := target(t)
 			if err := tg.check(); err != nil {
 				t.Fatal(err)
+			}
+			if kb, ok := tg.knownBreak(tc.fullName()); ok {
+				runKnownBreak(t, tg, tc, i, kb)
+				return
 			}
 			tc.run(newC(t, tg, tc, i))
 		})

@@ -102,3 +102,26 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// DynamicSecurityPlugin returns the path of Mosquitto's dynamic security
+// plugin, which the Debian package ships beside the broker: unlike an
+// access-list file, it refuses a SUBSCRIBE it does not allow (SUBACK
+// 0x87, MQTT 3.1.1 0x80). Where it is not installed the test is skipped,
+// saying so, unless RequireEnv is set.
+func DynamicSecurityPlugin(tb testing.TB) string {
+	tb.Helper()
+	for _, pattern := range []string{
+		"/usr/lib/*/mosquitto_dynamic_security.so",
+		"/usr/lib/mosquitto_dynamic_security.so",
+		"/usr/local/lib/mosquitto_dynamic_security.so",
+	} {
+		if found, _ := filepath.Glob(pattern); len(found) > 0 {
+			return found[0]
+		}
+	}
+	if os.Getenv(RequireEnv) != "" {
+		tb.Fatalf("Mosquitto's dynamic security plugin is not installed and %s is set: install the Debian package mosquitto", RequireEnv)
+	}
+	tb.Skip("Mosquitto's dynamic security plugin is not installed (Debian package mosquitto; .ci/run installs it)")
+	return ""
+}
