@@ -64,7 +64,7 @@
 // topic starts with (a gateway serves only topics whose first level is
 // one of its RocketMQ topics), the limits it is configured with (Receive
 // Maximum, Maximum Packet Size, Topic Alias Maximum, Server Keep Alive,
-// subscriptions per client), the topics and filters it refuses and with
+// subscriptions per client, the largest payload), the topics and filters it refuses and with
 // which reason code, and its deviations. A case that needs a limit the
 // target does not declare fails, saying so: the suite holds servers to
 // all of these features.

@@ -67,7 +67,7 @@ var mosquittoBreaks = []conformance.KnownBreak{
 	{
 		Case:      "packetsize/5.0/§3.2.2.3.6,MQTT-3.2.2-15,§4.13 a packet over the server's Maximum Packet Size gets DISCONNECT 0x95; one of exactly that size is accepted",
 		Statement: "§3.2.2.3.6",
-		Instead:   "it counts a packet's size without its Remaining Length bytes, and so takes a packet one byte over its Maximum Packet Size",
+		Instead:   "it takes a PUBLISH one byte over its Maximum Packet Size (PUBACK 0x00) and keeps the connection open",
 	},
 	{
 		Case:      "flowcontrol/5.0/MQTT-3.3.4-9,MQTT-4.9.0-2 the server never has more unacknowledged QoS 1 messages out than the client's Receive Maximum",

@@ -37,37 +37,64 @@ func clientMaximumPacketSize(c *C) {
 	}
 }
 
-// publishOfSize builds a QoS 1 PUBLISH of exactly size bytes.
-func (c *C) publishOfSize(topic string, id uint16, size int) []byte {
+// publishOfSize builds a QoS 1 PUBLISH of exactly size bytes on topic,
+// or, when its payload would be over maxPayload (0: no limit), on topic
+// with a level added that makes up the rest. It returns the packet and
+// the topic it is on.
+func (c *C) publishOfSize(topic string, id uint16, size, maxPayload int) ([]byte, string) {
 	c.Helper()
 	overhead := len(c.rawPublish(topic, 1, id, nil))
-	for n := size - overhead; n >= 0; n-- {
-		if b := c.rawPublish(topic, 1, id, payload("sized", n)); len(b) == size {
-			return b
+	if maxPayload == 0 || size-overhead <= maxPayload {
+		for n := size - overhead; n >= 0; n-- {
+			if b := c.rawPublish(topic, 1, id, payload("sized", n)); len(b) == size {
+				return b, topic
+			}
+		}
+	} else {
+		body := payload("sized", maxPayload)
+		// Topic names are at most 65535 bytes [MQTT-1.5.3].
+		for n := size - overhead - maxPayload - 1; n >= 0 && len(topic)+1+n <= 65535; n-- {
+			long := topic + "/" + string(payload("level", n))
+			if b := c.rawPublish(long, 1, id, body); len(b) == size {
+				return b, long
+			}
 		}
 	}
-	c.Fatalf("no PUBLISH of %d bytes on %s", size, topic)
-	return nil
+	c.Fatalf("no PUBLISH of %d bytes on %s with a payload of at most %d bytes", size, topic, maxPayload)
+	return nil, ""
 }
 
 // serverMaximumPacketSize: the client MUST NOT send packets larger than
 // the server's Maximum Packet Size [MQTT-3.2.2-15]; the server takes a
 // larger one as a Protocol Error, DISCONNECT 0x95 (Packet too large,
 // §3.2.2.3.6, §4.13), and delivers none of it. A packet of exactly the
-// maximum is within it.
+// maximum is within it; where the server takes smaller payloads than that
+// (Limits.MaxPayload), its topic is longer, and a payload over the limit
+// is refused while the connection stays.
 func serverMaximumPacketSize(c *C) {
 	mps := int(c.target.Limits.MaximumPacketSize)
+	maxPayload := c.target.Limits.MaxPayload
 	c.need(mps > 0, "Maximum Packet Size")
-	s := c.subscriber("subscriber", c.topic("a"), 1)
+	s := c.subscriber("subscriber", c.topic("a/#"), 1)
 	r, _ := c.connect("client", conn{id: c.newID()})
-	r.sendBytes(c.publishOfSize(c.topic("a"), 1, mps))
+	if maxPayload > 0 && maxPayload < mps {
+		id := r.publish(c.topic("a"), 1, false, payload("over the payload limit", maxPayload+1), nil)
+		ack := r.expect(packets.Puback)
+		r.checkAckID(ack, id)
+		if ack.ReasonCode < 0x80 {
+			c.Errorf("%s for a payload of %d bytes, over the target's limit of %d", ack, maxPayload+1, maxPayload)
+		}
+	}
+	b, topic := c.publishOfSize(c.topic("a"), 1, mps, maxPayload)
+	r.sendBytes(b)
 	if ack := r.expect(packets.Puback); ack.ReasonCode >= 0x80 {
 		c.Errorf("%s for a PUBLISH of exactly the Maximum Packet Size, %d bytes", ack, mps)
 	}
-	if p := s.expectMessage(); !bytes.HasPrefix(p.Payload, []byte("sized")) {
-		c.Errorf("got %s", p)
+	if p := s.expectMessage(); !bytes.HasPrefix(p.Payload, []byte("sized")) || p.TopicName != topic {
+		c.Errorf("got %s; want the PUBLISH of %d bytes, on its topic of %d bytes", p, mps, len(topic))
 	}
-	_ = r.trySendBytes(c.publishOfSize(c.topic("a"), 2, mps+1))
+	b, _ = c.publishOfSize(c.topic("a"), 2, mps+1, maxPayload)
+	_ = r.trySendBytes(b)
 	r.expectClosed(fmt.Sprintf("a PUBLISH of %d bytes, over the Maximum Packet Size", mps+1), 0x95)
 	s.expectNothing(quiet, "the oversized PUBLISH is not delivered")
 }

@@ -77,6 +77,15 @@ type Limits struct {
 	// (MQTT 5.0 §3.2.2.3.6).
 	MaximumPacketSize uint32
 
+	// MaxPayload is the largest payload the server takes in a PUBLISH,
+	// when its policy sets one below what its Maximum Packet Size allows;
+	// zero means none. The case of a packet of exactly the Maximum Packet
+	// Size then fills it with a longer topic instead, and checks that a
+	// larger payload, in a packet under the maximum, is refused (MQTT 5:
+	// PUBACK with a reason code of 0x80 or more, Quota exceeded (0x97)
+	// for example) and reaches nobody.
+	MaxPayload int
+
 	// TopicAliasMaximum is the highest topic alias the server accepts from
 	// a client (MQTT 5.0 §3.2.2.3.8).
 	TopicAliasMaximum uint16
