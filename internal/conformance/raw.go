@@ -505,7 +505,27 @@ func (r *rawClient) unsubscribe(filters ...string) *rawPacket {
 // disconnect sends DISCONNECT (reason 0x00, no properties) and closes.
 func (r *rawClient) disconnect() {
 	r.c.Helper()
-	r.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
+	r.disconnectWith(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
+}
+
+// disconnectWith sends a DISCONNECT and closes the network connection, as
+// its sender must [MQTT-3.14.4-1 (3.1.1), MQTT-3.14.4-2 (5.0)]: it shuts
+// its side down and waits, up to the deadline, for the server to close
+// its own. The server has then read the DISCONNECT, so that what the case
+// does next on another connection (a CONNECT with the same client ID)
+// comes after it, however loaded the machine: a new connection's CONNECT
+// is no takeover of this one.
+func (r *rawClient) disconnectWith(pk packets.Packet) {
+	r.c.Helper()
+	r.send(pk)
+	r.stopPinging()
+	if tc, ok := r.nc.(*net.TCPConn); ok && tc.CloseWrite() == nil {
+		select {
+		case <-r.closed:
+		case <-time.After(deadline):
+			r.c.Logf("%s: the server left the connection open %v after DISCONNECT and the client's close", r.label, deadline)
+		}
+	}
 	r.drop()
 }
 

@@ -285,9 +285,8 @@ func disconnectEndsSession(c *C) {
 	id := c.newID()
 	r, _ := c.connect("first", conn{id: id, session: persistent})
 	r.mustSubscribe(sub(c.topic("a"), 1))
-	r.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect},
+	r.disconnectWith(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect},
 		Properties: packets.Properties{SessionExpiryInterval: 0, SessionExpiryIntervalFlag: true}})
-	r.drop()
 	if _, ack := c.connect("second", conn{id: id, session: persistent}); ack.SessionPresent {
 		c.Errorf("%s; want Session Present 0: DISCONNECT set the expiry interval to 0", ack)
 	}
