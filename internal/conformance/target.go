@@ -1,9 +1,12 @@
 package conformance
 
 import (
+	"flag"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -200,8 +203,9 @@ func (t Target) check() error {
 }
 
 // Run runs every case against the servers target describes, each as a
-// parallel subtest of t named area/version/statements, for example
-// "connect/5.0/MQTT-3.1.0-1 first packet not CONNECT". target is called
+// subtest of t named area/version/statements, for example
+// "connect/5.0/MQTT-3.1.0-1 first packet not CONNECT", several at once
+// (see casesAtOnce), and returns when all have run. target is called
 // once per case, from the case's goroutine with the case's t: it may start
 // a server for the case (and stop it with t.Cleanup), or return one server
 // shared by all cases, since each case uses topics and client IDs of its
@@ -209,18 +213,56 @@ func (t Target) check() error {
 // lists in KnownBreaks must fail, and its subtest fails if it passes.
 func Run(t *testing.T, target func(t *testing.T) Target) {
 	t.Helper()
-	for i, tc := range allCases() {
-		t.Run(tc.fullName(), func(t *testing.T) {
-			t.Parallel()
-			tg := target(t)
-			if err := tg.check(); err != nil {
-				t.Fatal(err)
+	cases := allCases()
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(atOnce(), len(cases)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				runCase(t, target, cases[i], i)
 			}
-			if kb, ok := tg.knownBreak(tc.fullName()); ok {
-				runKnownBreak(t, tg, tc, i, kb)
-				return
-			}
-			tc.run(newC(t, tg, tc, i))
-		})
+		}()
 	}
+	for i := range cases {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// casesAtOnce is how many cases Run runs at once for each test the
+// testing package's -parallel flag lets run at once (GOMAXPROCS unless
+// set): a case spends its time waiting on the server, for keep-alives,
+// will delays and quiet periods, far more than computing, and held to
+// -parallel alone the suite would take minutes.
+const casesAtOnce = 4
+
+// atOnce is how many cases Run runs at once.
+func atOnce() int {
+	n := runtime.GOMAXPROCS(0)
+	if f := flag.Lookup("test.parallel"); f != nil {
+		if g, ok := f.Value.(flag.Getter); ok {
+			if v, ok := g.Get().(int); ok && v > 0 {
+				n = v
+			}
+		}
+	}
+	return casesAtOnce * n
+}
+
+// runCase runs one case as a subtest of t.
+func runCase(t *testing.T, target func(t *testing.T) Target, tc testCase, index int) {
+	t.Run(tc.fullName(), func(t *testing.T) {
+		tg := target(t)
+		if err := tg.check(); err != nil {
+			t.Fatal(err)
+		}
+		if kb, ok := tg.knownBreak(tc.fullName()); ok {
+			runKnownBreak(t, tg, tc, index, kb)
+			return
+		}
+		tc.run(newC(t, tg, tc, index))
+	})
 }
