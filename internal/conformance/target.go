@@ -235,8 +235,8 @@ func Run(t *testing.T, target func(t *testing.T) Target) {
 // casesAtOnce is how many cases Run runs at once for each test the
 // testing package's -parallel flag lets run at once (GOMAXPROCS unless
 // set): a case spends its time waiting on the server, for keep-alives,
-// will delays and quiet periods, far more than computing, and held to
-// -parallel alone the suite would take minutes.
+// will delays and quiet periods, far more than computing: held to
+// -parallel alone, the suite takes two to three times as long.
 const casesAtOnce = 4
 
 // atOnce is how many cases Run runs at once.
