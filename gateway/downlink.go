@@ -121,7 +121,8 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		ID:      m.MsgId,
 		Created: bornTime(m),
 	}
-	if at, ok := g.recent.take(m.MsgId); ok {
+	at, local := g.recent.take(m.MsgId)
+	if local {
 		msg.Created = at // sent from here: the exact time it was taken
 	}
 	if len(p.UserProperties) > 0 {
@@ -150,7 +151,14 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		g.log.Warn("message refused", "topic", m.Topic, "msgId", m.MsgId, "error", "malformed P2P topic "+p.Topic)
 		return
 	}
-	g.broker.Publish(msg)
+	if local {
+		// Retained here once RocketMQ took it (see uplink): retained
+		// again now, it could replace a later retained message that
+		// this instance took meanwhile [MQTT-3.3.1-5].
+		g.broker.Deliver(msg)
+	} else {
+		g.broker.Publish(msg)
+	}
 	g.stats.downlinkDelivered.Add(1)
 }
 
