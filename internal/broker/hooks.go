@@ -73,3 +73,22 @@ func (NopHooks) Connected(*Client) {}
 
 // Disconnected does nothing.
 func (NopHooks) Disconnected(*Client, error) {}
+
+// SessionKeeper is what Hooks may also be, to keep persistent sessions
+// beyond the broker (see Options.Delegated).
+type SessionKeeper interface {
+	// LoadSession returns the saved state of a client's persistent
+	// session, or nil for none, when the client connects without a clean
+	// start and the broker holds no session for it. Its subscriptions
+	// are restored and the CONNACK says the session is present; its
+	// messages are the keeper's to deliver.
+	LoadSession(clientID string) *SessionState
+
+	// Drained is called when a connected session has nothing left in
+	// flight or queued, after an acknowledgement emptied it.
+	Drained(clientID string)
+
+	// SessionEnded is called when a persistent session ends here: it
+	// expired, or its client started clean.
+	SessionEnded(clientID string)
+}

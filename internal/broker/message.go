@@ -24,6 +24,10 @@ type Message struct {
 	// does not get it again when it comes back live.
 	ID string
 
+	// Skip, when set, names the sessions this message is not for,
+	// although their subscriptions match (one that had it already).
+	Skip func(clientID string) bool
+
 	// Created is when the message came into being; its expiry interval
 	// counts from here.
 	Created time.Time

@@ -69,6 +69,15 @@ type Options struct {
 	// is not retained (counted). Default 100,000.
 	MaxRetained int
 
+	// Delegated hands persistent sessions' messages to the program:
+	// while a persistent session is offline the broker keeps its
+	// subscriptions but no message for it (the program keeps them, and
+	// delivers them again with DeliverTo when the client is back), and when
+	// its connection ends what it had in flight is dropped here. A hooks
+	// value that is also a SessionKeeper restores, on CONNECT, sessions
+	// the broker does not hold.
+	Delegated bool
+
 	// Logger receives connection events at debug level and refusals at
 	// info level. Default slog.Default().
 	Logger *slog.Logger

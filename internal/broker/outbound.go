@@ -50,8 +50,8 @@ func (s *Server) deliverLocked(sess *session, m *Message, qos byte, retain bool,
 	case c != nil && len(sess.queue) == 0 && len(sess.inflight) < c.window():
 		s.send(sess, c, &outbound{msg: m, qos: qos, retain: retain, subIDs: subIDs}, now)
 		return true, nil
-	case c == nil && !sess.persistent:
-		return false, nil
+	case c == nil && (!sess.persistent || s.opts.Delegated):
+		return false, nil // no one to keep it for, or the program keeps it
 	}
 	sess.queue = append(sess.queue, &outbound{msg: m, qos: qos, retain: retain, subIDs: subIDs})
 	s.stats.queued.Add(1)
@@ -166,9 +166,21 @@ func (c *Client) onAck(h packet.Header, body []byte) error {
 	if err != nil {
 		return c.protocolFault(err)
 	}
-	s, sess := c.srv, c.sess
+	sess := c.sess
 	sess.mu.Lock()
-	defer sess.mu.Unlock()
+	drained := c.settle(h, a)
+	sess.mu.Unlock()
+	if keeper, ok := c.srv.hooks.(SessionKeeper); ok && drained {
+		keeper.Drained(sess.id)
+	}
+	return nil
+}
+
+// settle applies an acknowledgement to the message it is for; sess.mu is
+// held. It reports whether the session is left with nothing in flight or
+// queued.
+func (c *Client) settle(h packet.Header, a packet.Ack) (drained bool) {
+	s, sess := c.srv, c.sess
 	i := -1
 	for j, ob := range sess.inflight {
 		if ob.id == a.PacketID {
@@ -177,7 +189,7 @@ func (c *Client) onAck(h packet.Header, body []byte) error {
 		}
 	}
 	if i < 0 {
-		return nil // an acknowledgement of something long settled
+		return false // an acknowledgement of something long settled
 	}
 	ob := sess.inflight[i]
 	switch {
@@ -186,20 +198,20 @@ func (c *Client) onAck(h packet.Header, body []byte) error {
 		// in flight until PUBCOMP.
 		ob.released = true
 		c.write(packet.AppendAck(nil, c.version, packet.PUBREL, ob.id, 0, ""))
-		return nil
+		return false
 	case h.Type == packet.PUBREC && ob.qos == 2 && a.Code >= 0x80:
 		// A refused QoS 2 message ends its flow here [MQTT-4.3.3].
 	case h.Type == packet.PUBACK && ob.qos == 1:
 	case h.Type == packet.PUBCOMP && ob.qos == 2 && ob.released:
 	default:
-		return nil // not the acknowledgement this message waits for
+		return false // not the acknowledgement this message waits for
 	}
 	copy(sess.inflight[i:], sess.inflight[i+1:])
 	sess.inflight[len(sess.inflight)-1] = nil
 	sess.inflight = sess.inflight[:len(sess.inflight)-1]
 	s.stats.inflight.Add(-1)
 	s.fill(sess, c, time.Now())
-	return nil
+	return len(sess.inflight) == 0 && len(sess.queue) == 0
 }
 
 // bufs recycles encoding buffers.

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/mqttrmq/mqttrmq"
 )
 
 // Publish delivers a message to every session with a matching
@@ -53,7 +55,7 @@ func (s *Server) Deliver(m *Message) int {
 		for j < len(hits) && hits[j].sess == hits[i].sess {
 			j++
 		}
-		n += s.fanOutTo(hits[i].sess, m, hits[i:j], now)
+		n += s.fanOutTo(hits[i].sess, m, hits[i:j], now, false)
 		i = j
 	}
 	clear(hits)
@@ -76,7 +78,12 @@ var hitsPool = sync.Pool{New: func() any { h := make([]*subscription, 0, 64); re
 
 // fanOutTo delivers m to one session for the subscriptions of it that
 // matched, and returns how many deliveries it made.
-func (s *Server) fanOutTo(sess *session, m *Message, subs []*subscription, now time.Time) int {
+// kept says m was matched and kept for the session earlier, so that a
+// subscription made since does not turn it away.
+func (s *Server) fanOutTo(sess *session, m *Message, subs []*subscription, now time.Time, kept bool) int {
+	if m.Skip != nil && m.Skip(sess.id) {
+		return 0
+	}
 	var slow []*Client
 	n := 0
 	sess.mu.Lock()
@@ -90,7 +97,7 @@ func (s *Server) fanOutTo(sess *session, m *Message, subs []*subscription, now t
 		if sub.noLocal && m.Origin == sess.id {
 			continue // [MQTT-3.8.3-3]
 		}
-		if m.Created.UnixMilli() < sub.since.UnixMilli() {
+		if !kept && m.Created.UnixMilli() < sub.since.UnixMilli() {
 			// Published before this subscription was made; to the
 			// millisecond, which is all a RocketMQ born time holds.
 			continue
@@ -148,4 +155,28 @@ func (s *Server) PublishTo(clientID string, m *Message) bool {
 		return false
 	}
 	return s.deliver(sess, m, min(m.QoS, maxQoS), false, nil)
+}
+
+// DeliverTo delivers a message to one session through its own matching
+// subscriptions, as Publish would have, and reports whether the session
+// took it: a program that keeps sessions' messages (Options.Delegated)
+// hands a returning client what it kept. A subscription's age is not
+// looked at: what is delivered so was matched when it was kept.
+func (s *Server) DeliverTo(clientID string, m *Message) bool {
+	sess := s.session(clientID)
+	if sess == nil {
+		return false
+	}
+	sess.mu.Lock()
+	var subs []*subscription
+	for _, sub := range sess.subs {
+		if mqttrmq.MatchTopic(sub.inner, m.Topic) {
+			subs = append(subs, sub)
+		}
+	}
+	sess.mu.Unlock()
+	if len(subs) == 0 {
+		return false
+	}
+	return s.fanOutTo(sess, m, subs, time.Now(), true) > 0
 }

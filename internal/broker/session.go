@@ -79,6 +79,10 @@ type outbound struct {
 // the session has to resend and send [MQTT-4.4.0-1], so that nothing is
 // delivered before it.
 func (s *Server) attach(c *Client, clean bool, expiry time.Duration, ack *packet.Properties) (old *Client, err error) {
+	var saved *SessionState
+	if keeper, ok := s.hooks.(SessionKeeper); ok && !clean {
+		saved = keeper.LoadSession(c.id) // used only if no session is held here
+	}
 	sh := s.shard(c.id)
 	sh.mu.Lock()
 	sess := sh.m[c.id]
@@ -96,11 +100,16 @@ func (s *Server) attach(c *Client, clean bool, expiry time.Duration, ack *packet
 		}
 	}
 	present := sess != nil
+	var restored []*subscription
 	if sess == nil {
 		sess = &session{id: c.id, serial: s.serial.Add(1)}
 		sess.mu.Lock()
 		sh.m[c.id] = sess
 		s.stats.sessions.Add(1)
+		if saved != nil {
+			restored = s.restoreSubscriptions(sess, saved.Subscriptions)
+			present = true // [MQTT-3.2.2-3]: the session, kept elsewhere, is resumed
+		}
 	}
 	sh.mu.Unlock()
 
@@ -136,6 +145,9 @@ func (s *Server) attach(c *Client, clean bool, expiry time.Duration, ack *packet
 	if ended != nil {
 		s.finish(ended)
 	}
+	for _, sub := range restored {
+		s.hooks.Subscribed(c.id, sub.filter)
+	}
 	return old, nil
 }
 
@@ -155,6 +167,12 @@ func (s *Server) detach(c *Client) {
 	if current {
 		sess.client = nil
 		sess.online.Store(false)
+		if s.opts.Delegated {
+			// Its messages are the program's to keep and deliver again.
+			s.stats.inflight.Add(-int64(len(sess.inflight)))
+			s.stats.queued.Add(-int64(len(sess.queue)))
+			sess.inflight, sess.queue = nil, nil
+		}
 	}
 	endNow := current && !sess.persistent
 	if will != nil && (c.willDelay == 0 || endNow || sess.ended) {
@@ -244,6 +262,7 @@ func (s *Server) finish(sess *session) {
 	sess.inflight, sess.queue, sess.qos2in = nil, nil, nil
 	will := sess.will
 	sess.will = nil
+	wasPersistent := sess.persistent
 	if sess.persistent {
 		s.stats.persistent.Add(-1)
 	}
@@ -256,6 +275,9 @@ func (s *Server) finish(sess *session) {
 	}
 	if will != nil {
 		s.publishWill(nil, will)
+	}
+	if keeper, ok := s.hooks.(SessionKeeper); ok && wasPersistent {
+		keeper.SessionEnded(sess.id)
 	}
 }
 
@@ -281,4 +303,68 @@ func (s *Server) publishWill(c *Client, will *Message) {
 		c = &Client{srv: s, id: will.Origin, tc: deadConn{}}
 	}
 	s.hooks.Publish(c, &m, nil)
+}
+
+// Forget ends a client's session here without a word: no will, no
+// unsubscription reported. The program forgets a session it moved
+// elsewhere, whose client was taken over by a connection to another
+// instance; a delayed will it was waiting with is cancelled, as the
+// client came back [MQTT-3.1.3-9]. It reports whether there was one.
+func (s *Server) Forget(clientID string) bool {
+	sh := s.shard(clientID)
+	sh.mu.Lock()
+	sess := sh.m[clientID]
+	if sess == nil {
+		sh.mu.Unlock()
+		return false
+	}
+	sess.mu.Lock()
+	if sess.client != nil {
+		sess.mu.Unlock()
+		sh.mu.Unlock()
+		return false // connected again here meanwhile
+	}
+	delete(sh.m, clientID)
+	sess.ended = true
+	sess.will = nil
+	sess.stopTimers()
+	subs := sess.subs
+	sess.subs = nil
+	s.stats.inflight.Add(-int64(len(sess.inflight)))
+	s.stats.queued.Add(-int64(len(sess.queue)))
+	sess.inflight, sess.queue, sess.qos2in = nil, nil, nil
+	if sess.persistent {
+		s.stats.persistent.Add(-1)
+	}
+	sess.persistent = false
+	sess.mu.Unlock()
+	sh.mu.Unlock()
+	s.stats.sessions.Add(-1)
+	for _, sub := range subs {
+		s.index.remove(sub)
+	}
+	return true
+}
+
+// Persistent reports whether a client's session outlives its connection.
+func (s *Server) Persistent(clientID string) bool {
+	sess := s.session(clientID)
+	if sess == nil {
+		return false
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.persistent
+}
+
+// Pending returns how many QoS 1 and 2 messages a client's session has in
+// flight or queued, or -1 for no session.
+func (s *Server) Pending(clientID string) int {
+	sess := s.session(clientID)
+	if sess == nil {
+		return -1
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return len(sess.inflight) + len(sess.queue)
 }

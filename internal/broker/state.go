@@ -93,15 +93,7 @@ func (s *Server) Restore(states []SessionState) {
 		s.stats.persistent.Add(1)
 
 		sess.mu.Lock()
-		for _, ss := range st.Subscriptions {
-			inner, group, code := parseFilter(ss.Filter)
-			if code != Success {
-				continue
-			}
-			sub, _ := sess.subscribe(ss.Filter, inner, group)
-			sub.qos, sub.noLocal, sub.rap, sub.rh, sub.id = ss.QoS, ss.NoLocal, ss.RetainAsPublished, ss.RetainHandling, ss.ID
-			s.index.add(sub)
-		}
+		s.restoreSubscriptions(sess, st.Subscriptions)
 		for i := range st.Messages {
 			hm := &st.Messages[i]
 			m := hm.Message
@@ -115,4 +107,38 @@ func (s *Server) Restore(states []SessionState) {
 			s.hooks.Subscribed(sess.id, sub.filter)
 		}
 	}
+}
+
+// restoreSubscriptions gives a session saved subscriptions; sess.mu is
+// held.
+func (s *Server) restoreSubscriptions(sess *session, subs []SubscriptionState) []*subscription {
+	var out []*subscription
+	for _, ss := range subs {
+		inner, group, code := parseFilter(ss.Filter)
+		if code != Success {
+			continue
+		}
+		sub, isNew := sess.subscribe(ss.Filter, inner, group)
+		sub.qos, sub.noLocal, sub.rap, sub.rh, sub.id = ss.QoS, ss.NoLocal, ss.RetainAsPublished, ss.RetainHandling, ss.ID
+		if isNew {
+			s.index.add(sub)
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
+// Subscriptions returns a session's subscriptions, or nil for no session.
+func (s *Server) Subscriptions(clientID string) []SubscriptionState {
+	sess := s.session(clientID)
+	if sess == nil {
+		return nil
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	out := make([]SubscriptionState, 0, len(sess.subs))
+	for _, sub := range sess.subs {
+		out = append(out, SubscriptionState{Filter: sub.filter, QoS: sub.qos, NoLocal: sub.noLocal, RetainAsPublished: sub.rap, RetainHandling: sub.rh, ID: sub.id})
+	}
+	return out
 }
