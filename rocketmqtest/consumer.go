@@ -437,7 +437,7 @@ func (s *Server) queueHasHead(topicName string, queueID int) bool {
 func (s *Server) handleUpdateOffset(c *conn, req *request) *reply {
 	group := req.ext.get("consumerGroup")
 	topicName := req.ext.get("topic")
-	if s.store.lookup(topicName) == nil {
+	if !isLMQ(topicName) && s.store.lookup(topicName) == nil {
 		return responsef(CodeTopicNotExist, "Topic %s not exist!", topicName)
 	}
 	queueID, err := strconv.Atoi(req.ext.get("queueId"))
