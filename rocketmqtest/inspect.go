@@ -79,7 +79,8 @@ func (s *Server) MaxOffset(topic string, queueID int) int64 {
 }
 
 // ConsumerOffset returns the offset a consumer group committed on a queue,
-// and whether it committed one.
+// and whether it committed one. A group named as a Light Message Queue
+// ("%LMQ%…") keeps one offset per topic, whichever queue it names.
 func (s *Server) ConsumerOffset(group, topic string, queueID int) (int64, bool) {
 	return s.groups.offset(group, topic, queueID)
 }

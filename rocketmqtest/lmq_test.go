@@ -264,6 +264,47 @@ func TestLMQDelayed(t *testing.T) {
 	}
 }
 
+// Consumer offsets on a Light Message Queue: a group commits once the
+// broker knows it (a heartbeat or a pull); a group named as a Light
+// Message Queue is always known and keeps one offset whatever the queue.
+func TestLMQConsumerOffsets(t *testing.T) {
+	s := newTestServer(t)
+	rc := dialRaw(t, s)
+	commit := func(group, queue, offset string) *request {
+		return rc.call(UpdateConsumerOffset, map[string]string{"consumerGroup": group, "topic": "%LMQ%o", "queueId": queue, "commitOffset": offset}, nil)
+	}
+	query := func(group, queue string) *request {
+		return rc.call(QueryConsumerOffset, map[string]string{"consumerGroup": group, "topic": "%LMQ%o", "queueId": queue, "setZeroIfNotFound": "false"}, nil)
+	}
+	if r := commit("G", "0", "3"); ResponseCode(r.code) != CodeSubscriptionGroupNotExist {
+		t.Errorf("commit by an unknown group = %v %q", ResponseCode(r.code), r.remark)
+	}
+	rc.call(PullMessage, pullHeader("%LMQ%o", 0, 0, "*"), nil) // group G
+	if r := commit("G", "0", "3"); ResponseCode(r.code) != CodeSuccess {
+		t.Errorf("commit after a pull = %v %q", ResponseCode(r.code), r.remark)
+	}
+	if r := query("G", "0"); ResponseCode(r.code) != CodeSuccess || r.ext.get("offset") != "3" {
+		t.Errorf("query = %v %s; want 3", ResponseCode(r.code), r.ext.get("offset"))
+	}
+	if r := query("G", "1"); ResponseCode(r.code) != CodeQueryNotFound {
+		t.Errorf("query of queue 1 = %v; want QUERY_NOT_FOUND", ResponseCode(r.code))
+	}
+	if r := commit("%LMQ%g", "5", "7"); ResponseCode(r.code) != CodeSuccess {
+		t.Errorf("commit by a Light Message Queue group = %v %q", ResponseCode(r.code), r.remark)
+	}
+	if r := query("%LMQ%g", "0"); ResponseCode(r.code) != CodeSuccess || r.ext.get("offset") != "7" {
+		t.Errorf("query by a Light Message Queue group = %v %s; want 7", ResponseCode(r.code), r.ext.get("offset"))
+	}
+	if off, ok := s.ConsumerOffset("%LMQ%g", "%LMQ%o", 2); !ok || off != 7 {
+		t.Errorf("ConsumerOffset = %d, %v; want 7", off, ok)
+	}
+	h := pullHeader("%LMQ%o", 0, 0, "*")
+	h["consumerGroup"] = "bad group"
+	if r := rc.call(PullMessage, h, nil); ResponseCode(r.code) != CodeSubscriptionGroupNotExist {
+		t.Errorf("pull by an illegal group = %v %q; want SUBSCRIPTION_GROUP_NOT_EXIST", ResponseCode(r.code), r.remark)
+	}
+}
+
 // A message sent to a Light Message Queue itself is stored there, on its
 // one queue.
 func TestLMQDirectSend(t *testing.T) {

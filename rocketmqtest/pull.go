@@ -226,6 +226,9 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 		return h.errReply()
 	}
 
+	if !s.groups.createGroup(group) {
+		return responsef(CodeSubscriptionGroupNotExist, "subscription group [%s] does not exist, %s", group, faqSuffix)
+	}
 	t := s.store.info(topicName)
 	if t.topic == nil {
 		return responsef(CodeTopicNotExist, "topic[%s] not exist, apply first please! %s", topicName, faqSuffix)
