@@ -285,6 +285,15 @@ func (s *Server) Requests(code RequestCode) uint64 {
 	return 0
 }
 
+// Pulled returns how many messages the pull requests of a consumer group
+// have returned so far, in all topics (retry and Light Message Queues
+// included), or of every group together when group is "". A message
+// returned twice (pulled again from an earlier offset, or by two members
+// of a broadcasting group) counts twice; a held pull's messages count
+// when the server answers it. A test counts with it the reads a design
+// costs the broker, exactly, whatever the consumers then do with them.
+func (s *Server) Pulled(group string) uint64 { return s.pulled.get(group) }
+
 // HeldPulls returns the number of pulls the broker is holding open (long
 // polling) right now.
 func (s *Server) HeldPulls() int {

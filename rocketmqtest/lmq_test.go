@@ -305,6 +305,32 @@ func TestLMQConsumerOffsets(t *testing.T) {
 	}
 }
 
+// Pulled counts the messages pull responses carried, by group and in all.
+func TestPulled(t *testing.T) {
+	s := newTestServer(t)
+	if err := s.CreateTopic("T", 1); err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRaw(t, s)
+	for range 3 {
+		sendProps(rc, "T", "TAGS\x01a\x02"+dispatchProps("%LMQ%p"), []byte("x"))
+	}
+	sendProps(rc, "T", "TAGS\x01b\x02", []byte("y"))
+	pull := func(group, topic string, offset int64, sub string) {
+		h := pullHeader(topic, offset, 0, sub)
+		h["consumerGroup"] = group
+		rc.call(PullMessage, h, nil)
+	}
+	pull("A", "T", 0, "*")      // 4
+	pull("A", "T", 2, "b")      // 1: tag b only
+	pull("A", "%LMQ%p", 1, "*") // 2
+	pull("B", "%LMQ%p", 0, "*") // 3
+	pull("B", "%LMQ%p", 3, "*") // none: the end
+	if a, b, all, none := s.Pulled("A"), s.Pulled("B"), s.Pulled(""), s.Pulled("C"); a != 7 || b != 3 || all != 10 || none != 0 {
+		t.Errorf("Pulled: A %d, B %d, all %d, C %d; want 7, 3, 10, 0", a, b, all, none)
+	}
+}
+
 // A message sent to a Light Message Queue itself is stored there, on its
 // one queue.
 func TestLMQDirectSend(t *testing.T) {
