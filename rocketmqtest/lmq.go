@@ -91,16 +91,17 @@ func needsDispatch(topic, props string) bool {
 //
 //   - a name that is not "%LMQ%…" (an empty one, as in "a,,b", too) gets an
 //     empty offset; when a Light Message Queue follows it, the broker's
-//     dispatch fails on that empty offset, and retries the message for
-//     ever: no message stored after it reaches any consumer again; when
-//     none follows, the message is in none of the queues, which have
-//     counted it all the same;
+//     dispatch fails to parse that offset and retries the message for
+//     ever: no message stored after it reaches any consumer again, and
+//     the broker does not restart on its store; when none follows, the
+//     message is in none of the queues, which have counted it all the same;
 //   - a name listed twice is indexed once but counted twice, so every
 //     later INNER_MULTI_QUEUE_OFFSET of that queue is one too high;
 //   - a name with '/' is counted and never indexed (the Java client
 //     refuses to send it);
-//   - a name the file system cannot take stalls the broker's dispatch
-//     for 30 s per message, and is never indexed.
+//   - a name that cannot be a file name (over 255 bytes, or with NUL)
+//     stops the broker's dispatch of every message for 30 s, and is never
+//     indexed.
 func dispatchProblem(list string) string {
 	names := splitNames(list)
 	for i, n := range names {
