@@ -17,14 +17,19 @@ var adminCommands = []registration{
 // is sent. Creating an existing topic again with more queues adds queues;
 // its messages stay. It rejects names that break RocketMQ's topic rules
 // (1–127 characters of [%|a-zA-Z0-9_-]) and system topics such as TBW102
-// (ErrInvalidTopic), queue counts outside 1–1024 and fewer queues than the
-// topic has (ErrInvalidQueues), and a closed server (ErrClosed).
+// (ErrInvalidTopic), a Light Message Queue ("%LMQ%…", which exists
+// without being created, with one queue; ErrInvalidTopic), queue counts
+// outside 1–1024 and fewer queues than the topic has (ErrInvalidQueues),
+// and a closed server (ErrClosed).
 func (s *Server) CreateTopic(topic string, queues int) error {
 	if remark := validateTopic(topic); remark != "" {
 		return &Error{Op: "CreateTopic", Input: topic, Err: fmt.Errorf("%w: %s", ErrInvalidTopic, remark)}
 	}
 	if isSystemTopic(topic) {
 		return &Error{Op: "CreateTopic", Input: topic, Err: fmt.Errorf("%w: system topic", ErrInvalidTopic)}
+	}
+	if isLMQ(topic) {
+		return &Error{Op: "CreateTopic", Input: topic, Err: fmt.Errorf("%w: a Light Message Queue exists without being created", ErrInvalidTopic)}
 	}
 	if queues < 1 || queues > maxQueues {
 		return &Error{Op: "CreateTopic", Input: strconv.Itoa(queues), Err: fmt.Errorf("%w: want 1 to %d", ErrInvalidQueues, maxQueues)}
@@ -53,6 +58,9 @@ func (s *Server) DeleteTopic(topic string) error {
 	if isSystemTopic(topic) {
 		return &Error{Op: "DeleteTopic", Input: topic, Err: fmt.Errorf("%w: system topic", ErrInvalidTopic)}
 	}
+	if isLMQ(topic) {
+		return &Error{Op: "DeleteTopic", Input: topic, Err: fmt.Errorf("%w: a Light Message Queue", ErrInvalidTopic)}
+	}
 	if !s.deleteTopic(topic) {
 		return &Error{Op: "DeleteTopic", Input: topic, Err: fmt.Errorf("%w: no such topic", ErrInvalidTopic)}
 	}
@@ -70,7 +78,9 @@ func (s *Server) deleteTopic(name string) bool {
 	var held []*pendingPull
 	for _, q := range t.queues {
 		for _, m := range q.msgs {
-			delete(s.store.byPhys, m.phys)
+			if !t.lmq { // a Light Message Queue's messages are its topics'
+				delete(s.store.byPhys, m.phys)
+			}
 		}
 		for _, p := range q.waiters {
 			p.detachLocked()
@@ -106,6 +116,10 @@ func (s *Server) handleCreateTopic(c *conn, req *request) *reply {
 	}
 	if isSystemTopic(name) {
 		return responsef(CodeInvalidParameter, "The topic[%s] is conflict with system topic.", name)
+	}
+	if isLMQ(name) {
+		// LmqTopicConfigManager.updateTopicConfig keeps nothing for it.
+		return response(CodeSuccess, "")
 	}
 	n := max(readQueues, writeQueues)
 	if n < 1 || n > maxQueues {

@@ -170,6 +170,11 @@ func TestOffsetRequests(t *testing.T) {
 		t.Errorf("offset of a new group = %v; want QUERY_NOT_FOUND", ResponseCode(r.code))
 	}
 	up := map[string]string{"consumerGroup": "G", "topic": "T", "queueId": "0", "commitOffset": "1"}
+	// A group exists once it has sent a heartbeat or a pull.
+	if r := rc.call(UpdateConsumerOffset, up, nil); ResponseCode(r.code) != CodeSubscriptionGroupNotExist || r.remark != "Group G not exist!" {
+		t.Errorf("commit by a group never seen = %v %q; want SUBSCRIPTION_GROUP_NOT_EXIST", ResponseCode(r.code), r.remark)
+	}
+	rc.call(PullMessage, pullHeader("T", 0, 0, "*"), nil)
 	if r := rc.call(UpdateConsumerOffset, up, nil); ResponseCode(r.code) != CodeSuccess {
 		t.Fatalf("UPDATE_CONSUMER_OFFSET = %v %q", ResponseCode(r.code), r.remark)
 	}

@@ -35,6 +35,10 @@ type groups struct {
 	locks     map[queueKey]lockHolder
 	pulls     map[offsetKey]*queuePulls
 	pullSeq   uint64 // orders the pulls recorded in pulls
+	// known are the subscription groups the broker has created: every
+	// consumer group that sent a heartbeat or a pull, members or not
+	// (SubscriptionGroupManager, with autoCreateSubscriptionGroup on).
+	known map[string]bool
 }
 
 type offsetKey struct {
@@ -83,6 +87,64 @@ func (g *groups) init() {
 	g.offsets = make(map[offsetKey]int64)
 	g.locks = make(map[queueKey]lockHolder)
 	g.pulls = make(map[offsetKey]*queuePulls)
+	g.known = make(map[string]bool)
+}
+
+// legalGroupName reports whether the broker creates a subscription group
+// of that name: at most 255 characters of [%|a-zA-Z0-9_-]
+// (SubscriptionGroupManager.findSubscriptionGroupConfig). A Light Message
+// Queue's name is always one (LmqSubscriptionGroupManager).
+func legalGroupName(name string) bool {
+	if isLMQ(name) {
+		return true
+	}
+	if len(name) > 255 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !validTopicChar(name[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// createGroup records that the broker created the subscription group
+// name, and reports whether it could: see legalGroupName.
+func (g *groups) createGroup(name string) bool {
+	if !legalGroupName(name) {
+		return false
+	}
+	if isLMQ(name) {
+		return true
+	}
+	g.mu.Lock()
+	g.known[name] = true
+	g.mu.Unlock()
+	return true
+}
+
+// groupExists is SubscriptionGroupManager.containsSubscriptionGroup.
+func (g *groups) groupExists(name string) bool {
+	if isLMQ(name) {
+		return true
+	}
+	if javaBlank(name) {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.known[name]
+}
+
+// offsetQueue is the queue a committed offset is kept under: a Light
+// Message Queue's group keeps one offset per topic, whatever the queue
+// (LmqConsumerOffsetManager).
+func offsetQueue(group string, queue int) int {
+	if isLMQ(group) {
+		return 0
+	}
+	return queue
 }
 
 // heartbeatData is the HEART_BEAT body.
@@ -156,6 +218,9 @@ func (g *groups) register(name, clientID string, c *conn, model, fromWhere strin
 	if grp == nil {
 		grp = &group{name: name, clients: make(map[string]*conn)}
 		g.byName[name] = grp
+	}
+	if legalGroupName(name) && !isLMQ(name) {
+		g.known[name] = true
 	}
 	_, known := grp.clients[clientID]
 	grp.clients[clientID] = c
@@ -335,14 +400,14 @@ func (g *groups) forgetPullsLocked(group, clientID string) {
 
 func (g *groups) commitOffset(group, topic string, queue int, offset int64) {
 	g.mu.Lock()
-	g.offsets[offsetKey{group, topic, queue}] = offset
+	g.offsets[offsetKey{group, topic, offsetQueue(group, queue)}] = offset
 	g.mu.Unlock()
 }
 
 func (g *groups) offset(group, topic string, queue int) (int64, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	v, ok := g.offsets[offsetKey{group, topic, queue}]
+	v, ok := g.offsets[offsetKey{group, topic, offsetQueue(group, queue)}]
 	return v, ok
 }
 
@@ -434,10 +499,17 @@ func (s *Server) queueHasHead(topicName string, queueID int) bool {
 	return t != nil && queueID >= 0 && queueID < len(t.queues) && len(t.queues[queueID].msgs) > 0
 }
 
+// handleUpdateOffset commits a group's offset
+// (ConsumerManageProcessor.updateConsumerOffset). The group must exist:
+// a consumer group exists once it has sent a heartbeat or a pull, so a
+// client that commits for a group it never pulled with is refused.
 func (s *Server) handleUpdateOffset(c *conn, req *request) *reply {
 	group := req.ext.get("consumerGroup")
 	topicName := req.ext.get("topic")
-	if s.store.lookup(topicName) == nil {
+	if !s.groups.groupExists(group) {
+		return responsef(CodeSubscriptionGroupNotExist, "Group %s not exist!", group)
+	}
+	if !isLMQ(topicName) && s.store.lookup(topicName) == nil {
 		return responsef(CodeTopicNotExist, "Topic %s not exist!", topicName)
 	}
 	queueID, err := strconv.Atoi(req.ext.get("queueId"))

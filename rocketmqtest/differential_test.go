@@ -30,11 +30,20 @@ type diffTarget struct {
 	members func(ctx context.Context, group string, n int) error
 	// caughtUp waits until group has consumed everything it subscribes to.
 	caughtUp func(ctx context.Context, group string) error
+	// raw makes requests of the broker that no client makes in that form.
+	raw *realrocketmq.Broker
 }
 
 func fakeTarget(t *testing.T) *diffTarget {
 	s := rocketmqtest.NewServer(t)
-	return &diffTarget{
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	raw, err := realrocketmq.Dial(ctx, s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(raw.Close)
+	return &diffTarget{raw: raw,
 		name: "rocketmqtest", ns: s.Addr(),
 		topic: func(t *testing.T, topic string, queues int) {
 			if err := s.CreateTopic(topic, queues); err != nil {
@@ -48,7 +57,7 @@ func fakeTarget(t *testing.T) *diffTarget {
 
 func realTarget(t *testing.T) *diffTarget {
 	b := realrocketmq.Connect(t)
-	return &diffTarget{
+	return &diffTarget{raw: b,
 		name: "rocketmq", ns: b.NameServer,
 		topic: func(t *testing.T, topic string, queues int) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -76,12 +85,43 @@ var diffSessions = []struct {
 	{"delay level", sessionDelay},
 	{"refusals", sessionRefusals},
 	{"new group on a young topic", sessionNewGroupOffset},
+	{"light message queues", sessionLMQ},
+	{"light message queue offsets", sessionLMQOffsets},
+	{"light message queue sizes", sessionLMQSizes},
+	{"dispatch lists the real broker mishandles", sessionLMQMishandled},
 }
 
 // knownDifferences are the sessions in which rocketmqtest knowingly
 // differs from the real broker, each listed in rocketmqtest/README.md with
 // its reason, and what each server shows there.
 var knownDifferences = map[string]func(fake, real []string) bool{
+	// Dispatch lists a real broker accepts and then mishandles: it keeps
+	// the message out of every queue when a plain name ends the list
+	// (counting it in d all the same, whose next message then sits at
+	// offset 1 of a queue starting there), indexes a name listed twice
+	// once and counts it twice (e's next message says 2, sits at 1),
+	// counts a name with '/' and indexes it nowhere. rocketmqtest
+	// refuses the three lists with MESSAGE_ILLEGAL.
+	"dispatch lists the real broker mishandles": func(fake, real []string) bool {
+		ok := func(n int) string {
+			return fmt.Sprintf(`send status=0 queue=0 offset=%d region="DefaultRegion" traceOn=true`, n)
+		}
+		wantReal := []string{
+			"a plain name after d: " + ok(0), "d alone: " + ok(1), "e twice: " + ok(2), "e alone: " + ok(3),
+			"f with a slash, then g: " + ok(4), "h: " + ok(5),
+			"%LMQ%run_d: min=1 max=2", "%LMQ%run_e: min=0 max=2", "%LMQ%run_f/x: min=0 max=0", "%LMQ%run_g: min=0 max=1",
+			`stored a plain name after d: INNER_MULTI_QUEUE_OFFSET="0,"`, `stored d alone: INNER_MULTI_QUEUE_OFFSET="1"`,
+			`stored e twice: INNER_MULTI_QUEUE_OFFSET="0,0"`, `stored e alone: INNER_MULTI_QUEUE_OFFSET="2"`,
+			`stored f with a slash, then g: INNER_MULTI_QUEUE_OFFSET="0,0"`, `stored h: INNER_MULTI_QUEUE_OFFSET="0"`,
+		}
+		wantFake := []string{
+			"a plain name after d: send error: CODE 13", "d alone: " + ok(0), "e twice: send error: CODE 13", "e alone: " + ok(1),
+			"f with a slash, then g: send error: CODE 13", "h: " + ok(2),
+			"%LMQ%run_d: min=0 max=1", "%LMQ%run_e: min=0 max=1", "%LMQ%run_f/x: min=0 max=0", "%LMQ%run_g: min=0 max=0",
+			`stored d alone: INNER_MULTI_QUEUE_OFFSET="0"`, `stored e alone: INNER_MULTI_QUEUE_OFFSET="0"`, `stored h: INNER_MULTI_QUEUE_OFFSET="0"`,
+		}
+		return slices.Equal(real, wantReal) && slices.Equal(fake, wantFake)
+	},
 	// QUERY_CONSUMER_OFFSET for a group that never committed: the real
 	// broker answers 0 while the queue's first message is in its page
 	// cache, so a new CONSUME_FROM_LAST_OFFSET group reads a young topic

@@ -43,9 +43,13 @@ func FuzzDispatch(f *testing.F) {
 			`"subscriptionDataSet":[{"topic":"T","subString":"a || b","expressionType":"TAG"}]}],"producerDataSet":[{"groupName":"P"}]}`),
 		[]byte(`{"consumerGroup":"G","clientId":"C","mqSet":[{"topic":"T","brokerName":"broker-a","queueId":0}]}`),
 	}
+	// The same on a Light Message Queue, with a message dispatched to two.
+	lmqFields := strings.NewReplacer("topic=T", "topic=%LMQ%F",
+		"properties=TAGS\x01a\x02", "properties=TAGS\x01a\x02INNER_MULTI_DISPATCH\x01%LMQ%F,%LMQ%G\x02").Replace(fields)
 	for i := range codes {
 		for _, body := range bodies {
 			f.Add(uint8(i), fields, body)
+			f.Add(uint8(i), lmqFields, body)
 		}
 	}
 	f.Fuzz(func(t *testing.T, code uint8, header string, body []byte) {

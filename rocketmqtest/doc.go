@@ -28,8 +28,14 @@
 // REQUEST_CODE_NOT_SUPPORTED), the stored-message encoding of the commit
 // log (primitive.DecodeMessage reads Messages' and pulls' bytes), topic
 // auto-creation from TBW102, long polling, tag filtering on the broker,
-// delay levels through SCHEDULE_TOPIC_XXXX, and consumer retries through
-// %RETRY%{group} into %DLQ%{group}. It differs on purpose in these points:
+// delay levels through SCHEDULE_TOPIC_XXXX, consumer retries through
+// %RETRY%{group} into %DLQ%{group}, and Light Message Queues as a broker
+// with enableLmq and enableMultiDispatch keeps them: a sent message whose
+// INNER_MULTI_DISPATCH lists queues "%LMQ%…" is also indexed in each, its
+// offsets there written into INNER_MULTI_QUEUE_OFFSET, and every pull,
+// offset and consumer-offset request reads an "%LMQ%…" topic as one with
+// a single queue. Server.Pulled counts what pulls returned, by consumer
+// group. It differs on purpose in these points:
 //
 //   - NOTIFY_CONSUMER_IDS_CHANGED goes to the members of a group that stay
 //     when one joins or leaves, not to the one joining (which rebalances as
@@ -47,6 +53,10 @@
 //     with SYSTEM_ERROR, as by a broker with enablePropertyFilter=false.
 //   - A message's TIMER_DELIVER_MS is not honoured (it is delivered at once,
 //     as by a 4.x broker); DELAY levels are.
+//   - An INNER_MULTI_DISPATCH list that a real broker accepts and then
+//     mishandles (a name that is not "%LMQ%…", one listed twice, one with
+//     '/', one over 255 bytes) is refused with MESSAGE_ILLEGAL; the
+//     README says what the real broker does with each.
 //
 // # Request codes
 //

@@ -98,3 +98,61 @@ func Example() {
 	// stored: 1
 	// caught up
 }
+
+// A message dispatched to a Light Message Queue by INNER_MULTI_DISPATCH,
+// read back by offset with rocketmq-client-go's pull consumer; Pulled
+// counts what the group's pulls returned.
+func ExampleServer_Pulled() {
+	s, err := rocketmqtest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateTopic("Telemetry", 1); err != nil {
+		log.Fatal(err)
+	}
+	ns := primitive.NamesrvAddr{s.Addr()}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	p, err := rocketmq.NewProducer(producer.WithNameServer(ns), producer.WithInstanceName("telemetry_producer"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer p.Shutdown()
+	msg := primitive.NewMessage("Telemetry", []byte("21.5 °C"))
+	msg.WithProperty("INNER_MULTI_DISPATCH", "%LMQ%inbox-1,%LMQ%inbox-2")
+	if _, err := p.SendSync(ctx, msg); err != nil {
+		log.Fatal(err)
+	}
+
+	pc, err := rocketmq.NewPullConsumer(consumer.WithNameServer(ns),
+		consumer.WithGroupName("inbox_reader"), consumer.WithInstance("inbox_reader"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The client starts only with a topic the name server routes, which a
+	// Light Message Queue never is: assign no queues of an ordinary one.
+	if err := pc.Assign("Telemetry", nil); err != nil {
+		log.Fatal(err)
+	}
+	if err := pc.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer pc.Shutdown()
+	inbox := &primitive.MessageQueue{Topic: "%LMQ%inbox-2", BrokerName: rocketmqtest.BrokerName, QueueId: 0}
+	r, err := pc.PullFrom(ctx, inbox, 0, 32)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range r.GetMessageExts() {
+		fmt.Printf("%s, sent to %s, at offsets %s\n", m.Body, m.Topic, m.GetProperty("INNER_MULTI_QUEUE_OFFSET"))
+	}
+	fmt.Println("pulled:", s.Pulled("inbox_reader"))
+	// Output:
+	// 21.5 °C, sent to Telemetry, at offsets 0,0
+	// pulled: 1
+}

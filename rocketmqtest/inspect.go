@@ -20,6 +20,13 @@ import (
 // would deliver (so compressed bodies come back uncompressed). Each call
 // returns fresh copies. It returns nil for a topic that does not exist.
 // Messages waiting out a delay level are in SCHEDULE_TOPIC_XXXX until due.
+//
+// A Light Message Queue ("%LMQ%…") holds messages stored in other topics:
+// each comes as a pull of the queue delivers it and rocketmq-client-go's
+// pull consumer shows it, with the Topic, QueueOffset and properties it
+// was stored with and Queue set to the Light Message Queue's queue 0; its
+// offset in the Light Message Queue is in the INNER_MULTI_QUEUE_OFFSET
+// property.
 func (s *Server) Messages(topic string) []*primitive.MessageExt {
 	all := s.store.snapshot(topic)
 	out := make([]*primitive.MessageExt, 0, len(all))
@@ -29,7 +36,11 @@ func (s *Server) Messages(topic string) []*primitive.MessageExt {
 			continue // cannot happen: the server encoded it
 		}
 		m := msgs[0]
-		m.Queue.Topic = st.topic
+		if isLMQ(topic) {
+			m.Queue = &primitive.MessageQueue{Topic: topic, QueueId: 0}
+		} else {
+			m.Queue.Topic = st.topic
+		}
 		m.Queue.BrokerName = BrokerName
 		out = append(out, m)
 	}
@@ -37,11 +48,16 @@ func (s *Server) Messages(topic string) []*primitive.MessageExt {
 }
 
 // Topics returns the names of all topics, sorted, including the ones the
-// broker keeps for itself (TBW102, SCHEDULE_TOPIC_XXXX, %RETRY%…, %DLQ%…).
+// broker keeps for itself (TBW102, SCHEDULE_TOPIC_XXXX, %RETRY%…, %DLQ%…),
+// as the name server lists them: without Light Message Queues.
 func (s *Server) Topics() []string { return s.store.topicNames() }
 
-// Queues returns the number of queues of topic, 0 if it does not exist.
+// Queues returns the number of queues of topic, 0 if it does not exist;
+// 1 for a Light Message Queue ("%LMQ%…"), which always exists.
 func (s *Server) Queues(topic string) int {
+	if isLMQ(topic) {
+		return 1
+	}
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
 	if t := s.store.topics[topic]; t != nil {
@@ -63,7 +79,8 @@ func (s *Server) MaxOffset(topic string, queueID int) int64 {
 }
 
 // ConsumerOffset returns the offset a consumer group committed on a queue,
-// and whether it committed one.
+// and whether it committed one. A group named as a Light Message Queue
+// ("%LMQ%…") keeps one offset per topic, whichever queue it names.
 func (s *Server) ConsumerOffset(group, topic string, queueID int) (int64, bool) {
 	return s.groups.offset(group, topic, queueID)
 }
@@ -267,6 +284,15 @@ func (s *Server) Requests(code RequestCode) uint64 {
 	}
 	return 0
 }
+
+// Pulled returns how many messages the pull requests of a consumer group
+// have returned so far, in all topics (retry and Light Message Queues
+// included), or of every group together when group is "". A message
+// returned twice (pulled again from an earlier offset, or by two members
+// of a broadcasting group) counts twice; a held pull's messages count
+// when the server answers it. A test counts with it the reads a design
+// costs the broker, exactly, whatever the consumers then do with them.
+func (s *Server) Pulled(group string) uint64 { return s.pulled.get(group) }
 
 // HeldPulls returns the number of pulls the broker is holding open (long
 // polling) right now.

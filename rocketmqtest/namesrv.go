@@ -41,7 +41,7 @@ func (s *Server) brokerData() brokerData {
 }
 
 // handleRouteInfo answers GET_ROUTEINFO_BY_TOPIC. TBW102 has a route only
-// while auto-creation is on. A retry topic (%RETRY%group) is created on
+// while auto-creation is on; a Light Message Queue never has one. A retry topic (%RETRY%group) is created on
 // first lookup; a real broker creates it at the group's first heartbeat,
 // which comes after the client's first lookup, so a real consumer sees its
 // retry queue only at the next route refresh (30 s). Here it sees it at once.
@@ -51,9 +51,13 @@ func (s *Server) handleRouteInfo(c *conn, req *request) *reply {
 		return response(CodeSystemError, "the custom field <topic> is null")
 	}
 	var t *topic
-	if strings.HasPrefix(name, retryGroupPrefix) && validateTopic(name) == "" {
+	switch {
+	case isLMQ(name):
+		// The broker never registers a Light Message Queue with the
+		// name server (LmqTopicConfigManager keeps no config for it).
+	case strings.HasPrefix(name, retryGroupPrefix) && validateTopic(name) == "":
 		t = s.store.ensure(name, 1)
-	} else {
+	default:
 		t = s.store.lookup(name)
 	}
 	if t == nil {

@@ -2,6 +2,7 @@ package rocketmqtest
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -226,6 +227,9 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 		return h.errReply()
 	}
 
+	if !s.groups.createGroup(group) {
+		return responsef(CodeSubscriptionGroupNotExist, "subscription group [%s] does not exist, %s", group, faqSuffix)
+	}
 	t := s.store.info(topicName)
 	if t.topic == nil {
 		return responsef(CodeTopicNotExist, "topic[%s] not exist, apply first please! %s", topicName, faqSuffix)
@@ -327,6 +331,9 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 	}
 	s.store.mu.Unlock()
 
+	if len(body) > 0 {
+		s.pulled.add(group, len(body))
+	}
 	rep := response(code, status)
 	rep.addInt("suggestWhichBrokerId", 0)
 	rep.addInt("nextBeginOffset", next)
@@ -334,4 +341,30 @@ func (s *Server) pull(c *conn, req *request, allowSuspend bool) *reply {
 	rep.addInt("maxOffset", maxOffset)
 	rep.body = body
 	return rep
+}
+
+// pullCounts counts the messages pull responses carried: in all, and by
+// consumer group.
+type pullCounts struct {
+	all     atomic.Uint64
+	byGroup sync.Map // consumer group -> *atomic.Uint64
+}
+
+func (pc *pullCounts) add(group string, n int) {
+	pc.all.Add(uint64(n))
+	v, ok := pc.byGroup.Load(group)
+	if !ok {
+		v, _ = pc.byGroup.LoadOrStore(group, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(uint64(n))
+}
+
+func (pc *pullCounts) get(group string) uint64 {
+	if group == "" {
+		return pc.all.Load()
+	}
+	if v, ok := pc.byGroup.Load(group); ok {
+		return v.(*atomic.Uint64).Load()
+	}
+	return 0
 }

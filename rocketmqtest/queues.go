@@ -12,8 +12,8 @@ var queueCommands = []registration{
 }
 
 // queueForLocked decodes the topic and queueId fields and finds the queue;
-// q is nil when the topic or queue does not exist. The caller holds
-// s.store.mu.
+// q is nil when the topic or queue does not exist (a Light Message Queue
+// always has queue 0). The caller holds s.store.mu.
 func (s *Server) queueForLocked(req *request) (*queue, *reply) {
 	var h headerReader
 	name := h.str(req, "topic")
@@ -21,7 +21,7 @@ func (s *Server) queueForLocked(req *request) (*queue, *reply) {
 	if h.err != nil {
 		return nil, h.errReply()
 	}
-	t := s.store.topics[name]
+	t := s.store.topicLocked(name)
 	if t == nil || id < 0 || id >= len(t.queues) {
 		return nil, nil
 	}

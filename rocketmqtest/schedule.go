@@ -103,10 +103,13 @@ func (sc *scheduler) run(s *Server) {
 }
 
 // deliverScheduled stores a scheduled message in its real topic, as a
-// 5.3 broker with its default configuration (the timer wheel on)
-// delivers it: every property stays, DELAY, REAL_TOPIC and REAL_QID
-// among them. (4.x's ScheduleMessageService.messageTimeUp cleared DELAY
-// and set WAIT=false.)
+// 5.3 broker's schedule service delivers it
+// (ScheduleMessageService.messageTimeUp): with the scheduled message's
+// property string, so every property stays, DELAY, REAL_TOPIC and
+// REAL_QID among them. The service also clears DELAY and sets WAIT=false
+// in the message's property map, which shows only where the broker writes
+// the properties afresh from that map: in a message it dispatches to
+// Light Message Queues (store.wrapLocked).
 func (s *Server) deliverScheduled(st *stored) {
 	props := st.properties()
 	realTopic, _ := props.get(propRealTopic)

@@ -221,11 +221,13 @@ func (s *Server) checkSend(c *conn, sh *sendHeader) (topicInfo, *reply) {
 // createTopicForSend returns the send's topic, creating it as
 // TopicConfigManager.createTopicInSendMessageMethod does: from an inheritable
 // default topic (TBW102), with the smaller of the two queue counts. Retry
-// topics are created with one queue whatever the configuration.
+// topics are created with one queue whatever the configuration. A Light
+// Message Queue is a topic of one queue that always exists: a message sent
+// to it directly is stored there.
 func (s *Server) createTopicForSend(sh *sendHeader) topicInfo {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
-	if t := s.store.topics[sh.topic]; t != nil {
+	if t := s.store.topicLocked(sh.topic); t != nil {
 		return s.store.infoLocked(t)
 	}
 	if strings.HasPrefix(sh.topic, retryGroupPrefix) {
@@ -257,6 +259,15 @@ func (s *Server) put(m *message) (*stored, *reply) {
 	if len(m.body) > s.cfg.maxMessageSize {
 		return nil, response(CodeMessageIllegal, s.illegalMessageRemark())
 	}
+	if needsDispatch(m.topic, m.props) {
+		// Checked before a delay level sends it to the schedule topic:
+		// it is dispatched when it reaches its own.
+		list := propertyValue(m.props, propMultiDispatch)
+		if problem := dispatchProblem(list); problem != "" {
+			s.log.Info("rocketmqtest: dispatch list refused", "topic", m.topic, "problem", problem)
+			return nil, response(CodeMessageIllegal, dispatchRefusal(list, problem))
+		}
+	}
 	var due time.Duration
 	if level := delayLevel(m.props); level > 0 && !m.delivered && m.sysFlag&transactionPreparedFlag == 0 {
 		level = min(level, len(s.cfg.delayLevels))
@@ -274,12 +285,26 @@ func (s *Server) put(m *message) (*stored, *reply) {
 	}
 	now := time.Now()
 	s.store.mu.Lock()
-	t := s.store.topics[m.topic]
+	t := s.store.topicLocked(m.topic)
 	if t == nil || m.queueID < 0 || m.queueID >= len(t.queues) {
 		s.store.mu.Unlock()
 		return nil, responsef(CodeSystemError, "topic[%s] queue %d not exist", m.topic, m.queueID)
 	}
+	var lmqs []*queue
+	if needsDispatch(m.topic, m.props) {
+		// The broker writes the queue offsets into the message as it
+		// appends it (CommitLog's handlePropertiesForLmqMsg), and checks
+		// the sizes again: the properties' and the whole message's.
+		m.props, lmqs = s.store.wrapLocked(m)
+		if len(m.props) > maxPropertiesLength || storedSize(m, t.name, s.storeHost) > s.cfg.maxMessageSize {
+			s.store.mu.Unlock()
+			return nil, response(CodeMessageIllegal, s.illegalMessageRemark())
+		}
+	}
 	st, woken := s.store.appendLocked(t.queues[m.queueID], m, s.storeHost, now)
+	for _, q := range lmqs {
+		woken = q.enqueueLocked(st, woken)
+	}
 	s.store.mu.Unlock()
 	s.wake(woken)
 	if m.topic == scheduleTopic {
@@ -306,7 +331,9 @@ func delayLevel(props string) int {
 }
 
 // sendBatch stores the messages of a SEND_BATCH_MESSAGE body, the
-// concatenation of the client's encoded messages, in one queue.
+// concatenation of the client's encoded messages, in one queue. The broker
+// dispatches none of them to Light Message Queues (its batch encoder
+// writes no INNER_MULTI_QUEUE_OFFSET).
 func (s *Server) sendBatch(c *conn, req *request, sh *sendHeader, t topicInfo, queueID int) *reply {
 	if strings.HasPrefix(sh.topic, retryGroupPrefix) {
 		return responsef(CodeMessageIllegal, "batch request does not support retry group %s", sh.topic)
@@ -320,6 +347,11 @@ func (s *Server) sendBatch(c *conn, req *request, sh *sendHeader, t topicInfo, q
 	msgs, ok := decodeBatch(req.body)
 	if !ok || len(msgs) == 0 {
 		return response(CodeMessageIllegal, s.illegalMessageRemark())
+	}
+	for _, bm := range msgs {
+		if problem := batchDispatchProblem(sh.topic, bm.props); problem != "" {
+			return response(CodeMessageIllegal, dispatchRefusal(propertyValue(bm.props, propMultiDispatch), problem))
+		}
 	}
 	now := time.Now()
 	var woken []*pendingPull

@@ -45,6 +45,7 @@ type Server struct {
 	waker    waker
 	faults   faults
 	requests requestCounts
+	pulled   pullCounts
 
 	notifyOpaque atomic.Int32
 	uniqCounter  atomic.Uint64

@@ -45,6 +45,7 @@ type topic struct {
 	name   string
 	perm   int
 	queues []*queue
+	lmq    bool // a Light Message Queue (lmq.go): one queue, no route
 }
 
 type queue struct {
@@ -130,11 +131,12 @@ func (s *store) infoLocked(t *topic) topicInfo {
 	return topicInfo{topic: t, nQueues: len(t.queues), perm: t.perm}
 }
 
-// info looks a topic up; its topic is nil if there is none.
+// info looks a topic up; its topic is nil if there is none. A Light
+// Message Queue always exists.
 func (s *store) info(name string) topicInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.infoLocked(s.topics[name])
+	return s.infoLocked(s.topicLocked(name))
 }
 
 // message is a message about to be stored.
@@ -155,7 +157,8 @@ type message struct {
 
 // appendLocked stores m in queue q and returns the held pulls the new message
 // satisfies; they have been removed from q and must be answered by the
-// caller once s.mu is released.
+// caller once s.mu is released. Its offset in q is the number of messages
+// q held.
 func (s *store) appendLocked(q *queue, m *message, storeHost netip.AddrPort, now time.Time) (*stored, []*pendingPull) {
 	st := &stored{
 		topic:          q.topic.name,
@@ -173,14 +176,21 @@ func (s *store) appendLocked(q *queue, m *message, storeHost netip.AddrPort, now
 	}
 	st.data, st.body = encodeStored(m, st, storeHost)
 	s.nextPhys += int64(len(st.data))
-	q.msgs = append(q.msgs, st)
 	s.byPhys[st.phys] = st
+	return st, q.enqueueLocked(st, nil)
+}
 
-	var woken []*pendingPull
+// enqueueLocked appends st to q, its own queue or a Light Message Queue
+// it is dispatched to, and returns woken with the held pulls of q that st
+// satisfies appended; they have been removed from q. The caller holds the
+// store's lock.
+func (q *queue) enqueueLocked(st *stored, woken []*pendingPull) []*pendingPull {
+	offset := int64(len(q.msgs))
+	q.msgs = append(q.msgs, st)
 	if len(q.waiters) > 0 {
 		kept := q.waiters[:0]
 		for _, p := range q.waiters {
-			if p.offset <= st.queueOffset && p.filter.matches(st.tags) {
+			if p.offset <= offset && p.filter.matches(st.tags) {
 				p.detachLocked()
 				woken = append(woken, p)
 			} else {
@@ -190,7 +200,7 @@ func (s *store) appendLocked(q *queue, m *message, storeHost netip.AddrPort, now
 		clear(q.waiters[len(kept):])
 		q.waiters = kept
 	}
-	return st, woken
+	return woken
 }
 
 // appendHost appends a host in the stored form: 4 or 16 address bytes, then
@@ -214,12 +224,6 @@ func hostIsV6(h netip.AddrPort) bool { return !h.Addr().Unmap().Is4() }
 // It returns the encoding and the body's slice of it.
 func encodeStored(m *message, st *stored, storeHost netip.AddrPort) (data, body []byte) {
 	sysFlag := m.sysFlag &^ (sysFlagBornHostV6 | sysFlagStoreHostV6)
-	hostLen := func(v6 bool) int {
-		if v6 {
-			return 20
-		}
-		return 8
-	}
 	bornV6, storeV6 := hostIsV6(m.bornHost), hostIsV6(storeHost)
 	if bornV6 {
 		sysFlag |= sysFlagBornHostV6
@@ -228,8 +232,7 @@ func encodeStored(m *message, st *stored, storeHost netip.AddrPort) (data, body 
 		sysFlag |= sysFlagStoreHostV6
 	}
 	st.sysFlag = sysFlag
-	size := 4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + hostLen(bornV6) + 8 + hostLen(storeV6) +
-		4 + 8 + 4 + len(m.body) + 1 + len(st.topic) + 2 + len(m.props)
+	size := storedSize(m, st.topic, storeHost)
 	b := make([]byte, 0, size)
 	b = binary.BigEndian.AppendUint32(b, uint32(size))
 	b = binary.BigEndian.AppendUint32(b, messageMagicCode)
@@ -255,6 +258,18 @@ func encodeStored(m *message, st *stored, storeHost netip.AddrPort) (data, body 
 	return b, b[bodyStart : bodyStart+len(m.body)]
 }
 
+// storedSize is the length of m's encoding in topicName (MessageExtEncoder.calMsgLength).
+func storedSize(m *message, topicName string, storeHost netip.AddrPort) int {
+	hostLen := func(h netip.AddrPort) int {
+		if hostIsV6(h) {
+			return 20
+		}
+		return 8
+	}
+	return 4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + hostLen(m.bornHost) + 8 + hostLen(storeHost) +
+		4 + 8 + 4 + len(m.body) + 1 + len(topicName) + 2 + len(m.props)
+}
+
 // offsetMessageID is the broker's message ID for a stored message: the store
 // host and the physical offset in upper-case hex (MessageDecoder.createMessageId).
 func offsetMessageID(storeHost netip.AddrPort, phys int64) string {
@@ -269,7 +284,6 @@ func offsetMessageID(storeHost netip.AddrPort, phys int64) string {
 	return string(out[:2*len(b)])
 }
 
-// topicNames returns the names of all topics, sorted.
 // nextMatch returns the offset of the first message of a queue at or after
 // from that f selects, and whether there is one.
 func (s *store) nextMatch(topicName string, queueID int, from int64, f tagFilter) (int64, bool) {
@@ -288,12 +302,16 @@ func (s *store) nextMatch(topicName string, queueID int, from int64, f tagFilter
 	return 0, false
 }
 
+// topicNames returns the names of all topics but Light Message Queues,
+// sorted.
 func (s *store) topicNames() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	names := make([]string, 0, len(s.topics))
-	for n := range s.topics {
-		names = append(names, n)
+	for n, t := range s.topics {
+		if !t.lmq {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names

@@ -177,6 +177,28 @@ func (b *Broker) brokerCall(ctx context.Context, code int, ext map[string]string
 	return b.br.call(ctx, code, ext, nil)
 }
 
+// Response is the broker's answer to a Request.
+type Response struct {
+	Code   int               // the response code (RocketMQ's ResponseCode)
+	Remark string            // the broker's explanation, often empty
+	Fields map[string]string // the response header's fields
+	Body   []byte
+}
+
+// Request sends the broker a request with the given code (RocketMQ's
+// RequestCode) and header fields, and returns its answer whatever its
+// response code: for requests the tests make that no client makes in
+// that form, such as a commit by a consumer group that never pulled. It
+// fails only when the broker cannot be reached or does not answer before
+// ctx ends (10 s without a deadline).
+func (b *Broker) Request(ctx context.Context, code int, fields map[string]string) (*Response, error) {
+	resp, err := b.brokerCall(ctx, code, fields)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Code: resp.Code, Remark: resp.Remark, Fields: resp.ExtFields, Body: resp.Body}, nil
+}
+
 // CreateTopic creates topic on the broker with queues read and write
 // queues, as mqadmin updateTopic does, and waits until the name server
 // routes it.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mqttrmq/mqttrmq/internal/consumerguard"
 	"github.com/mqttrmq/mqttrmq/internal/realrocketmq"
+	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
 
 func send(t *testing.T, ns, topic string, bodies ...string) {
@@ -90,5 +91,31 @@ func TestResetTopic(t *testing.T) {
 	case m := <-got:
 		t.Errorf("and then %q", m)
 	default:
+	}
+}
+
+// Request returns the broker's answer whatever its code. Dial reaches any
+// name server that answers GET_BROKER_CLUSTER_INFO, rocketmqtest's too, so
+// this runs without a real broker.
+func TestRequest(t *testing.T) {
+	s := rocketmqtest.NewServer(t)
+	if err := s.CreateTopic("T", 1); err != nil {
+		t.Fatal(err)
+	}
+	send(t, s.Addr(), "T", "a", "b")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := realrocketmq.Dial(ctx, s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r, err := b.Request(ctx, 30, map[string]string{"topic": "T", "queueId": "0"}) // GET_MAX_OFFSET
+	if err != nil || r.Code != 0 || r.Fields["offset"] != "2" {
+		t.Errorf("GET_MAX_OFFSET = %+v, %v; want offset 2", r, err)
+	}
+	r, err = b.Request(ctx, 15, map[string]string{"consumerGroup": "never", "topic": "T", "queueId": "0", "commitOffset": "1"})
+	if err != nil || r.Code != 26 || r.Remark != "Group never not exist!" {
+		t.Errorf("UPDATE_CONSUMER_OFFSET of an unknown group = %+v, %v; want 26", r, err)
 	}
 }
