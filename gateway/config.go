@@ -14,6 +14,7 @@ import (
 
 	"github.com/mqttrmq/mqttrmq"
 	"github.com/mqttrmq/mqttrmq/internal/broker"
+	"github.com/mqttrmq/mqttrmq/internal/cluster"
 	"github.com/mqttrmq/mqttrmq/internal/transport"
 )
 
@@ -144,10 +145,27 @@ type Config struct {
 	// Default 10 s.
 	ConnectTimeout time.Duration
 
-	// SessionStore is the path of a file that keeps persistent sessions
-	// (subscriptions and unacknowledged messages of clean-session=false
-	// clients) across restarts. Empty keeps them in memory only.
-	SessionStore string
+	// Cluster names the system of gateways this instance is part of: the
+	// instances with one Cluster on one RocketMQ (and one Namespace) share
+	// their clients' interest, their persistent sessions and the routing
+	// of backends' messages. It names what the cluster keeps in RocketMQ:
+	// the topics {Cluster}_directory (4 queues or more) and
+	// {Cluster}_route, which are created on first use where RocketMQ
+	// creates topics so and must be created beforehand elsewhere; the
+	// consumer group {Cluster}-router; and Light Message Queues
+	// %LMQ%{Cluster}-… . Letters, digits, '-' and '_'; at most 40
+	// characters with Namespace. Default "mqttrmq".
+	Cluster string
+
+	// SnapshotInterval is how often an instance writes all it holds to
+	// the directory; an instance silent for three times this is taken
+	// for dead. Default 30 s.
+	SnapshotInterval time.Duration
+
+	// MaxOfflineMessages caps the messages a persistent session gets of
+	// what came while it was away: the newest this many, the older ones
+	// dropped and counted. Default 10,000.
+	MaxOfflineMessages int
 
 	// Logger receives the gateway's logs. Default slog.Default().
 	Logger *slog.Logger
@@ -164,6 +182,10 @@ const (
 	DefaultSendRetryFor   = 10 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultMaxQueuedBytes = 1 << 20
+
+	DefaultCluster            = "mqttrmq"
+	DefaultSnapshotInterval   = 30 * time.Second
+	DefaultMaxOfflineMessages = 10_000
 )
 
 // packetRoom is what the largest PUBLISH the gateway takes may hold beyond
@@ -258,6 +280,21 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxQueuedBytes == 0 {
 		c.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
+	if c.Cluster == "" {
+		c.Cluster = DefaultCluster
+	}
+	if err := mqttrmq.ValidateParentTopic(c.Cluster); err != nil || !c.names().Check(64) {
+		return c, fmt.Errorf("%w: Cluster %q must be letters, digits, '-' or '_', at most 40 characters with Namespace", ErrConfig, c.Cluster)
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = DefaultSnapshotInterval
+	}
+	if c.MaxOfflineMessages == 0 {
+		c.MaxOfflineMessages = DefaultMaxOfflineMessages
+	}
+	if c.SnapshotInterval < 0 || c.MaxOfflineMessages < 0 {
+		return c, fmt.Errorf("%w: negative SnapshotInterval or MaxOfflineMessages", ErrConfig)
+	}
 	if c.MaxInflight < 0 || c.MaxInflight > 65535 || c.MaxQueuedMessages < 0 || c.MaxQueuedBytes < 0 || c.ReceiveMaximum < 0 || c.ReceiveMaximum > 65535 {
 		return c, fmt.Errorf("%w: MaxInflight and ReceiveMaximum must be 0-65535, MaxQueuedMessages and MaxQueuedBytes 0 or more", ErrConfig)
 	}
@@ -302,6 +339,7 @@ func (c Config) brokerOptions(log *slog.Logger) broker.Options {
 		ServerKeepAlive:  uint16(c.ServerKeepAlive / time.Second),
 		MaxSessionExpiry: c.MaxSessionExpiry,
 		MaxSubscriptions: c.MaxSubscriptionsPerClient,
+		Delegated:        true, // persistent sessions' messages are in RocketMQ
 		ConnectTimeout:   c.ConnectTimeout,
 		Logger:           log,
 	}
@@ -320,3 +358,13 @@ func (c Config) transportConfig(log *slog.Logger) transport.Config {
 		Logger:          log,
 	}
 }
+
+// names names what the cluster keeps in RocketMQ.
+func (c Config) names() cluster.Names {
+	return cluster.Names{Namespace: c.Namespace, Cluster: c.Cluster}
+}
+
+// directoryPropagation bounds how long a change takes to reach every
+// instance through the directory: a write and a long poll's answer, with
+// room for a loaded machine.
+func (c Config) directoryPropagation() time.Duration { return 2 * time.Second }

@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -92,18 +91,16 @@ func apacheDialect(t *testing.T, s rocketMQ) {
 }
 
 // TestApacheDialectAfterRestart: the filters of persistent sessions the
-// gateway restores from its session store are fanned out to like those
-// subscribed since it started.
+// cluster's directory holds, offline ones included, are fanned out to
+// like those subscribed on this instance since it started.
 func TestApacheDialectAfterRestart(t *testing.T) {
 	onBoth(t, apacheDialectAfterRestart)
 }
 
 func apacheDialectAfterRestart(t *testing.T, s rocketMQ) {
 	reader := collect(t, s, "vehicles", mqttrmq.TagMQTTCommon)
-	id, store := uniq(t, "gw"), filepath.Join(t.TempDir(), "sessions.db")
-	sameInstance := func(c *gateway.Config) {
-		c.Dialect, c.InstanceID, c.SessionStore = mqttrmq.ApacheRocketMQMQTT, id, store
-	}
+	id := uniq(t, "gw")
+	sameInstance := func(c *gateway.Config) { c.Dialect, c.InstanceID = mqttrmq.ApacheRocketMQMQTT, id }
 
 	old := startGateway(t, s, sameInstance)
 	sub := connect(t, old, "GID_car@@@sub", persistent)

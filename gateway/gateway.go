@@ -14,6 +14,7 @@ import (
 
 	"github.com/mqttrmq/mqttrmq"
 	"github.com/mqttrmq/mqttrmq/internal/broker"
+	"github.com/mqttrmq/mqttrmq/internal/cluster"
 	"github.com/mqttrmq/mqttrmq/internal/consumerguard"
 	"github.com/mqttrmq/mqttrmq/internal/transport"
 )
@@ -33,10 +34,12 @@ type Gateway struct {
 	net       *transport.Server
 	producer  rocketmq.Producer
 	sender    *sender
-	consumer  rocketmq.PushConsumer
-	rebalance consumerguard.Guard // the client's Shutdown races its rebalances
+	node      *cluster.Node         // this instance's part in the cluster
+	sessions  sessions              // the persistent sessions served here
+	connAt    sync.Map              // connection ID → when it connected, ns
+	consumer  rocketmq.PushConsumer // the router's
+	rebalance consumerguard.Guard   // the client's Shutdown races its rebalances
 	consuming consuming
-	store     *sessionStore // nil without Config.SessionStore
 
 	state     atomic.Int32 // created, started, closed
 	closeOnce sync.Once
@@ -62,7 +65,7 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger.With("gateway", cfg.InstanceID), parents: map[string]bool{}}
+	g := &Gateway{cfg: cfg, log: cfg.Logger.With("gateway", cfg.InstanceID), parents: map[string]bool{}, sessions: sessions{served: map[string]*served{}, queues: map[string]*served{}, kept: map[string]bool{}}}
 	if cfg.apache() && cfg.Dialect.Filters() == nil {
 		// The Apache dialect fans uplink messages out to the queues of the
 		// filters this instance's clients hold; a dialect given with its
@@ -89,27 +92,45 @@ func New(cfg Config) (*Gateway, error) {
 // out never holds up the consumer's long polls on the same connection.
 func (g *Gateway) clientName(role string) string { return "mqttrmq-" + g.cfg.InstanceID + "-" + role }
 
-// ConsumerGroup returns the name of this instance's own RocketMQ consumer
-// group, "mqttrmq-gateway-" + InstanceID, as RocketMQ knows it: in
-// Config.Namespace, {Namespace}%mqttrmq-gateway-{InstanceID}. Every instance
-// gets every message, and its offsets survive a restart. An operator
-// removes it from RocketMQ when the instance is retired.
-func (g *Gateway) ConsumerGroup() string {
-	if g.cfg.Namespace != "" {
-		return g.cfg.Namespace + "%" + g.group()
+// ConsumerGroup returns the name of the router's RocketMQ consumer group,
+// {Cluster}-router, as RocketMQ knows it ({Namespace}%{Cluster}-router in
+// Config.Namespace). Every instance of the cluster is a member: each
+// message a backend sends to MQTT clients reaches one of them, which
+// dispatches it to the instances and sessions that want it.
+func (g *Gateway) ConsumerGroup() string { return g.cfg.names().Group("router") }
+
+// group is the router's consumer group's name without the namespace,
+// which the RocketMQ client adds.
+func (g *Gateway) group() string { return g.cfg.Cluster + "-router" }
+
+// routeTopic is the route topic as RocketMQ knows it.
+func (g *Gateway) routeTopic() string { return g.cfg.names().Topic("route") }
+
+// rocketmqTopic is a parent topic's name as RocketMQ knows it, in
+// Config.Namespace.
+func (g *Gateway) rocketmqTopic(t string) string {
+	if rt, ok := g.topics[t]; ok {
+		return rt
 	}
-	return g.group()
+	return t
 }
 
-// group is the consumer group's name without the namespace, which the
-// RocketMQ client adds.
-func (g *Gateway) group() string { return "mqttrmq-gateway-" + g.cfg.InstanceID }
+// fanOutTo keeps the Apache dialect's filter set in step with the filters
+// the cluster's sessions hold: a device's message is dispatched to the
+// Light Message Queue of every filter it matches, as RocketMQ-MQTT does.
+func (g *Gateway) fanOutTo(filter string, added bool) {
+	if !added {
+		g.filters.Remove(filter)
+	} else if err := g.filters.Add(filter); err != nil {
+		g.log.Warn("filter not fanned out to", "filter", filter, "error", err)
+	}
+}
 
 // producerGroup is shared by every instance.
 const producerGroup = "mqttrmq-gateway"
 
-// Start connects to RocketMQ, restores saved sessions, starts listening
-// and begins consuming the parent topics. It returns once everything runs.
+// Start connects to RocketMQ, reads the directory of the instances sharing
+// it, starts listening, and joins the router. It returns once everything runs.
 // ctx is checked between these steps (the RocketMQ client takes no
 // context; its own timeouts bound each step), and a cancelled start-up
 // closes the gateway. A gateway starts once: Start returns ErrClosed after
@@ -154,18 +175,30 @@ func (g *Gateway) start(ctx context.Context) error {
 		return err
 	}
 
-	if g.cfg.SessionStore != "" {
-		store, err := openSessionStore(g.cfg.SessionStore, g.cfg.ConnectTimeout)
-		if err != nil {
-			return err
-		}
-		g.store = store
-		sessions, err := store.load()
-		if err != nil {
-			return err
-		}
-		g.broker.Restore(sessions)
+	topics := []string{g.routeTopic()}
+	for _, t := range g.cfg.ParentTopics {
+		topics = append(topics, g.rocketmqTopic(t))
 	}
+	var filterChanged func(string, bool)
+	if g.filters != nil {
+		filterChanged = g.fanOutTo
+	}
+	node, err := cluster.Start(ctx, cluster.Config{
+		Instance:      g.cfg.InstanceID,
+		NameServer:    g.cfg.NameServer[0],
+		Names:         g.cfg.names(),
+		SnapshotEvery: g.cfg.SnapshotInterval,
+		Topics:        topics,
+		Send:          g.sendDirectory,
+		Takeover:      g.takeover,
+		Inbox:         g.inbox,
+		FilterChanged: filterChanged,
+		Logger:        g.log,
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	g.node = node
 
 	ts, err := transport.Listen(g.cfg.transportConfig(g.log), g.broker)
 	if err != nil {
@@ -176,7 +209,7 @@ func (g *Gateway) start(ctx context.Context) error {
 		return err
 	}
 
-	c, err := g.newConsumer()
+	c, err := g.newRouter()
 	if err != nil {
 		return err
 	}
@@ -212,11 +245,11 @@ func (g *Gateway) Stats() Stats { return g.stats.snapshot(g.broker.Stats()) }
 // MetricsHandler serves Stats in Prometheus's text format.
 func (g *Gateway) MetricsHandler() http.Handler { return metricsHandler{g} }
 
-// Close stops consuming, disconnects every client, saves the persistent
-// sessions when a session store is configured, and closes the RocketMQ
-// clients, in that order, so that no message is taken from RocketMQ
-// without being handed to a client or kept in its session. It is safe to
-// call more than once.
+// Close stops routing, disconnects every client, commits what persistent
+// sessions acknowledged, and closes the RocketMQ clients, in that order.
+// Persistent sessions' messages stay in their queues in RocketMQ for
+// whichever instance their clients reconnect to. It is safe to call more
+// than once.
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
 		g.state.Store(stateClosed)
@@ -229,8 +262,8 @@ func (g *Gateway) Close() error {
 		if g.net != nil {
 			g.net.Close()
 		}
-		if g.store != nil {
-			errs = append(errs, g.store.save(g.broker.Sessions()), g.store.close())
+		if g.node != nil {
+			g.node.Close()
 		}
 		if g.sender != nil {
 			g.sender.close()

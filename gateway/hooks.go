@@ -57,23 +57,30 @@ func (h *hooks) Publish(c *broker.Client, m *broker.Message, ack func(broker.Rea
 	h.gw().uplink(c, m, ack)
 }
 
-// Subscribed and Unsubscribed keep the Apache dialect's filter set in step
-// with what this instance's sessions hold.
+// Subscribed and Unsubscribed tell the directory what this instance's
+// sessions hold: a persistent session's filters in its session record,
+// a clean session's as this instance's (see also fanOutTo).
 func (h *hooks) Subscribed(clientID, filter string) {
 	g := h.gw()
-	if g.filters != nil {
-		if err := g.filters.Add(filter); err != nil {
-			g.log.Warn("filter not fanned out to", "client", clientID, "error", err)
+	if g.broker.Persistent(clientID) {
+		g.sessions.keep(clientID, true)
+		g.putSession(clientID, g.sessions.get(clientID), true)
+	} else if !g.sessions.isKept(clientID) {
+		g.node.Subscribed(filter)
+	}
+}
+
+func (h *hooks) Unsubscribed(clientID, filter string) {
+	g := h.gw()
+	if g.sessions.isKept(clientID) {
+		if g.broker.Pending(clientID) >= 0 { // connected: else the record goes with the session
+			g.putSession(clientID, g.sessions.get(clientID), true)
 		}
+	} else {
+		g.node.Unsubscribed(filter)
 	}
 }
 
-func (h *hooks) Unsubscribed(_, filter string) {
-	if g := h.gw(); g.filters != nil {
-		g.filters.Remove(filter)
-	}
-}
-
-// Connected and Disconnected are where presence events will go.
-func (h *hooks) Connected(*broker.Client)           {}
-func (h *hooks) Disconnected(*broker.Client, error) {}
+// Connected and Disconnected tell the directory; see connected.
+func (h *hooks) Connected(c *broker.Client)             { h.gw().connected(c) }
+func (h *hooks) Disconnected(c *broker.Client, _ error) { h.gw().disconnected(c) }

@@ -29,7 +29,11 @@ type Stats struct {
 	Written            int64 // PUBLISH packets written to clients
 	SlowConsumers      int64 // clients disconnected for falling behind
 	Expired            int64 // messages not delivered because their expiry interval passed
-	OfflineDropped     int64 // oldest messages dropped from offline sessions' full queues
+	OfflineDropped     int64 // oldest messages a returning persistent session did not get, over Config.MaxOfflineMessages
+
+	Routed        int64 // backends' messages this instance's router dispatched to their receivers
+	RoutedNowhere int64 // backends' messages the router read that nobody wanted
+	RouteFailures int64 // routed copies RocketMQ did not take (their messages are routed again)
 
 	// Refusals counts every refusal the MQTT core sent, by packet and
 	// MQTT 5 reason code.
@@ -40,6 +44,7 @@ type Stats struct {
 type counters struct {
 	uplinkSent, uplinkRefused, uplinkSendFailures, uplinkGaveUp      atomic.Int64
 	downlinkDelivered, downlinkP2P, downlinkNotHere, downlinkRefused atomic.Int64
+	offlineDropped, routed, routedNowhere, routeFailures             atomic.Int64
 }
 
 func (c *counters) snapshot(b broker.Stats) Stats {
@@ -60,7 +65,10 @@ func (c *counters) snapshot(b broker.Stats) Stats {
 		Written:            b.Delivered,
 		SlowConsumers:      b.SlowConsumers,
 		Expired:            b.Expired,
-		OfflineDropped:     b.OfflineDropped,
+		OfflineDropped:     b.OfflineDropped + c.offlineDropped.Load(),
+		Routed:             c.routed.Load(),
+		RoutedNowhere:      c.routedNowhere.Load(),
+		RouteFailures:      c.routeFailures.Load(),
 		Refusals:           b.Refusals,
 	}
 	for r, n := range b.Refusals {

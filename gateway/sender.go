@@ -60,7 +60,15 @@ var errBacklog = errors.New("gateway: RocketMQ send backlog full")
 
 type sendRequest struct {
 	msg    *primitive.Message
-	report func(error) // hears whether RocketMQ took msg
+	more   []*primitive.Message // routed copies, sent after msg
+	report func(error)          // hears whether RocketMQ took msg and more
+}
+
+// alone reports whether a request must be sent by itself: the broker
+// dispatches a message to the queues it lists only when it is sent alone,
+// not in a batch.
+func (r *sendRequest) alone() bool {
+	return len(r.more) > 0 || r.msg.GetProperty(propDispatch) != ""
 }
 
 // newSender makes a sender whose lanes queue requests; start sets them
@@ -88,11 +96,15 @@ func laneOf(clientID string) int {
 	return int(h.Sum32() % numLanes)
 }
 
-// sendAndForget queues msg for a client; report hears the outcome, from
-// the lane's goroutine (or at once, for a closed sender or a full lane).
-func (s *sender) sendAndForget(clientID string, msg *primitive.Message, report func(error)) {
+// sendAndForget queues msg, and the routed copies more to send after it,
+// for a client; report hears the outcome, from the lane's goroutine (or
+// at once, for a closed sender or a full lane).
+func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*primitive.Message, report func(error)) {
 	i := laneOf(clientID)
 	msg.Queue = &primitive.MessageQueue{QueueId: i} // read by laneSelector
+	for _, m := range more {
+		m.Queue = msg.Queue
+	}
 	l := &s.lanes[i]
 	l.mu.Lock()
 	if l.closed || len(l.queue) >= maxLaneBacklog {
@@ -105,7 +117,7 @@ func (s *sender) sendAndForget(clientID string, msg *primitive.Message, report f
 		}
 		return
 	}
-	l.queue = append(l.queue, &sendRequest{msg: msg, report: report})
+	l.queue = append(l.queue, &sendRequest{msg: msg, more: more, report: report})
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
@@ -123,8 +135,12 @@ func (s *sender) run(i int) {
 		n, size := 0, 0
 		for n < len(l.queue) && n < maxBatch {
 			b := len(l.queue[n].msg.Body)
-			if n > 0 && size+b > maxBatchBytes {
+			if n > 0 && (size+b > maxBatchBytes || l.queue[n].alone()) {
 				break // a batch over RocketMQ's limit would fail whole
+			}
+			if l.queue[n].alone() {
+				n++
+				break
 			}
 			size += b
 			n++
@@ -172,17 +188,31 @@ func (s *sender) sendBatch(batch []*sendRequest) {
 		for i, r := range batch[:n] {
 			msgs[i] = r.msg
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-		res, err := s.producer.SendSync(ctx, msgs...)
-		cancel()
-		if err == nil && res.Status != primitive.SendOK {
-			err = fmt.Errorf("RocketMQ send status %d", res.Status)
+		err := s.send(msgs...)
+		if n == 1 {
+			for _, m := range batch[0].more {
+				if err != nil {
+					break
+				}
+				err = s.send(m)
+			}
 		}
 		for _, r := range batch[:n] {
 			r.report(err)
 		}
 		batch = batch[n:]
 	}
+}
+
+// send sends one message, or a batch of messages to one topic.
+func (s *sender) send(msgs ...*primitive.Message) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	res, err := s.producer.SendSync(ctx, msgs...)
+	if err == nil && res.Status != primitive.SendOK {
+		err = fmt.Errorf("RocketMQ send status %d", res.Status)
+	}
+	return err
 }
 
 // close stops the lanes; requests still queued are answered as closed.

@@ -43,7 +43,7 @@ func TestSenderBatchFits(t *testing.T) {
 		body := make([]byte, n)
 		rand.Read(body) // incompressible, as the client compresses a big body
 		m := primitive.NewMessage("vehicles", body)
-		snd.sendAndForget("GID_car@@@v1", m, func(err error) { reports <- err })
+		snd.sendAndForget("GID_car@@@v1", m, nil, func(err error) { reports <- err })
 	}
 	snd.start()
 	defer snd.close()

@@ -36,9 +36,11 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		UserProperties:    userPropertiesOf(m.User),
 	}
 	msg, code, err := g.uplinkMessage(p)
+	var more []*primitive.Message
 	if err == nil {
 		m.ID = msg.GetProperty(primitive.PropertyUniqueClientMessageIdKeyIndex)
 		g.recent.put(m.ID, m.Created)
+		more = g.dispatchTo(msg, p)
 	}
 	if err != nil {
 		g.stats.uplinkRefused.Add(1)
@@ -54,7 +56,7 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 	}
 	if ack == nil || p.QoS == mqttrmq.AtMostOnce {
 		// Nobody waits for a will or a QoS 0 message: one attempt.
-		g.sender.sendAndForget(c.ID(), msg, func(err error) {
+		g.sender.sendAndForget(c.ID(), msg, more, func(err error) {
 			if g.countSend(c.ID(), err) {
 				g.broker.Retain(m)
 			}
@@ -70,7 +72,7 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		// it should hear back within half of it.
 		budget = ka / 2
 	}
-	r := &retry{g: g, c: c, m: m, msg: msg, ack: ack, giveUp: time.Now().Add(budget), backoff: 20 * time.Millisecond}
+	r := &retry{g: g, c: c, m: m, msg: msg, more: more, ack: ack, giveUp: time.Now().Add(budget), backoff: 20 * time.Millisecond}
 	r.send()
 }
 
@@ -81,12 +83,13 @@ type retry struct {
 	c       *broker.Client
 	m       *broker.Message
 	msg     *primitive.Message
+	more    []*primitive.Message // its routed copies
 	ack     func(broker.ReasonCode)
 	giveUp  time.Time
 	backoff time.Duration
 }
 
-func (r *retry) send() { r.g.sender.sendAndForget(r.c.ID(), r.msg, r.report) }
+func (r *retry) send() { r.g.sender.sendAndForget(r.c.ID(), r.msg, r.more, r.report) }
 
 func (r *retry) report(err error) {
 	if r.g.countSend(r.c.ID(), err) {

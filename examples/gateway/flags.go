@@ -66,7 +66,9 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.IntVar(&o.cfg.ReceiveMaximum, "receive-maximum", 64, "QoS 1/2 publishes a client may have waiting for RocketMQ at once")
 	fs.DurationVar(&o.cfg.ServerKeepAlive, "server-keep-alive", 0, "longest keep-alive an MQTT 5 client may have: one asking for more, or none, is told to use this; whole seconds; 0 for no limit")
 	fs.DurationVar(&o.cfg.MaxSessionExpiry, "max-session-expiry", 72*time.Hour, "how long a persistent session outlives its connection at most")
-	fs.StringVar(&o.cfg.SessionStore, "session-store", "", "`file` keeping persistent sessions across restarts; empty keeps them in memory")
+	fs.StringVar(&o.cfg.Cluster, "cluster", gateway.DefaultCluster, "`name` of the cluster of gateways this instance joins: those with one name on one RocketMQ share clients' interest, persistent sessions and routing (topics {name}_directory and {name}_route)")
+	fs.DurationVar(&o.cfg.SnapshotInterval, "snapshot-interval", gateway.DefaultSnapshotInterval, "how often an instance writes all it holds to the directory; silent for three times this, it is taken for dead")
+	fs.IntVar(&o.cfg.MaxOfflineMessages, "max-offline-messages", gateway.DefaultMaxOfflineMessages, "most messages a persistent session gets of what came while it was away (the newest)")
 	fs.StringVar(&o.metrics, "metrics", "", "serve counters in Prometheus's text format at http://`address`/metrics, e.g. :9100")
 	fs.BoolVar(&o.verbose, "v", false, "log every connection and refusal (debug level)")
 	if err := fs.Parse(args); err != nil {

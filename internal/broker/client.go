@@ -40,6 +40,7 @@ type Client struct {
 	username   string
 	keepAlive  uint16 // effective, seconds
 	persistent bool
+	present    bool   // the CONNACK said the session was resumed
 	recvMax    uint16 // the client's receive maximum: our outbound window
 	maxPacket  uint32 // the client's maximum packet size; 0 for none
 	aliasMax   uint16 // the client's topic alias maximum: our outbound aliases
@@ -97,6 +98,10 @@ func (c *Client) ConnectionID() uint64 { return c.serial }
 // Persistent reports whether the client's session outlives its connection
 // (MQTT 3.1.1 clean session 0; MQTT 5 session expiry over 0).
 func (c *Client) Persistent() bool { return c.persistent }
+
+// SessionPresent reports whether the client resumed a session: the
+// CONNACK's session present flag, set once the CONNACK is written.
+func (c *Client) SessionPresent() bool { return c.present }
 
 // KeepAlive returns the keep-alive in force, in seconds.
 func (c *Client) KeepAlive() uint16 { return c.keepAlive }

@@ -128,6 +128,7 @@ func (s *Server) attach(c *Client, clean bool, expiry time.Duration, ack *packet
 	sess.client = c
 	sess.online.Store(true)
 	c.sess = sess
+	c.present = present
 	c.aliasOut = nil
 
 	code := byte(v3Accepted)
@@ -357,8 +358,9 @@ func (s *Server) Persistent(clientID string) bool {
 	return sess.persistent
 }
 
-// Pending returns how many QoS 1 and 2 messages a client's session has in
-// flight or queued, or -1 for no session.
+// Pending returns how many QoS 1 and 2 messages a connected client's
+// session has in flight or queued, or -1 for no session or no client
+// connected to it: 0 says the client acknowledged all it was given.
 func (s *Server) Pending(clientID string) int {
 	sess := s.session(clientID)
 	if sess == nil {
@@ -366,5 +368,8 @@ func (s *Server) Pending(clientID string) int {
 	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
+	if sess.client == nil {
+		return -1
+	}
 	return len(sess.inflight) + len(sess.queue)
 }

@@ -13,7 +13,8 @@ import (
 // and every persistent session. It is built from the records all
 // instances write to the directory topic, its own included.
 type directory struct {
-	self string
+	self  string
+	names Names
 
 	mu       sync.RWMutex
 	insts    map[string]*instance
@@ -32,6 +33,7 @@ type instance struct {
 	clients map[string]int64 // connected client → when it connected (ns)
 	filters map[string]int   // clean sessions' filters → how many hold each
 	next    *instance        // a snapshot being read
+	synced  bool             // a snapshot of it was read: its deltas apply
 }
 
 type located struct {
@@ -39,8 +41,8 @@ type located struct {
 	at       int64
 }
 
-func newDirectory(self string, takeover func(string)) *directory {
-	return &directory{self: self, insts: map[string]*instance{}, sessions: map[string]*Session{}, clientAt: map[string]located{}, takeover: takeover}
+func newDirectory(self string, names Names, takeover func(string)) *directory {
+	return &directory{self: self, names: names, insts: map[string]*instance{}, sessions: map[string]*Session{}, clientAt: map[string]located{}, takeover: takeover}
 }
 
 func newInstance() *instance {
@@ -81,6 +83,22 @@ func (d *directory) apply1(r record, now time.Time) (takenOver string) {
 		d.insts[r.Instance] = in
 	}
 	in.heard = now
+	switch r.Kind {
+	case kindLeave:
+		if r.Instance != d.self {
+			d.replace(r.Instance, in, newInstance())
+			delete(d.insts, r.Instance)
+		}
+		return ""
+	case kindSnapBegin:
+		in.synced = true
+	case kindSession, kindSessionGone:
+		// whole records, which apply whenever they come
+	default:
+		if !in.synced {
+			return "" // a delta read before the snapshot it changes
+		}
+	}
 	if in.next != nil && r.Kind != kindSnapEnd && r.Kind != kindSession && r.Kind != kindSessionGone {
 		d.applyTo(in.next, r) // part of the snapshot being read
 		if r.Kind == kindConnect {
@@ -99,7 +117,7 @@ func (d *directory) apply1(r record, now time.Time) (takenOver string) {
 		d.connect(r.Instance, in, r.Client, r.At)
 		return d.takesOver(r)
 	case kindDisconnect:
-		d.disconnect(r.Instance, in, r.Client)
+		d.disconnect(r.Instance, in, r.Client, r.At)
 	case kindSubscribe:
 		in.filters[r.Filter]++
 		d.want.add(innerFilter(r.Filter), target{instance: r.Instance}, 1)
@@ -178,7 +196,10 @@ func (d *directory) connect(name string, in *instance, client string, at int64) 
 	}
 }
 
-func (d *directory) disconnect(name string, in *instance, client string) {
+func (d *directory) disconnect(name string, in *instance, client string, at int64) {
+	if have, ok := in.clients[client]; !ok || at != 0 && have != at {
+		return // a later connection of the client here
+	}
 	delete(in.clients, client)
 	if d.clientAt[client].instance == name {
 		delete(d.clientAt, client)
@@ -283,31 +304,31 @@ func (d *directory) dispatch(topic, p2p string, retained bool) []string {
 		}
 	}
 	session := func(s *Session) {
-		add(SessionQueue(s.Client))
+		add(d.names.Session(s.Client))
 		if s.Online && d.live(s.Owner) {
-			add(InboxQueue(s.Owner))
+			add(d.names.Inbox(s.Owner))
 		}
 	}
 	if p2p != "" {
 		if s := d.sessions[p2p]; s != nil {
 			session(s)
 		} else if l, ok := d.clientAt[p2p]; ok {
-			add(InboxQueue(l.instance))
+			add(d.names.Inbox(l.instance))
 		}
 		return out
 	}
 	d.want.match(topic, func(t target) {
 		if t.instance != "" {
-			add(InboxQueue(t.instance))
+			add(d.names.Inbox(t.instance))
 		} else if s := d.sessions[t.session]; s != nil {
 			session(s)
 		}
 	})
 	if retained {
 		for name := range d.insts {
-			add(InboxQueue(name))
+			add(d.names.Inbox(name))
 		}
-		add(InboxQueue(d.self))
+		add(d.names.Inbox(d.self))
 	}
 	return out
 }

@@ -19,6 +19,10 @@ type interest struct {
 	set    mqttrmq.FilterSet
 	held   map[string]map[target]int
 	others map[string]bool // filters the set refused
+
+	// changed, if set, hears a filter held by someone for the first
+	// time (added) and held by no one any more.
+	changed func(filter string, added bool)
 }
 
 func (x *interest) add(filter string, t target, n int) {
@@ -35,6 +39,9 @@ func (x *interest) add(filter string, t target, n int) {
 		x.held[filter] = m
 		if err := x.set.Add(filter); err != nil {
 			x.others[filter] = true
+		}
+		if x.changed != nil {
+			x.changed(filter, true)
 		}
 	}
 	m[t] += n
@@ -55,6 +62,9 @@ func (x *interest) remove(filter string, t target, n int) {
 			delete(x.others, filter)
 		} else {
 			x.set.Remove(filter)
+		}
+		if x.changed != nil {
+			x.changed(filter, false)
 		}
 	}
 }

@@ -37,6 +37,7 @@ const (
 	kindSessionGone = "gone"  // Session ended (expired, or a clean start)
 	kindSnapBegin   = "snap"  // what follows, until snapEnd, is all this instance holds
 	kindSnapEnd     = "end"
+	kindLeave       = "bye" // this instance closed: forget it now
 )
 
 // record is one entry of the directory.
