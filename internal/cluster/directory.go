@@ -278,7 +278,7 @@ func (d *directory) adopts(client string) bool {
 		h.Write([]byte(client))
 		h.Write([]byte{0})
 		h.Write([]byte(name))
-		if v := h.Sum64(); best == "" || v > bestHash || v == bestHash && name < best {
+		if v := mix(h.Sum64()); best == "" || v > bestHash || v == bestHash && name < best {
 			best, bestHash = name, v
 		}
 	}
@@ -331,6 +331,17 @@ func (d *directory) dispatch(topic, p2p string, retained bool) []string {
 		add(d.names.Inbox(d.self))
 	}
 	return out
+}
+
+// mix spreads a hash's bits over all 64 (SplitMix64's finaliser): FNV-1a
+// alone leaves names that differ in their last byte, as gw-1 and gw-2 do,
+// with high bits so alike that one instance would adopt most sessions.
+func mix(v uint64) uint64 {
+	v ^= v >> 30
+	v *= 0xbf58476d1ce4e5b9
+	v ^= v >> 27
+	v *= 0x94d049bb133111eb
+	return v ^ v>>31
 }
 
 // session returns a copy of a persistent session's record, or nil.
