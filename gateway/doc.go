@@ -49,27 +49,100 @@
 // lane and one RocketMQ queue, which keeps them in order; a retried send
 // can fall behind messages of the same device sent after it.
 //
-// # Downlink, and why every message comes back from RocketMQ
+// # Many gateways, one system
 //
-// Each instance consumes every parent topic with a consumer group of its
-// own (named after Config.InstanceID), for both what backends send to MQTT
-// clients (tag MQ2MQTT) and what devices published (UplinkTag). RocketMQ
-// gives every group every message, so each instance sees every message once
-// and delivers it to its own clients; the MQTT core never routes a
-// device's publish locally. So a device on instance A and a
-// subscriber on instance B exchange messages exactly once in steady state,
-// and a P2P message reaches its target on whichever instance it is
-// connected. The group's offsets live in RocketMQ, so an instance restarted
-// with the same InstanceID resumes where it stopped, and a new instance
-// starts at its first start-up, not at the start of history. A message is
-// committed only after it was handed to MQTT.
+// Instances that share a RocketMQ and a Config.Cluster name are one
+// system: a message is read by the instances that have a receiver for it,
+// one client ID has one connection in the whole cluster, and a persistent
+// session follows its client to whichever instance it reconnects to. The
+// cluster layer (internal/cluster) keeps all of it in RocketMQ itself, with
+// two features of the broker: a topic every instance reads, and Light
+// Message Queues filled by multi-dispatch (a message's INNER_MULTI_DISPATCH
+// property lists queues, and the broker appends the stored message to each,
+// writing its offset in each to INNER_MULTI_QUEUE_OFFSET). No other engine
+// and no consensus: the directory is a log, and every instance applies the
+// same log.
 //
-// The alternatives were weighed: a broadcasting consumer keeps offsets in a
-// local file and cannot retry; one shared clustering group would hand each
-// message to one instance only, which then could not reach subscribers
-// elsewhere. The price of one group per instance is that every instance
-// reads all traffic, and that a retired instance's group stays in RocketMQ
-// until an operator removes it.
+//   - The directory, topic {Cluster}_directory: each instance writes
+//     records of what it holds (a client connected at a time, its end, a
+//     filter a clean session subscribed to or left, a persistent session's
+//     whole record: subscriptions, owner, online, version, expiry), and
+//     every Config.SnapshotInterval (30 s) a snapshot of everything it
+//     holds, which replaces all it said before. Every instance reads the
+//     whole topic, from two intervals back when it starts, so it knows who
+//     wants what in the whole cluster. Interest is routing data, not
+//     traffic: a few records per connection, not per message.
+//   - The inbox of instance I, Light Message Queue %LMQ%{Cluster}-gw-{I}:
+//     the messages for receivers on I. I reads it alone, with long polls,
+//     from its end when it starts.
+//   - The session queue of a persistent session, %LMQ%{Cluster}-s-{ID}
+//     (the client ID in base32, or its SHA-256 when too long): every
+//     message for the session, online or not. Whichever instance serves the
+//     session reads it from the offset the session acknowledged, which is
+//     committed in RocketMQ as consumer group {Cluster}-sessions.
+//
+// A device's PUBLISH is sent to its parent topic with the inboxes and
+// session queues that want it listed in its INNER_MULTI_DISPATCH (or, when
+// the list does not fit among its properties, on routed copies: messages
+// on {Cluster}_route whose body is the original, each listing a part of
+// the list). Telemetry nobody subscribes to lists nothing and is read by
+// no gateway. A backend's message (tag MQ2MQTT) cannot list queues, so the
+// router reads it: every instance is a member of one clustering consumer
+// group, {Cluster}-router, so each such message is read once, by one
+// instance, which writes routed copies to whoever wants it, and nothing
+// when nobody does. An instance reads: its inbox, the router's share of
+// the backends' messages, the directory, and the queues of sessions that
+// connect to it. With N instances a message is read at most 1 + (the
+// number of instances with a receiver for it) times, not N.
+//
+// How changes travel, and what they cost:
+//
+//   - A new subscription is written to the directory before its SUBACK is
+//     sent; other instances apply it when they read it, normally within a
+//     few milliseconds (a long poll returns as the record arrives). A
+//     message published elsewhere in between is not dispatched to it: the
+//     window is the directory's propagation delay, and MQTT makes no
+//     promise about messages published while a SUBSCRIBE is in flight. A
+//     persistent session's subscriptions are written the same way, and its
+//     own instance re-reads its session queue 2 s after each change, so a
+//     message that reached the queue meanwhile through another route is
+//     still delivered.
+//   - An instance joining reads two snapshot intervals of the directory,
+//     which holds a snapshot of every live instance, before it accepts
+//     connections, and writes its own snapshot; it knows everyone at once,
+//     and is known as its records arrive.
+//   - An instance closing says so (a leave record) and is forgotten at once.
+//     An instance that dies is forgotten once no record of it was read for
+//     three snapshot intervals (90 s). Until then messages for its clients
+//     are still dispatched to its inbox, where nobody reads them: a client
+//     that reconnects elsewhere meanwhile is written as connected there (a
+//     later connect wins), so its P2P messages follow it at once; its clean
+//     session's messages published before it resubscribed are lost, as a
+//     clean session's are anyway when its server dies. A persistent
+//     session loses nothing: its messages are in its session queue, and the
+//     instance it reconnects to reads them from what it acknowledged. The
+//     sessions of a dead instance are adopted (kept alive and their expiry
+//     counted) by one surviving instance, chosen by rendezvous hashing.
+//   - A takeover: a CONNECT on instance B of a client connected on A is
+//     written as a connect record with its time; A closes its own connection
+//     when it reads it [MQTT-3.1.4-2] (and, for a persistent session, when
+//     it reads the session's record with a later version). Times are the
+//     instances' clocks, so they must agree to better than the time between
+//     two connections of one client; NTP does.
+//
+// Duplicates: a session's messages may come both through its queue and its
+// inbox copy; the offset in its queue tells them apart, so a persistent
+// session gets each message once per connection. Between connections, what
+// was sent but not acknowledged is sent again, as MQTT requires.
+//
+// The cost model, for 100 instances and 1,000,000 devices each sending a
+// message a minute that no MQTT client subscribes to (16,700 messages a
+// second): one consumer group per instance would have RocketMQ serve 1.67
+// million reads a second and every instance decode all 16,700; here the
+// device messages are read by nobody, and the directory carries a few
+// records per connection and a snapshot of 10,000 clients per instance
+// every 30 s (about 33,000 records a second across the cluster, read by
+// each of the 100 instances).
 //
 // # P2P privacy
 //
@@ -84,12 +157,14 @@
 //
 // A client with a persistent session (MQTT 3.1.1 clean session 0, MQTT 5
 // session expiry over 0) keeps its subscriptions and its QoS 1 and 2
-// messages while it is away, up to Config.MaxQueuedMessages (the oldest
-// dropped first, counted) and Config.MaxSessionExpiry, and gets them when
-// it reconnects. With Config.SessionStore they also survive a restart: the
-// store is written when the gateway closes and read when it starts. A
-// client that connects to another instance than the one holding its
-// session starts a new session there.
+// messages while it is away, and gets them when it reconnects, on any
+// instance: its subscriptions are in the directory, its messages in its
+// session queue in RocketMQ (which keeps them as long as its commit log
+// does, 3 days by default), up to Config.MaxOfflineMessages (10,000: when
+// more are waiting the oldest are skipped and counted in
+// Stats.OfflineDropped) and Config.MaxSessionExpiry. Messages it had
+// unacknowledged when it went away are sent again from its queue; an
+// instance that restarts loses none of its sessions.
 //
 // # Limits worth knowing
 //

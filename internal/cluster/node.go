@@ -488,7 +488,9 @@ func (n *Node) tick() {
 		select {
 		case <-snap.C:
 			now := time.Now()
+			n.dir.mu.Lock()
 			n.own.heard = now
+			n.dir.mu.Unlock()
 			if dead := n.dir.expire(now.Add(-3*n.cfg.SnapshotEvery), now); len(dead) > 0 {
 				n.log.Info("instances taken for dead", "instances", dead)
 			}
