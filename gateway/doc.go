@@ -97,15 +97,17 @@
 //
 // How changes travel, and what they cost:
 //
-//   - A new subscription is written to the directory before its SUBACK is
-//     sent; other instances apply it when they read it, normally within a
-//     few milliseconds (a long poll returns as the record arrives). A
-//     message published elsewhere in between is not dispatched to it: the
-//     window is the directory's propagation delay, and MQTT makes no
-//     promise about messages published while a SUBSCRIBE is in flight. A
-//     persistent session's subscriptions are written the same way, and its
-//     own instance re-reads its session queue 2 s after each change, so a
-//     message that reached the queue meanwhile through another route is
+//   - A new subscription is queued for the directory when it is accepted
+//     and written at once (its SUBACK does not wait for RocketMQ); other
+//     instances apply it when they read it, normally within milliseconds
+//     (a long poll returns as the record arrives). A message published
+//     elsewhere in between is not dispatched to it: the window is the
+//     directory's propagation delay, and MQTT makes no promise about
+//     messages published while a SUBSCRIBE is in flight. A persistent
+//     session's subscriptions and owner travel the same way; the instance
+//     it connects to reads its queue when it connects and once more 2 s
+//     later, so that a message a writer dispatched meanwhile by the old
+//     record (to the queue alone, or to the previous instance's inbox) is
 //     still delivered.
 //   - An instance joining reads two snapshot intervals of the directory,
 //     which holds a snapshot of every live instance, before it accepts
