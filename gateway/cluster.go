@@ -388,14 +388,16 @@ func (g *Gateway) deliverTo(id string, m *primitive.MessageExt) {
 	g.broker.DeliverTo(id, msg)
 }
 
-// dispatchTo sets where a device's message goes beyond its topic: the
-// inboxes and session queues of those who want it, listed on the message
-// when they fit among its properties, else on routed copies returned to
-// send after it.
+// dispatchTo returns the routed copies that take a device's message to
+// the inboxes and session queues of those who want it, to send after it;
+// none when nobody does. The message itself lists none of them: it stays
+// as the mapping wrote it, which is what backends read, and the mapping's
+// readers refuse an INNER_MULTI_DISPATCH naming queues of another topic
+// than the message's (one message, one reading).
 func (g *Gateway) dispatchTo(msg *primitive.Message, p mqttrmq.Publish) []*primitive.Message {
 	_, target, _ := mqttrmq.ParseP2PTopic(p.Topic)
 	queues := g.node.Dispatch(p.Topic, target, p.Retain)
-	if len(queues) == 0 || addDispatch(msg, queues) {
+	if len(queues) == 0 {
 		return nil
 	}
 	topic := msg.Topic

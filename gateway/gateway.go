@@ -34,11 +34,12 @@ type Gateway struct {
 	net       *transport.Server
 	producer  rocketmq.Producer
 	sender    *sender
-	node      *cluster.Node         // this instance's part in the cluster
-	sessions  sessions              // the persistent sessions served here
-	connAt    sync.Map              // connection ID → when it connected, ns
-	consumer  rocketmq.PushConsumer // the router's
-	rebalance consumerguard.Guard   // the client's Shutdown races its rebalances
+	node      *cluster.Node                // this instance's part in the cluster
+	joined    atomic.Pointer[cluster.Node] // node, for Stats, which may run while Start does
+	sessions  sessions                     // the persistent sessions served here
+	connAt    sync.Map                     // connection ID → when it connected, ns
+	consumer  rocketmq.PushConsumer        // the router's
+	rebalance consumerguard.Guard          // the client's Shutdown races its rebalances
 	consuming consuming
 
 	state     atomic.Int32 // created, started, closed
@@ -199,6 +200,7 @@ func (g *Gateway) start(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	g.node = node
+	g.joined.Store(node)
 
 	ts, err := transport.Listen(g.cfg.transportConfig(g.log), g.broker)
 	if err != nil {
@@ -240,7 +242,14 @@ func (g *Gateway) listener(k transport.Kind) string {
 }
 
 // Stats returns a snapshot of the gateway's counters.
-func (g *Gateway) Stats() Stats { return g.stats.snapshot(g.broker.Stats()) }
+func (g *Gateway) Stats() Stats {
+	st := g.stats.snapshot(g.broker.Stats())
+	if node := g.joined.Load(); node != nil {
+		d := node.Directory()
+		st.ClusterInstances, st.ClusterClients, st.ClusterFilters, st.ClusterSessions = int64(d.Instances), int64(d.Clients), int64(d.Filters), int64(d.Sessions)
+	}
+	return st
+}
 
 // MetricsHandler serves Stats in Prometheus's text format.
 func (g *Gateway) MetricsHandler() http.Handler { return metricsHandler{g} }

@@ -355,6 +355,16 @@ func (c *collector) wait(t testing.TB, n int) []*primitive.MessageExt {
 }
 
 // eventually waits until cond holds.
+// knows waits until g dispatches a message to topic (P2P to p2p, when not
+// empty) to at least n queues: until the subscriptions and connections of
+// other instances that the test made have reached g's directory. Without
+// it, a message published at once may miss them (see the package
+// documentation: the directory's propagation).
+func knows(t testing.TB, g *gateway.Gateway, topic, p2p string, n int) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%s is dispatched to %d queues", topic, n), func() bool { return len(g.DispatchOf(topic, p2p)) >= n })
+}
+
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(deadline)

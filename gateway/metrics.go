@@ -35,6 +35,12 @@ type Stats struct {
 	RoutedNowhere int64 // backends' messages the router read that nobody wanted
 	RouteFailures int64 // routed copies RocketMQ did not take (their messages are routed again)
 
+	// What this instance's directory holds now, for the whole cluster.
+	ClusterInstances int64 // instances heard from, this one included
+	ClusterClients   int64 // clients connected anywhere
+	ClusterFilters   int64 // distinct filters held by anyone
+	ClusterSessions  int64 // persistent sessions, online or not
+
 	// Refusals counts every refusal the MQTT core sent, by packet and
 	// MQTT 5 reason code.
 	Refusals map[broker.Refusal]int64

@@ -10,14 +10,12 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 )
 
-// A message reaches the instances and sessions that want it through the
-// Light Message Queues its INNER_MULTI_DISPATCH property lists: the broker
-// appends the stored message to each. A device's message carries that list
-// itself when it fits among its properties. Otherwise, and for every
-// message a backend sends (which the router dispatches), the list travels
-// on routed copies: messages on Config.RouteTopic whose body is the
-// original, properties and body, and whose own properties are little more
-// than a part of the list.
+// A message reaches the instances and sessions that want it through
+// routed copies: messages on the cluster's route topic whose body is the
+// original, properties and body, and whose INNER_MULTI_DISPATCH lists
+// the Light Message Queues of those receivers (as many as fit; more
+// copies list the rest), to which the broker appends the copy. The
+// original, on its parent topic, stays as the mapping wrote it.
 
 // Properties the gateway sets on a routed copy, which only gateways read.
 const (
@@ -34,10 +32,9 @@ const (
 // and the offset of up to 20 digits and a comma the broker writes for it
 // into INNER_MULTI_QUEUE_OFFSET.
 const (
-	maxProperties   = 31743
-	queueOverhead   = 1 + 21
-	dispatchReserve = 25 + len(propDispatch) + len(propQueueOffset) // the two properties' own names and separators
-	routedCopyRoom  = maxProperties - 512                           // the copy's few other properties
+	maxProperties  = 31743
+	queueOverhead  = 1 + 21
+	routedCopyRoom = maxProperties - 512 // the copy's few other properties
 )
 
 // dispatchCost is what listing queues costs.
@@ -47,26 +44,6 @@ func dispatchCost(queues []string) int {
 		n += len(q) + queueOverhead
 	}
 	return n
-}
-
-// addDispatch adds queues to the list a message carries, after those it
-// lists already (the Apache dialect's own), if they fit among its
-// properties; it reports whether they did.
-func addDispatch(msg *primitive.Message, queues []string) bool {
-	have := msg.GetProperty(propDispatch)
-	room := maxProperties - len(msg.MarshallProperties()) - dispatchReserve
-	if have != "" {
-		room -= 21 * (strings.Count(have, ",") + 1) // the offsets of those listed already
-	}
-	if dispatchCost(queues) > room {
-		return false
-	}
-	list := strings.Join(queues, ",")
-	if have != "" {
-		list = have + "," + list
-	}
-	msg.WithProperty(propDispatch, list)
-	return true
 }
 
 // routedCopies makes the copies that dispatch a message to queues, each

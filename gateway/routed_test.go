@@ -58,30 +58,6 @@ func TestRoutedCopies(t *testing.T) {
 
 func testNamesQueue(i int) string { return fmt.Sprintf("%%LMQ%%mqttrmq-s-%040d", i) }
 
-// addDispatch lists queues on the message itself only while they fit,
-// after those the message lists already.
-func TestAddDispatch(t *testing.T) {
-	m := primitive.NewMessage("vehicles", []byte("x"))
-	m.WithProperty(propDispatch, "%LMQ%vehicles%a")
-	if !addDispatch(m, []string{"%LMQ%q1", "%LMQ%q2"}) {
-		t.Fatal("two queues did not fit")
-	}
-	if got := m.GetProperty(propDispatch); got != "%LMQ%vehicles%a,%LMQ%q1,%LMQ%q2" {
-		t.Errorf("list %q", got)
-	}
-	var many []string
-	for i := range 2000 {
-		many = append(many, testNamesQueue(i))
-	}
-	before := m.GetProperty(propDispatch)
-	if addDispatch(m, many) {
-		t.Fatalf("%d queues fit among the properties", len(many))
-	}
-	if m.GetProperty(propDispatch) != before {
-		t.Error("a list that did not fit changed the message")
-	}
-}
-
 // FuzzOpenEnvelope: no body makes openEnvelope panic, and what an
 // envelope holds comes back out.
 func FuzzOpenEnvelope(f *testing.F) {

@@ -65,8 +65,9 @@ type sendRequest struct {
 }
 
 // alone reports whether a request must be sent by itself: the broker
-// dispatches a message to the queues it lists only when it is sent alone,
-// not in a batch.
+// dispatches a message to the queues it lists (the routed copies', and
+// an Apache-dialect message's own) only when it is sent alone, not in a
+// batch.
 func (r *sendRequest) alone() bool {
 	return len(r.more) > 0 || r.msg.GetProperty(propDispatch) != ""
 }

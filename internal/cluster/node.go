@@ -373,6 +373,22 @@ func (n *Node) StartSession(ctx context.Context, client string) error {
 // Session returns the directory's record of a persistent session, or nil.
 func (n *Node) Session(client string) *Session { return n.dir.session(client) }
 
+// DirectoryStats is what a directory holds.
+type DirectoryStats struct {
+	Instances int // instances heard from, this one included
+	Clients   int // clients connected anywhere
+	Filters   int // distinct filters held by anyone
+	Sessions  int // persistent sessions, online or not
+}
+
+// Directory returns what the directory holds now.
+func (n *Node) Directory() DirectoryStats {
+	d := n.dir
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return DirectoryStats{Instances: len(d.insts), Clients: len(d.clientAt), Filters: len(d.want.held), Sessions: len(d.sessions)}
+}
+
 // Dispatch returns the queues a message goes to; see directory.dispatch.
 func (n *Node) Dispatch(topic, p2p string, retained bool) []string {
 	return n.dir.dispatch(topic, p2p, retained)

@@ -1,0 +1,238 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/mqttrmq/mqttrmq"
+	"github.com/mqttrmq/mqttrmq/gateway"
+	"github.com/mqttrmq/mqttrmq/internal/cluster"
+	"github.com/mqttrmq/mqttrmq/rocketmqtest"
+)
+
+var clusterSeq atomic.Int64
+
+// newCluster names a cluster of its own for a test: on a real broker,
+// which outlives the test, no directory of an earlier test is read.
+func newCluster() string {
+	return "t" + strconv.FormatInt(time.Now().UnixNano(), 36) + strconv.FormatInt(clusterSeq.Add(1), 10)
+}
+
+// startInstances starts n gateways of one cluster on s.
+func startInstances(t *testing.T, s rocketMQ, n int, edit func(*gateway.Config)) (string, []*gateway.Gateway) {
+	t.Helper()
+	name := newCluster()
+	var gws []*gateway.Gateway
+	for i := range n {
+		gws = append(gws, startGateway(t, s, func(c *gateway.Config) {
+			c.Cluster = name
+			c.InstanceID = instanceID(name, i)
+			if edit != nil {
+				edit(c)
+			}
+		}))
+	}
+	return name, gws
+}
+
+// instanceID names the i-th instance of a cluster, from 0.
+func instanceID(cluster string, i int) string { return fmt.Sprintf("gw%d-%s", i+1, cluster) }
+
+// reads counts what a cluster's gateways pull from the broker, per
+// consumer group, leaving out the directory's reads (routing data, not
+// traffic; see the package documentation).
+type reads struct {
+	s      *rocketmqtest.Server
+	groups map[string]string // role → group
+	last   map[string]uint64
+}
+
+func countReads(s *rocketmqtest.Server, name string, gws []*gateway.Gateway) *reads {
+	return countReadsOf(s, name, len(gws))
+}
+
+func countReadsOf(s *rocketmqtest.Server, name string, instances int) *reads {
+	names := cluster.Names{Cluster: name}
+	r := &reads{s: s, groups: map[string]string{"router": names.Group("router"), "sessions": names.Group("sessions")}, last: map[string]uint64{}}
+	for i := range instances {
+		r.groups[fmt.Sprintf("inbox %d", i+1)] = names.Group("inbox-" + instanceID(name, i))
+	}
+	r.delta()
+	return r
+}
+
+// delta returns what each role pulled since the last call.
+func (r *reads) delta() map[string]uint64 {
+	out := map[string]uint64{}
+	for role, g := range r.groups {
+		n := r.s.Pulled(g)
+		if d := n - r.last[role]; d > 0 {
+			out[role] = d
+		}
+		r.last[role] = n
+	}
+	return out
+}
+
+func total(m map[string]uint64) (n uint64) {
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// publishAll publishes n QoS 1 messages from d, pipelined, and waits for
+// every PUBACK.
+func publishAll(t *testing.T, d *device, topic string, n int) {
+	t.Helper()
+	toks := make([]paho.Token, 0, n)
+	for i := range n {
+		toks = append(toks, d.Publish(topic, 1, false, strconv.Itoa(i)))
+	}
+	for _, tok := range toks {
+		if !tok.WaitTimeout(deadline) || tok.Error() != nil {
+			t.Fatalf("%s: publish %q: %v", d.id, topic, tok.Error())
+		}
+	}
+}
+
+// TestReadsFollowInterest: with three instances on one RocketMQ, a message
+// is pulled by the instances that have a receiver for it and by no other:
+// telemetry nobody subscribes to is pulled by no gateway, a subscribed
+// message once by each instance with a subscriber, a backend's message
+// once more by the router, and a P2P message once by its target's
+// instance. Counted exactly, with rocketmqtest's Pulled.
+func TestReadsFollowInterest(t *testing.T) {
+	s := newRocketMQ(t)
+	name, gws := startInstances(t, inProcess{s}, 3, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := s.WaitForConsumers(ctx, gws[0].ConsumerGroup(), 3); err != nil {
+		t.Fatal(err)
+	}
+	r := countReads(s, name, gws)
+
+	// 10,000 uplink messages of 10 devices spread over the instances,
+	// which no MQTT client subscribes to.
+	var devs []*device
+	for i := range 10 {
+		devs = append(devs, connect(t, gws[i%3], fmt.Sprintf("GID_car@@@t%d", i)))
+	}
+	done := make(chan struct{})
+	for _, d := range devs {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			publishAll(t, d, "vehicles/"+d.id[len("GID_car@@@"):]+"/telemetry", 1000)
+		}()
+	}
+	for range devs {
+		<-done
+	}
+	stored := 0
+	for _, m := range s.Messages("vehicles") {
+		if m.GetTags() != mqttrmq.TagToMQTT {
+			stored++
+		}
+	}
+	if stored < 10000 {
+		t.Fatalf("%d uplink messages stored, want 10,000", stored)
+	}
+	// A barrier: a message to a subscriber on instance 1, published after
+	// the telemetry, arrives only once everything before it was routed.
+	sub := connect(t, gws[0], "GID_app@@@barrier")
+	sub.mustSubscribe(t, "chat/barrier", 1)
+	knows(t, gws[1], "chat/barrier", "", 1)
+	connect(t, gws[1], "GID_app@@@b2").publish(t, "chat/barrier", 1, "barrier")
+	if m := sub.next(t); m.Payload != "barrier" {
+		t.Fatalf("barrier: %+v", m)
+	}
+	d := r.delta()
+	t.Logf("10,000 unsubscribed uplink messages (and a barrier): gateways pulled %v", d)
+	if d["inbox 1"] != 1 || total(d) != 1 {
+		t.Errorf("gateways pulled %v for 10,000 messages nobody subscribes to and one barrier for instance 1; want the barrier alone", d)
+	}
+
+	// Subscribed: receivers on instances 2 (two clean sessions) and 3 (a
+	// persistent session); the publisher on instance 1 has none.
+	s2a, s2b := connect(t, gws[1], "GID_app@@@s2a"), connect(t, gws[1], "GID_app@@@s2b")
+	s3 := connect(t, gws[2], "GID_app@@@s3", persistent)
+	s2a.mustSubscribe(t, "vehicles/+/gps", 1)
+	s2b.mustSubscribe(t, "vehicles/#", 1)
+	s3.mustSubscribe(t, "vehicles/+/gps", 1)
+	knows(t, gws[0], "vehicles/t0/gps", "", 3) // the inboxes of instances 2 and 3, and s3's session queue
+	r.delta()
+	const n = 200
+	publishAll(t, devs[0], "vehicles/t0/gps", n)
+	for _, d := range []*device{s2a, s2b, s3} {
+		for i := range n {
+			if m := d.next(t); m.Payload != strconv.Itoa(i) {
+				t.Fatalf("%s: message %d is %+v", d.id, i, m)
+			}
+		}
+	}
+	d = r.delta()
+	t.Logf("%d messages to receivers on instances 2 and 3: gateways pulled %v (%.2f a message)", n, d, float64(total(d))/n)
+	if got, limit := total(d), uint64(n*(1+2)); got > limit {
+		t.Errorf("gateways pulled %d messages for %d with receivers on 2 instances; want at most %d", got, n, limit)
+	}
+	if d["inbox 1"] != 0 {
+		t.Errorf("instance 1, with no receiver, pulled %d", d["inbox 1"])
+	}
+
+	// A backend's messages to the subscribers: read once by the router,
+	// then once by each instance with a receiver.
+	be := newBackend(t, s)
+	for i := range n {
+		be.send(t, command(t, "cmd"+strconv.Itoa(i), func(m *primitive.Message) error {
+			_, err := mqttrmq.SetTopic(m, "vehicles/all/gps")
+			return err
+		}))
+	}
+	for _, d := range []*device{s2a, s2b, s3} {
+		for i := range n {
+			if m := d.next(t); m.Payload != "cmd"+strconv.Itoa(i) {
+				t.Fatalf("%s: command %d is %+v", d.id, i, m)
+			}
+		}
+	}
+	d = r.delta()
+	t.Logf("%d backend messages to receivers on instances 2 and 3: gateways pulled %v (%.2f a message)", n, d, float64(total(d))/n)
+	if got, limit := total(d), uint64(n*(1+2)); got > limit || d["router"] != n {
+		t.Errorf("gateways pulled %v for %d backend messages with receivers on 2 instances; want the router's %d and at most %d in all", d, n, n, limit)
+	}
+
+	// P2P to a device on instance 3, from a backend and from a device on
+	// instance 1: pulled by instance 3, and the backend's by the router.
+	target := connect(t, gws[2], "GID_car@@@p3")
+	knows(t, gws[0], "", target.id, 1)
+	r.delta()
+	topic, err := mqttrmq.P2PTopic("vehicles", target.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		be.send(t, command(t, "p2p"+strconv.Itoa(i), func(m *primitive.Message) error { return mqttrmq.SetP2P(m, target.id) }))
+	}
+	publishAll(t, devs[0], topic, n)
+	got := map[string]int{}
+	for range 2 * n {
+		got[target.next(t).Payload]++
+	}
+	for i := range n {
+		if got["p2p"+strconv.Itoa(i)] != 1 || got[strconv.Itoa(i)] != 1 {
+			t.Fatalf("P2P message %d arrived %d and %d times; want once each", i, got["p2p"+strconv.Itoa(i)], got[strconv.Itoa(i)])
+		}
+	}
+	d = r.delta()
+	t.Logf("%d P2P messages from a backend and %d from a device, to a device on instance 3: gateways pulled %v", n, n, d)
+	if d["inbox 3"] != 2*n || d["router"] != n || total(d) != 3*n {
+		t.Errorf("gateways pulled %v; want instance 3's inbox %d and the router %d, nothing else", d, 2*n, n)
+	}
+}
