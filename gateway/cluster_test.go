@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -234,5 +235,139 @@ func TestReadsFollowInterest(t *testing.T) {
 	t.Logf("%d P2P messages from a backend and %d from a device, to a device on instance 3: gateways pulled %v", n, n, d)
 	if d["inbox 3"] != 2*n || d["router"] != n || total(d) != 3*n {
 		t.Errorf("gateways pulled %v; want instance 3's inbox %d and the router %d, nothing else", d, 2*n, n)
+	}
+}
+
+// tally keeps what the connections of one client ID received, across
+// its connections, and what each connection lost.
+type tally struct {
+	mu   sync.Mutex
+	got  map[string]int
+	lost chan string // a connection's client ID when it was closed under it
+}
+
+func newTally() *tally { return &tally{got: map[string]int{}, lost: make(chan string, 100)} }
+
+// option makes a device's messages count here and its lost connection
+// be told.
+func (ty *tally) option(o *paho.ClientOptions) {
+	o.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
+		ty.mu.Lock()
+		ty.got[string(m.Payload())]++
+		ty.mu.Unlock()
+	})
+	o.SetConnectionLostHandler(func(c paho.Client, _ error) {
+		r := c.OptionsReader()
+		ty.lost <- r.ClientID()
+	})
+}
+
+// missing returns the payloads of want that did not arrive, and how many
+// arrived more than once.
+func (ty *tally) missing(want []string) (missing []string, dups int) {
+	ty.mu.Lock()
+	defer ty.mu.Unlock()
+	for _, w := range want {
+		switch n := ty.got[w]; {
+		case n == 0:
+			missing = append(missing, w)
+		case n > 1:
+			dups += n - 1
+		}
+	}
+	return missing, dups
+}
+
+// waitFor waits until every payload of want arrived, or for the test's
+// deadline, and returns what is still missing.
+func (ty *tally) waitFor(want []string) (missing []string, dups int) {
+	for end := time.Now().Add(deadline); ; time.Sleep(20 * time.Millisecond) {
+		missing, dups = ty.missing(want)
+		if len(missing) == 0 || time.Now().After(end) {
+			return missing, dups
+		}
+	}
+}
+
+// steadyDownlink sends a backend's QoS 1 messages until stop is closed,
+// alternately P2P to client and to topic, every interval; it returns the
+// payloads it sent once stopped.
+func steadyDownlink(t *testing.T, be *backend, client, topic string, interval time.Duration, stop <-chan struct{}) <-chan []string {
+	out := make(chan []string, 1)
+	go func() {
+		var sent []string
+		defer func() { out <- sent }()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(interval):
+			}
+			payload := fmt.Sprintf("sub-%d", i)
+			m := primitive.NewMessage("vehicles", []byte(payload))
+			m.WithTag(mqttrmq.TagToMQTT)
+			var err error
+			if i%2 == 0 {
+				payload = fmt.Sprintf("p2p-%d", i)
+				m.Body = []byte(payload)
+				err = mqttrmq.SetP2P(m, client)
+			} else {
+				_, err = mqttrmq.SetTopic(m, topic)
+			}
+			if err == nil {
+				mqttrmq.SetQoS(m, 1)
+				err = be.trySend(m)
+			}
+			if err != nil {
+				t.Errorf("backend: %v", err)
+				return
+			}
+			sent = append(sent, payload)
+		}
+	}()
+	return out
+}
+
+// TestSessionFollowsClient: a device with a persistent session moves
+// between three instances under a steady QoS 1 downlink, P2P and
+// subscribed, without resubscribing: each connection elsewhere closes the
+// one before [MQTT-3.1.4-2], the subscription works on every instance, and
+// no message is lost.
+func TestSessionFollowsClient(t *testing.T) {
+	onBoth(t, sessionFollowsClient)
+}
+
+func sessionFollowsClient(t *testing.T, s rocketMQ) {
+	_, gws := startInstances(t, s, 3, nil)
+	const id = "GID_car@@@mover"
+	ty := newTally()
+	first := connect(t, gws[0], id, persistent, ty.option)
+	first.mustSubscribe(t, "vehicles/cmd/+", 1)
+	for _, g := range gws {
+		knows(t, g, "vehicles/cmd/all", "", 2) // the session's queue and instance 1's inbox
+	}
+
+	be := newBackend(t, s)
+	stop := make(chan struct{})
+	sent := steadyDownlink(t, be, id, "vehicles/cmd/all", 5*time.Millisecond, stop)
+	for _, hop := range []int{1, 2, 0, 2} {
+		time.Sleep(400 * time.Millisecond)
+		connect(t, gws[hop], id, persistent, ty.option) // no SUBSCRIBE
+		select {
+		case <-ty.lost:
+		case <-time.After(deadline):
+			t.Fatalf("the connection before the one on instance %d was not closed", hop+1)
+		}
+	}
+	time.Sleep(400 * time.Millisecond)
+	close(stop)
+	want := <-sent
+	if len(want) < 100 {
+		t.Fatalf("the backend sent %d messages; want a steady downlink", len(want))
+	}
+	missing, dups := ty.waitFor(want)
+	t.Logf("%d QoS 1 messages over 4 moves between 3 instances: %d lost, %d duplicates", len(want), len(missing), dups)
+	if len(missing) > 0 {
+		t.Errorf("%d of %d messages lost, first %v", len(missing), len(want), missing[:min(5, len(missing))])
 	}
 }
