@@ -3,7 +3,9 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/mqttrmq/mqttrmq"
 	"github.com/mqttrmq/mqttrmq/gateway"
 	"github.com/mqttrmq/mqttrmq/internal/cluster"
+	"github.com/mqttrmq/mqttrmq/internal/serverproc"
 	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
 
@@ -369,5 +372,93 @@ func sessionFollowsClient(t *testing.T, s rocketMQ) {
 	t.Logf("%d QoS 1 messages over 4 moves between 3 instances: %d lost, %d duplicates", len(want), len(missing), dups)
 	if len(missing) > 0 {
 		t.Errorf("%d of %d messages lost, first %v", len(missing), len(want), missing[:min(5, len(missing))])
+	}
+}
+
+// TestInstanceKilled: an instance, in a process of its own, is killed
+// (SIGKILL: no goodbye, no last commit) while a backend sends QoS 1
+// messages to the persistent sessions of its devices, P2P and subscribed;
+// the devices reconnect to the other instance, without resubscribing, and
+// lose none of them.
+func TestInstanceKilled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bins, err := serverproc.Build(ctx, t.TempDir(), "github.com/mqttrmq/mqttrmq/examples/gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := bins["github.com/mqttrmq/mqttrmq/examples/gateway"]
+	onBoth(t, func(t *testing.T, s rocketMQ) { instanceKilled(t, s, bin) })
+}
+
+func instanceKilled(t *testing.T, s rocketMQ, bin string) {
+	name := newCluster()
+	survivor := startGateway(t, s, func(c *gateway.Config) {
+		c.Cluster = name
+		c.InstanceID = instanceID(name, 0)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	doomed, err := serverproc.Start(ctx, serverproc.Spec{
+		Name: "doomed", Path: bin, Addr: addr, LogDir: t.TempDir(),
+		Args: []string{"-namesrv", s.Addr(), "-topics", strings.Join(parents, ","), "-auth", "allow-all",
+			"-listen", addr, "-instance-id", instanceID(name, 1), "-cluster", name},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(doomed.Kill)
+
+	const devices = 5
+	tallies := make([]*tally, devices)
+	ids := make([]string, devices)
+	for i := range devices {
+		tallies[i] = newTally()
+		ids[i] = fmt.Sprintf("GID_car@@@k%d", i)
+		// The doomed instance first; the survivor when it is gone.
+		d, err := dial(addr, ids[i], persistent, autoReconnect, tallies[i].option, func(o *paho.ClientOptions) {
+			o.AddBroker("tcp://" + survivor.Addr())
+		})
+		if err != nil {
+			t.Fatalf("device %s: %v", ids[i], err)
+		}
+		t.Cleanup(func() { d.Disconnect(0) })
+		d.mustSubscribe(t, fmt.Sprintf("vehicles/%d/cmd", i), 1)
+	}
+	for i := range devices {
+		knows(t, survivor, fmt.Sprintf("vehicles/%d/cmd", i), "", 2) // the session's queue and the doomed inbox
+	}
+
+	be := newBackend(t, s)
+	stop := make(chan struct{})
+	sent := make([]<-chan []string, devices)
+	for i := range devices {
+		sent[i] = steadyDownlink(t, be, ids[i], fmt.Sprintf("vehicles/%d/cmd", i), 10*time.Millisecond, stop)
+	}
+	time.Sleep(time.Second)
+	doomed.Kill()
+	eventually(t, "the devices reconnect to the survivor", func() bool { return survivor.Stats().Connected == devices })
+	time.Sleep(time.Second)
+	close(stop)
+	lost, dups, total := 0, 0, 0
+	for i := range devices {
+		want := <-sent[i]
+		missing, d := tallies[i].waitFor(want)
+		total += len(want)
+		lost += len(missing)
+		dups += d
+		if len(missing) > 0 {
+			t.Errorf("%s lost %d of %d messages, first %v", ids[i], len(missing), len(want), missing[:min(5, len(missing))])
+		}
+	}
+	t.Logf("%d QoS 1 messages to %d devices whose instance was killed: %d lost, %d duplicates", total, devices, lost, dups)
+	if total < devices*50 {
+		t.Errorf("the backend sent %d messages; want a steady downlink", total)
 	}
 }
