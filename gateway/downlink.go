@@ -113,22 +113,17 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		return
 	}
 	msg := &broker.Message{
-		Topic:   p.Topic,
-		Payload: p.Payload,
-		QoS:     byte(p.QoS),
-		Retain:  p.Retain,
-		Origin:  p.ClientID, // the device that published it, for no-local
-		ID:      m.MsgId,
-		Created: bornTime(m),
+		Topic:      p.Topic,
+		Payload:    p.Payload,
+		QoS:        byte(p.QoS),
+		Retain:     p.Retain,
+		Origin:     p.ClientID, // the device that published it, for no-local
+		ID:         m.MsgId,
+		Created:    bornTime(p),
+		Properties: messageProperties(&p),
 	}
 	if at, ok := g.recent.take(m.MsgId); ok {
 		msg.Created = at // sent from here: the exact time it was taken
-	}
-	if len(p.UserProperties) > 0 {
-		msg.User = make([]broker.UserProperty, len(p.UserProperties))
-		for i, u := range p.UserProperties {
-			msg.User[i] = broker.UserProperty{Key: u.Key, Value: u.Value}
-		}
 	}
 	// A message is P2P when it is addressed so (mqttSecondTopic
 	// /p2p/{id}), or when the topic it would be delivered on is someone's
@@ -154,12 +149,13 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 	g.stats.downlinkDelivered.Add(1)
 }
 
-// bornTime is when a message was sent to RocketMQ: for a device's, just
-// after the gateway took its PUBLISH. A subscription made later does not
-// get it, and its expiry interval counts from here.
-func bornTime(m *primitive.MessageExt) time.Time {
-	if m.BornTimestamp > 0 {
-		return time.UnixMilli(m.BornTimestamp)
+// bornTime is when a message was sent to RocketMQ (the mapping reads it
+// from the message's BornTimestamp): for a device's, just after the
+// gateway took its PUBLISH. A subscription made later does not get it, and
+// its expiry interval counts from here.
+func bornTime(p mqttrmq.Publish) time.Time {
+	if !p.Born.IsZero() {
+		return p.Born
 	}
 	return time.Now()
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
@@ -33,8 +34,8 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		ClientID:          c.ID(), // from the connection: a device cannot forge it
 		PersistentSession: c.Persistent(),
 		Payload:           m.Payload,
-		UserProperties:    userPropertiesOf(m.User),
 	}
+	withProperties(&p, m)
 	msg, code, err := g.uplinkMessage(p)
 	if err == nil {
 		m.ID = msg.GetProperty(primitive.PropertyUniqueClientMessageIdKeyIndex)
@@ -84,9 +85,20 @@ type retry struct {
 	ack     func(broker.ReasonCode)
 	giveUp  time.Time
 	backoff time.Duration
+	again   bool // a send was tried before
 }
 
-func (r *retry) send() { r.g.sender.sendAndForget(r.c.ID(), r.msg, r.report) }
+func (r *retry) send() {
+	if r.again {
+		// A later send is born later: it carries what is left of the
+		// expiry interval, and this instance counts from now too.
+		if now := time.Now(); r.g.rewriteExpiry(r.m, r.msg, now) {
+			r.g.recent.put(r.m.ID, now)
+		}
+	}
+	r.again = true
+	r.g.sender.sendAndForget(r.c.ID(), r.msg, r.report)
+}
 
 func (r *retry) report(err error) {
 	if r.g.countSend(r.c.ID(), err) {
@@ -120,6 +132,10 @@ func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, broker.R
 	if len(p.Payload) > g.cfg.MaxPayload {
 		return nil, broker.QuotaExceeded, fmt.Errorf("payload of %d bytes is over the %d-byte limit", len(p.Payload), g.cfg.MaxPayload)
 	}
+	if p.PayloadUTF8 && !utf8.Valid(p.Payload) {
+		// The core refuses such a PUBLISH itself; a will gets here.
+		return nil, broker.PayloadFormatInvalid, errors.New("the payload is declared UTF-8 and is not [MQTT-3.3.2-4]")
+	}
 	parent, second, err := mqttrmq.SplitTopic(p.Topic)
 	if err != nil {
 		return nil, broker.TopicNameInvalid, err
@@ -150,17 +166,4 @@ func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, broker.R
 	// and when it comes back from RocketMQ.
 	msg.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, primitive.CreateUniqID())
 	return msg, broker.Success, nil
-}
-
-// userPropertiesOf carries an MQTT 5 publish's user properties, in order,
-// duplicates kept; nil for none (and for every MQTT 3.1.1 publish).
-func userPropertiesOf(user []broker.UserProperty) []mqttrmq.UserProperty {
-	if len(user) == 0 {
-		return nil
-	}
-	props := make([]mqttrmq.UserProperty, len(user))
-	for i, u := range user {
-		props[i] = mqttrmq.UserProperty{Key: u.Key, Value: u.Value}
-	}
-	return props
 }
