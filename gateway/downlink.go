@@ -122,7 +122,8 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		Created:    bornTime(p),
 		Properties: messageProperties(&p),
 	}
-	if at, ok := g.recent.take(m.MsgId); ok {
+	at, local := g.recent.take(m.MsgId)
+	if local {
 		msg.Created = at // sent from here: the exact time it was taken
 	}
 	// A message is P2P when it is addressed so (mqttSecondTopic
@@ -145,7 +146,14 @@ func (g *Gateway) deliver(m *primitive.MessageExt) {
 		g.log.Warn("message refused", "topic", m.Topic, "msgId", m.MsgId, "error", "malformed P2P topic "+p.Topic)
 		return
 	}
-	g.broker.Publish(msg)
+	if local {
+		// Retained here once RocketMQ took it (see uplink): retained
+		// again now, it could replace a later retained message that
+		// this instance took meanwhile [MQTT-3.3.1-5].
+		g.broker.Deliver(msg)
+	} else {
+		g.broker.Publish(msg)
+	}
 	g.stats.downlinkDelivered.Add(1)
 }
 

@@ -238,3 +238,30 @@ func TestSessionStateRoundTrip(t *testing.T) {
 		t.Fatal("the restored subscription matched nothing")
 	}
 }
+
+// TestDeliverDoesNotRetain: a message Retain kept, delivered again with
+// Deliver after a later retained message replaced it, does not take that
+// place back: a new subscriber gets the later one.
+func TestDeliverDoesNotRetain(t *testing.T) {
+	srv, addr := start(t, broker.Options{})
+	first := &broker.Message{Topic: "a/b", Payload: []byte("first"), QoS: 1, Retain: true}
+	srv.Retain(first)
+	srv.Publish(&broker.Message{Topic: "a/b", Payload: []byte("second"), QoS: 1, Retain: true})
+	srv.Deliver(first)
+	got := make(chan paho.Message, 10)
+	sub := dial(t, addr, "sub", true, got)
+	if tok := sub.Subscribe("a/#", 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	select {
+	case m := <-got:
+		if string(m.Payload()) != "second" || !m.Retained() {
+			t.Errorf("a new subscriber got %q, retained %v; want the later retained message", m.Payload(), m.Retained())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no retained message")
+	}
+	if n := srv.Retained(); n != 1 {
+		t.Errorf("%d retained messages; want 1", n)
+	}
+}

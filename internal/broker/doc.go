@@ -4,9 +4,10 @@
 // (internal/transport) and keeps sessions; where messages go is not its
 // business. Every PUBLISH a client sends goes to Hooks.Publish, and the
 // broker delivers only what its program hands it with Server.Publish (to
-// the sessions whose subscriptions match) and Server.PublishTo (to one
-// client, without a subscription). The gateway routes every message
-// through RocketMQ between the two.
+// the sessions whose subscriptions match; Server.Deliver does the same
+// without retaining) and Server.PublishTo (to one client, without a
+// subscription). The gateway routes every message through RocketMQ
+// between the two.
 //
 // # A connection costs no goroutine
 //

@@ -18,11 +18,20 @@ import (
 //
 // Publish never waits for a client: see the package documentation.
 func (s *Server) Publish(m *Message) int {
-	if m.Created.IsZero() {
-		m.Created = time.Now()
-	}
 	if m.Retain {
 		s.retained.set(m, &s.stats)
+	}
+	return s.Deliver(m)
+}
+
+// Deliver is Publish without keeping the message as its topic's retained
+// message: for a message kept already with Retain, which must not take
+// that place again once a later retained message has replaced it
+// [MQTT-3.3.1-5]. Its RETAIN flag still goes to the subscriptions that
+// ask for it as published.
+func (s *Server) Deliver(m *Message) int {
+	if m.Created.IsZero() {
+		m.Created = time.Now()
 	}
 	hp := hitsPool.Get().(*[]*subscription)
 	hits := s.index.match(m.Topic, (*hp)[:0])

@@ -23,6 +23,13 @@ const RequireEnv = "MQTTRMQ_REQUIRE_MOSQUITTO"
 // test is skipped, saying so, unless RequireEnv is set.
 func Start(tb testing.TB) string {
 	tb.Helper()
+	return StartWith(tb, "")
+}
+
+// StartWith is Start with extra appended to the broker's configuration,
+// after its listener line, so that per-listener options apply to it.
+func StartWith(tb testing.TB, extra string) string {
+	tb.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		if _, statErr := os.Stat("/usr/sbin/mosquitto"); statErr == nil {
@@ -50,7 +57,7 @@ max_inflight_messages 0
 log_dest stderr
 log_type error
 log_type warning
-`, port)
+`, port) + extra
 	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		tb.Fatal(err)
 	}
@@ -94,4 +101,27 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// DynamicSecurityPlugin returns the path of Mosquitto's dynamic security
+// plugin, which the Debian package ships beside the broker: unlike an
+// access-list file, it refuses a SUBSCRIBE it does not allow (SUBACK
+// 0x87, MQTT 3.1.1 0x80). Where it is not installed the test is skipped,
+// saying so, unless RequireEnv is set.
+func DynamicSecurityPlugin(tb testing.TB) string {
+	tb.Helper()
+	for _, pattern := range []string{
+		"/usr/lib/*/mosquitto_dynamic_security.so",
+		"/usr/lib/mosquitto_dynamic_security.so",
+		"/usr/local/lib/mosquitto_dynamic_security.so",
+	} {
+		if found, _ := filepath.Glob(pattern); len(found) > 0 {
+			return found[0]
+		}
+	}
+	if os.Getenv(RequireEnv) != "" {
+		tb.Fatalf("Mosquitto's dynamic security plugin is not installed and %s is set: install the Debian package mosquitto", RequireEnv)
+	}
+	tb.Skip("Mosquitto's dynamic security plugin is not installed (Debian package mosquitto; .ci/run installs it)")
+	return ""
 }
