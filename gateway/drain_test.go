@@ -148,7 +148,7 @@ func publish5(id, addr string, n int, refs chan<- string) error {
 			if err != nil || res.ReasonCode >= 0x80 {
 				break // not acknowledged: sent again on the next connection
 			}
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond)
 		}
 		cancel()
 		if i == n {
@@ -194,7 +194,7 @@ func publish311(id string, servers []string, n int) error {
 	for i := range n {
 		p := fmt.Sprintf("m3-%s-%d", id[len(id)-1:], i)
 		inflight = append(inflight, pending{p, c.Publish("vehicles/telemetry", 1, false, p)})
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	for tries := 0; len(inflight) > 0; tries++ {
 		if tries == 10 {
