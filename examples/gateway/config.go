@@ -143,6 +143,11 @@ func (p *operatorOptions) loadFile(path string, skip map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("-config: %w", err)
 	}
+	return p.loadBytes(path, data, skip)
+}
+
+// loadBytes sets the flags from a configuration file's contents.
+func (p *operatorOptions) loadBytes(path string, data []byte, skip map[string]bool) error {
 	var values map[string]any
 	if err := toml.Unmarshal(data, &values); err != nil {
 		var de *toml.DecodeError

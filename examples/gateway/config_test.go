@@ -1,6 +1,8 @@
 package main
 
 import (
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,4 +139,36 @@ func TestPrintConfig(t *testing.T) {
 	if strings.Contains(got, "msg=serving") {
 		t.Error("-print-config started the gateway")
 	}
+}
+
+// FuzzConfigFile: no file contents make the loader panic; whatever it
+// accepts sets only flags that exist, and whatever it refuses names the
+// file.
+func FuzzConfigFile(f *testing.F) {
+	f.Add([]byte("namesrv = [\"10.0.0.5:9876\"]\ntopics = \"v\"\nmax-inflight = 7\n"))
+	f.Add([]byte("[t]\na = 1\n"))
+	f.Add([]byte("a.b = 1\nlisten = \"x\""))
+	f.Add([]byte("drain-grace = [[1], 2]\n"))
+	f.Add([]byte("log-rate = 1e3\nv = true\n\"quoted key\" = 1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p operatorOptions
+		fs := flag.NewFlagSet("fuzz", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.String("namesrv", "", "")
+		fs.String("topics", "", "")
+		fs.Int("max-inflight", 0, "")
+		fs.Bool("v", false, "")
+		p.define(fs)
+		if err := p.loadBytes("f.toml", data, map[string]bool{}); err != nil {
+			if !strings.Contains(err.Error(), "f.toml") {
+				t.Errorf("error %q does not name the file", err)
+			}
+			return
+		}
+		for name, origin := range p.origins {
+			if fs.Lookup(name) == nil || !strings.HasPrefix(origin, "f.toml line ") {
+				t.Errorf("flag %q set from %q", name, origin)
+			}
+		}
+	})
 }
