@@ -91,6 +91,34 @@
 // client that connects to another instance than the one holding its
 // session starts a new session there.
 //
+// # Operations
+//
+// MetricsHandler serves the gateway's metrics from a Prometheus registry
+// of its own (nothing is registered globally; Collector hands them to a
+// program's own registry): the counters and gauges of Stats and of the
+// MQTT core, read when scraped, refusals by packet and reason code,
+// histograms of the time a QoS 1 or 2 publish takes to be acknowledged
+// (RocketMQ's send and retries included), of the time from a message's
+// RocketMQ born time to its PUBLISH written to a client, and of CONNECT
+// handling, and the Go runtime's and the process's collectors. No label
+// holds a client ID or a topic.
+//
+// HealthHandler answers while the process serves; Ready and ReadyHandler
+// say whether the gateway should get new connections: started, not
+// draining, listeners up, RocketMQ taking its sends (judged by their
+// outcomes), and its consumer holding queues of every parent topic.
+//
+// Drain takes an instance out of service without losing a message: it
+// turns unready, stops accepting, sends MQTT 5 clients away (0x8B, or
+// 0x9C/0x9D with Config.ServerReference), closes MQTT 3.1.1 clients one by
+// one over Config.DrainGrace, waits for every publish already read to
+// reach RocketMQ or be given up unacknowledged, and closes.
+//
+// Every connection event and refusal is one log line at
+// Config.EventLogLevel, with the client ID, remote address and reason
+// code; each kind of line is rate-limited (Config.LogRate), so that a
+// client in a loop cannot flood the log.
+//
 // # Limits worth knowing
 //
 //   - A message a device publishes reaches subscribers only through

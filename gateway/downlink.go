@@ -44,7 +44,7 @@ func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 		consumer.WithCredentials(g.cfg.Credentials),
 		consumer.WithConsumeGoroutineNums(1),
 		consumer.WithConsumeMessageBatchMaxSize(32),
-		consumer.WithStrategy(g.rebalance.Strategy(nil)), // see Close
+		consumer.WithStrategy(g.rebalance.Strategy(g.allocate)), // see Close; allocate tells Ready
 	)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: consumer: %w", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 
@@ -39,8 +38,13 @@ type Gateway struct {
 	store     *sessionStore // nil without Config.SessionStore
 
 	state     atomic.Int32 // created, started, closed
+	up        atomic.Bool  // Start finished
 	closeOnce sync.Once
 	closeErr  error
+
+	metrics  *metrics    // the Prometheus registry and histograms
+	ready    readiness   // what Ready judges from
+	draining atomic.Bool // Drain began
 }
 
 const (
@@ -62,7 +66,8 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger.With("gateway", cfg.InstanceID), parents: map[string]bool{}}
+	g := &Gateway{cfg: cfg, log: rateLimited(cfg.Logger, cfg.LogRate).With("gateway", cfg.InstanceID), parents: map[string]bool{}}
+	g.metrics = newMetrics(g)
 	if cfg.apache() && cfg.Dialect.Filters() == nil {
 		// The Apache dialect fans uplink messages out to the queues of the
 		// filters this instance's clients hold; a dialect given with its
@@ -79,7 +84,9 @@ func New(cfg Config) (*Gateway, error) {
 			g.topics[t], _ = mqttrmq.NamespaceTopic(cfg.Namespace, t) // checked by withDefaults
 		}
 	}
-	g.broker = broker.New(cfg.brokerOptions(g.log), (*hooks)(g))
+	opts := cfg.brokerOptions(g.log)
+	opts.Observer = g.metrics
+	g.broker = broker.New(opts, (*hooks)(g))
 	return g, nil
 }
 
@@ -124,6 +131,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err := g.start(ctx); err != nil {
 		return errors.Join(err, g.Close())
 	}
+	g.up.Store(true)
 	g.log.Info("gateway started", "listen", g.Listeners(), "parents", g.cfg.ParentTopics, "nameserver", g.cfg.NameServer)
 	return nil
 }
@@ -208,9 +216,6 @@ func (g *Gateway) listener(k transport.Kind) string {
 
 // Stats returns a snapshot of the gateway's counters.
 func (g *Gateway) Stats() Stats { return g.stats.snapshot(g.broker.Stats()) }
-
-// MetricsHandler serves Stats in Prometheus's text format.
-func (g *Gateway) MetricsHandler() http.Handler { return metricsHandler{g} }
 
 // Close stops consuming, disconnects every client, saves the persistent
 // sessions when a session store is configured, and closes the RocketMQ

@@ -18,7 +18,7 @@ func (h *hooks) Authenticate(c *broker.Client, username string, password []byte)
 	g := h.gw()
 	id := c.ID()
 	refuse := func(code broker.ReasonCode, reason string, err error) broker.ReasonCode {
-		g.log.Info("connection refused", "client", id, "remote", c.RemoteAddr().String(), "code", code, "reason", reason, "error", err)
+		g.event("connection refused", "client", id, "remote", c.RemoteAddr().String(), "transport", c.Transport().String(), "code", code, "reason", reason, "error", err)
 		return code
 	}
 	// A client ID reaches RocketMQ as the clientId property and names a P2P
@@ -42,11 +42,11 @@ func (h *hooks) Authenticate(c *broker.Client, username string, password []byte)
 func (h *hooks) AuthorizeSubscribe(c *broker.Client, filter string, _ byte) broker.ReasonCode {
 	g := h.gw()
 	if !g.parents[parentOfFilter(filter)] {
-		g.log.Info("subscription refused", "client", c.ID(), "filter", filter, "reason", "first level is not a parent topic this gateway serves")
+		g.event("subscription refused", "client", c.ID(), "remote", c.RemoteAddr().String(), "filter", filter, "code", broker.TopicFilterInvalid, "reason", "first level is not a parent topic this gateway serves")
 		return broker.TopicFilterInvalid // well formed, but not served here
 	}
 	if snoopsP2P(c.ID(), filter) {
-		g.log.Info("subscription refused", "client", c.ID(), "filter", filter, "reason", "another client's P2P topic")
+		g.event("subscription refused", "client", c.ID(), "remote", c.RemoteAddr().String(), "filter", filter, "code", broker.NotAuthorized, "reason", "another client's P2P topic")
 		return broker.NotAuthorized
 	}
 	return broker.Success

@@ -47,18 +47,20 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		if ack == nil {
 			what = "will refused"
 		}
-		g.log.Info(what, "client", c.ID(), "topic", m.Topic, "qos", p.QoS, "code", code, "error", err)
+		g.event(what, "client", c.ID(), "remote", c.RemoteAddr().String(), "topic", m.Topic, "qos", p.QoS, "code", code, "error", err)
 		if ack != nil {
 			ack(code)
 		}
 		return
 	}
+	g.sendStarted() // ended by the last outcome, see Drain
 	if ack == nil || p.QoS == mqttrmq.AtMostOnce {
 		// Nobody waits for a will or a QoS 0 message: one attempt.
 		g.sender.sendAndForget(c.ID(), msg, func(err error) {
 			if g.countSend(c.ID(), err) {
 				g.broker.Retain(m)
 			}
+			g.sendEnded()
 		})
 		if ack != nil {
 			ack(broker.Success)
@@ -104,11 +106,14 @@ func (r *retry) report(err error) {
 	if r.g.countSend(r.c.ID(), err) {
 		r.g.broker.Retain(r.m) // a retained message is this instance's at once
 		r.ack(broker.Success)
+		r.g.metrics.uplinkAcked(r.m.QoS, r.m.Created)
+		r.g.sendEnded()
 		return
 	}
 	if errors.Is(err, errSenderClosed) || r.c.IsClosed() || time.Now().Add(r.backoff).After(r.giveUp) {
 		r.g.stats.uplinkGaveUp.Add(1)
 		r.ack(broker.Unacknowledged)
+		r.g.sendEnded()
 		return
 	}
 	time.AfterFunc(r.backoff, r.send)
@@ -117,6 +122,7 @@ func (r *retry) report(err error) {
 
 // countSend records the outcome of one send and reports whether RocketMQ took it.
 func (g *Gateway) countSend(clientID string, err error) bool {
+	g.ready.sendOutcome(err)
 	if err == nil {
 		g.stats.uplinkSent.Add(1)
 		return true

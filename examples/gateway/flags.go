@@ -23,6 +23,8 @@ type options struct {
 	metrics string // address of the metrics listener; empty for none
 	trial   string // address of an in-process RocketMQ to run; empty for none
 	verbose bool
+
+	operator operatorOptions // configuration file, logs, drain, RocketMQ credentials
 }
 
 const usageHead = `Usage: gateway -namesrv ip:port[,ip:port] -topics a[,b] [flags]
@@ -32,8 +34,7 @@ the hosted MQTT service maps it (package github.com/mqttrmq/mqttrmq).
 
 Flags:`
 
-func parseFlags(stdout io.Writer, args []string) (options, error) {
-	var o options
+func parseFlags(stdout io.Writer, args []string) (o options, err error) {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned; -h prints usage below
 	listen := fs.String("listen", gateway.DefaultListen, "MQTT-over-TCP listen `address`; :1883 serves every interface")
@@ -68,7 +69,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.DurationVar(&o.cfg.MaxSessionExpiry, "max-session-expiry", 72*time.Hour, "how long a persistent session outlives its connection at most")
 	fs.StringVar(&o.cfg.SessionStore, "session-store", "", "`file` keeping persistent sessions across restarts; empty keeps them in memory")
 	fs.StringVar(&o.metrics, "metrics", "", "serve counters in Prometheus's text format at http://`address`/metrics, e.g. :9100")
-	fs.BoolVar(&o.verbose, "v", false, "log every connection and refusal (debug level)")
+	fs.BoolVar(&o.verbose, "v", false, "log everything (-log-level debug)")
+	o.operator.define(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, usageHead)
@@ -80,6 +82,10 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if err := o.operator.load(); err != nil {
+		return o, err
+	}
+	defer func() { err = o.operator.located(err) }() // a value from the file: its line
 
 	if _, _, err := net.SplitHostPort(*listen); err != nil {
 		return o, fmt.Errorf("-listen %q: want host:port, such as :1883: %w", *listen, err)
@@ -116,7 +122,6 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 			}
 		}
 	}
-	var err error
 	if o.cfg.Dialect, err = mqttrmq.ParseDialect(*dialect); err != nil {
 		return o, fmt.Errorf("-dialect: %w", err)
 	}
@@ -196,7 +201,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	default:
 		return o, fmt.Errorf("-auth %q: want signature or allow-all", *auth)
 	}
-	return o, nil
+	return o, o.operator.apply(&o.cfg)
 }
 
 // parseNameServers reads a comma-separated list of ip:port. The RocketMQ

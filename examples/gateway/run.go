@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -23,7 +22,8 @@ import (
 const startTimeout = 30 * time.Second
 
 // run runs the gateway with the command line args until ctx is done, then
-// closes it. It logs to stdout.
+// drains it (see gateway.Gateway.Drain), within -drain-timeout. It logs to
+// stdout.
 func run(ctx context.Context, stdout io.Writer, args []string) error {
 	o, err := parseFlags(stdout, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -32,14 +32,16 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	level := slog.LevelInfo
+	if o.operator.printConfig {
+		o.operator.writeConfig(stdout)
+		return nil
+	}
 	if o.verbose {
-		level = slog.LevelDebug
 		rlog.SetLogLevel("warn")
 	} else {
 		rlog.SetLogLevel("error") // the RocketMQ client's own logger, process-wide
 	}
-	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: level}))
+	log := o.operator.logger(stdout, o.verbose)
 	o.cfg.Logger = log
 
 	var trial *rocketmqtest.Server
@@ -86,6 +88,8 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", g.MetricsHandler())
+		mux.Handle("GET /healthz", g.HealthHandler())
+		mux.Handle("GET /readyz", g.ReadyHandler())
 		metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go metrics.Serve(ln)
 		metricsURL = "http://" + ln.Addr().String() + "/metrics"
@@ -93,14 +97,17 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 	log.Info("serving", "mqtt", g.Addr(), "listeners", g.Listeners(), "metrics", metricsURL, "group", g.ConsumerGroup())
 
 	<-ctx.Done()
-	log.Info("stopping", "cause", context.Cause(ctx))
-	var errs []error
+	log.Info("stopping", "cause", context.Cause(ctx), "drainTimeout", o.operator.drainTimeout)
+	// The metrics listener stays up while the gateway drains, so that
+	// /readyz says it is draining and /metrics shows the drain.
+	drainCtx, cancel := context.WithTimeout(context.Background(), o.operator.drainTimeout)
+	errs := []error{g.Drain(drainCtx)}
+	cancel()
 	if metrics != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		errs = append(errs, metrics.Shutdown(shutdownCtx))
 		cancel()
 	}
-	errs = append(errs, g.Close())
 	return errors.Join(errs...)
 }
 
