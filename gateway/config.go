@@ -149,6 +149,21 @@ type Config struct {
 	// clients) across restarts. Empty keeps them in memory only.
 	SessionStore string
 
+	// StatusTopic, when set, is the RocketMQ topic that receives a
+	// presence event (connect, disconnect, tcpclean) for every client, as
+	// the hosted service's client status notifications; see
+	// PresenceStats. It must exist, and not be a parent topic.
+	StatusTopic string
+
+	// StatusBacklog bounds the presence events waiting for RocketMQ;
+	// past it new ones are dropped and counted. Default
+	// DefaultStatusBacklog.
+	StatusBacklog int
+
+	// Permissions, when set, decides what each AccessKey and Group ID
+	// may publish and subscribe to (ParsePermissions).
+	Permissions *Permissions
+
 	// Logger receives the gateway's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -269,6 +284,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if err := c.checkPresence(); err != nil {
+		return c, err
 	}
 	return c, nil
 }

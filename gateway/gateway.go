@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/producer"
@@ -37,6 +38,9 @@ type Gateway struct {
 	rebalance consumerguard.Guard // the client's Shutdown races its rebalances
 	consuming consuming
 	store     *sessionStore // nil without Config.SessionStore
+
+	presence presence       // presence events (presence.go)
+	access   accessCounters // permissions (access.go)
 
 	state     atomic.Int32 // created, started, closed
 	closeOnce sync.Once
@@ -79,6 +83,7 @@ func New(cfg Config) (*Gateway, error) {
 			g.topics[t], _ = mqttrmq.NamespaceTopic(cfg.Namespace, t) // checked by withDefaults
 		}
 	}
+	g.presence.init(cfg, time.Now())
 	g.broker = broker.New(cfg.brokerOptions(g.log), (*hooks)(g))
 	return g, nil
 }

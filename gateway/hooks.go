@@ -31,8 +31,8 @@ func (h *hooks) Authenticate(c *broker.Client, username string, password []byte)
 			return refuse(broker.ClientIdentifierNotValid, "client ID not of the form GroupID@@@DeviceID", err)
 		}
 	}
-	if err := g.cfg.Auth.Authenticate(id, username, password); err != nil {
-		return refuse(broker.BadUsernameOrPassword, "authentication", err)
+	if code, err := g.authenticate(c, username, password); code != broker.Success {
+		return refuse(code, "authentication", err)
 	}
 	return broker.Success
 }
@@ -49,11 +49,15 @@ func (h *hooks) AuthorizeSubscribe(c *broker.Client, filter string, _ byte) brok
 		g.log.Info("subscription refused", "client", c.ID(), "filter", filter, "reason", "another client's P2P topic")
 		return broker.NotAuthorized
 	}
-	return broker.Success
+	return g.authorizeSubscribe(c, filter) // permissions
 }
 
-// Publish sends a client's publish, or its will, to RocketMQ; see uplink.
+// Publish sends a client's publish, or its will, to RocketMQ (see
+// uplink), unless the permissions refuse it.
 func (h *hooks) Publish(c *broker.Client, m *broker.Message, ack func(broker.ReasonCode)) {
+	if h.gw().interceptPublish(c, m, ack) {
+		return
+	}
 	h.gw().uplink(c, m, ack)
 }
 
@@ -74,6 +78,6 @@ func (h *hooks) Unsubscribed(_, filter string) {
 	}
 }
 
-// Connected and Disconnected are where presence events will go.
-func (h *hooks) Connected(*broker.Client)           {}
-func (h *hooks) Disconnected(*broker.Client, error) {}
+// Connected and Disconnected send presence events; see access.go.
+func (h *hooks) Connected(c *broker.Client)               { h.gw().connected(c) }
+func (h *hooks) Disconnected(c *broker.Client, err error) { h.gw().disconnected(c, err) }
