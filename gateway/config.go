@@ -160,6 +160,10 @@ type Config struct {
 	// DefaultStatusBacklog.
 	StatusBacklog int
 
+	// Tokens, when set, lets clients log in with the hosted service's
+	// Token mode and serves its token service (TokenHandler).
+	Tokens *Tokens
+
 	// Permissions, when set, decides what each AccessKey and Group ID
 	// may publish and subscribe to (ParsePermissions).
 	Permissions *Permissions
@@ -286,6 +290,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.Default()
 	}
 	if err := c.checkPresence(); err != nil {
+		return c, err
+	}
+	if err := c.checkTokens(); err != nil {
 		return c, err
 	}
 	return c, nil

@@ -39,8 +39,9 @@ type Gateway struct {
 	consuming consuming
 	store     *sessionStore // nil without Config.SessionStore
 
-	presence presence       // presence events (presence.go)
-	access   accessCounters // permissions (access.go)
+	presence presence        // presence events (presence.go)
+	tokens   *tokenAuthority // nil without Config.Tokens (tokens.go)
+	access   accessCounters  // permissions and tokens (access.go)
 
 	state     atomic.Int32 // created, started, closed
 	closeOnce sync.Once
@@ -84,6 +85,9 @@ func New(cfg Config) (*Gateway, error) {
 		}
 	}
 	g.presence.init(cfg, time.Now())
+	if cfg.Tokens != nil {
+		g.tokens = newTokenAuthority(*cfg.Tokens)
+	}
 	g.broker = broker.New(cfg.brokerOptions(g.log), (*hooks)(g))
 	return g, nil
 }
@@ -186,6 +190,9 @@ func (g *Gateway) start(ctx context.Context) error {
 		return err
 	}
 	g.consumer = c
+	if err := g.startTokens(ctx); err != nil {
+		return err
+	}
 	return ctx.Err()
 }
 
@@ -234,6 +241,7 @@ func (g *Gateway) Close() error {
 		if g.net != nil {
 			g.net.Close()
 		}
+		g.stopTokens()
 		if g.store != nil {
 			errs = append(errs, g.store.save(g.broker.Sessions()), g.store.close())
 		}

@@ -49,11 +49,12 @@ func (h *hooks) AuthorizeSubscribe(c *broker.Client, filter string, _ byte) brok
 		g.log.Info("subscription refused", "client", c.ID(), "filter", filter, "reason", "another client's P2P topic")
 		return broker.NotAuthorized
 	}
-	return g.authorizeSubscribe(c, filter) // permissions
+	return g.authorizeSubscribe(c, filter) // permissions and tokens
 }
 
 // Publish sends a client's publish, or its will, to RocketMQ (see
-// uplink), unless the permissions refuse it.
+// uplink), unless it is a token upload or refused by the permissions or
+// the client's tokens.
 func (h *hooks) Publish(c *broker.Client, m *broker.Message, ack func(broker.ReasonCode)) {
 	if h.gw().interceptPublish(c, m, ack) {
 		return
@@ -78,6 +79,7 @@ func (h *hooks) Unsubscribed(_, filter string) {
 	}
 }
 
-// Connected and Disconnected send presence events; see access.go.
+// Connected and Disconnected send presence events and track a Token-mode
+// client's tokens; see access.go.
 func (h *hooks) Connected(c *broker.Client)               { h.gw().connected(c) }
 func (h *hooks) Disconnected(c *broker.Client, err error) { h.gw().disconnected(c, err) }
