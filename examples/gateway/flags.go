@@ -19,10 +19,11 @@ import (
 
 // options are the command line's settings, checked.
 type options struct {
-	cfg     gateway.Config
-	metrics string // address of the metrics listener; empty for none
-	trial   string // address of an in-process RocketMQ to run; empty for none
-	verbose bool
+	cfg      gateway.Config
+	metrics  string // address of the metrics listener; empty for none
+	tokenAPI string // address of the token service; empty for none
+	trial    string // address of an in-process RocketMQ to run; empty for none
+	verbose  bool
 }
 
 const usageHead = `Usage: gateway -namesrv ip:port[,ip:port] -topics a[,b] [flags]
@@ -69,6 +70,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.StringVar(&o.cfg.SessionStore, "session-store", "", "`file` keeping persistent sessions across restarts; empty keeps them in memory")
 	fs.StringVar(&o.metrics, "metrics", "", "serve counters in Prometheus's text format at http://`address`/metrics, e.g. :9100")
 	fs.BoolVar(&o.verbose, "v", false, "log every connection and refusal (debug level)")
+	access := accessFlagsOn(fs) // presence, tokens, permissions: access.go
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, usageHead)
@@ -177,8 +179,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 
 	switch *auth {
 	case "allow-all":
-		if *keys != "" || *keysFile != "" || *instance != "" {
-			return o, errors.New("-access-keys, -access-keys-file and -mqtt-instance need -auth signature; -auth allow-all checks nothing")
+		if (*keys != "" || *keysFile != "" || *instance != "") && !access.tokens() {
+			return o, errors.New("-access-keys, -access-keys-file and -mqtt-instance need -auth signature (or -token-revocation-topic); -auth allow-all checks nothing")
 		}
 		o.cfg.Auth = gateway.AllowAll{}
 	case "signature":
@@ -195,6 +197,15 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 		o.cfg.Auth = gateway.Signature{Secrets: secrets, InstanceID: *instance}
 	default:
 		return o, fmt.Errorf("-auth %q: want signature or allow-all", *auth)
+	}
+	var secrets map[string]string
+	if access.tokens() {
+		if secrets, err = accessKeys(*keys, *keysFile); err != nil {
+			return o, err
+		}
+	}
+	if err := access.apply(&o, secrets, *instance); err != nil {
+		return o, err
 	}
 	return o, nil
 }
