@@ -38,10 +38,11 @@ type options struct {
 	clean      bool
 	cleanIsSet bool
 
-	consume bool
-	expect  int
-	wait    time.Duration
-	verbose bool
+	consume  bool
+	presence string // status topic to read presence events of; empty for none
+	expect   int
+	wait     time.Duration
+	verbose  bool
 }
 
 func (o options) sends() bool { return len(o.p2p) > 0 || o.broadcast != "" }
@@ -77,7 +78,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.StringVar(&o.realTopic, "real-topic", "", "MQTT `topic` the receivers are shown instead of the default (mqttRealTopic), mostly for -p2p")
 	fs.BoolVar(&o.clean, "clean", true, "with -p2p, -clean=false keeps the command for a persistent session that is offline (cleansessionflag)")
 	fs.BoolVar(&o.consume, "consume", false, "read device messages after sending")
-	fs.IntVar(&o.expect, "expect", 0, "exit once this many device messages were read; fail if -wait passes first")
+	fs.StringVar(&o.presence, "presence", "", "also read the presence events of this status `topic` (the gateway's -status-topic) and print who is online")
+	fs.IntVar(&o.expect, "expect", 0, "exit once this many device messages (and presence events) were read; fail if -wait passes first")
 	fs.DurationVar(&o.wait, "wait", 0, "read this long, then exit (0: until interrupted)")
 	fs.BoolVar(&o.verbose, "v", false, "show the RocketMQ client's warnings")
 	if err := fs.Parse(args); err != nil {
@@ -191,6 +193,14 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	}
 	if !o.sends() {
 		o.consume = true
+	}
+	if o.presence != "" {
+		if err := mqttrmq.ValidateParentTopic(o.presence); err != nil {
+			return o, fmt.Errorf("-presence: %w", err)
+		}
+		if o.presence == o.topic {
+			return o, errors.New("-presence names -topic: presence events have a topic of their own")
+		}
 	}
 	if o.expect < 0 || o.wait < 0 {
 		return o, errors.New("-expect and -wait cannot be negative")

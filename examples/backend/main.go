@@ -11,6 +11,11 @@
 //
 //	go run ./examples/backend -namesrv 127.0.0.1:9876 -topic vehicles -p2p GID_vehicle@@@car1 -msg unlock
 //	go run ./examples/backend -namesrv 127.0.0.1:9876 -topic vehicles -broadcast /cmd/all -msg stop
+//
+// Print who comes and goes, from the gateway's -status-topic, besides the
+// device messages:
+//
+//	go run ./examples/backend -namesrv 127.0.0.1:9876 -topic vehicles -presence status
 package main
 
 import (

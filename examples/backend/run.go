@@ -57,7 +57,9 @@ type backend struct {
 	mu   sync.Mutex // serialises output and guards n
 	out  io.Writer
 	n    int
-	read chan struct{} // signalled on every device message
+	read chan struct{} // signalled on every device message and presence event
+
+	online mqttrmq.PresenceTracker // who is online, with -presence
 }
 
 func (b *backend) printf(format string, a ...any) {
@@ -192,12 +194,19 @@ func (b *backend) consume(ctx context.Context) (err error) {
 		c.Shutdown()
 		return fmt.Errorf("consumer: subscribe %s: %w", o.topic, err)
 	}
+	if err := b.subscribePresence(c); err != nil {
+		c.Shutdown()
+		return err
+	}
 	if err := c.Start(); err != nil {
 		c.Shutdown()
 		return fmt.Errorf("consumer: %w", err)
 	}
 	defer func() { err = errors.Join(err, guard.Shutdown(c)) }()
 	b.printf("consuming %s (tag %s) as group %s\n", o.topic, o.tag, o.group)
+	if o.presence != "" {
+		b.printf("consuming presence events of %s\n", o.presence)
+	}
 
 	var timeout <-chan time.Time
 	if o.wait > 0 {
