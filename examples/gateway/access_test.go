@@ -2,8 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -125,5 +134,70 @@ func TestAccessFlagErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("run(%q) = %v; want an error containing %q", args, err, tc.want)
 		}
+	}
+}
+
+// TestTokenAPIOverTLS: with -tls-cert and -tls-key the token service is
+// served over HTTPS, with the gateway's certificate.
+func TestTokenAPIOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmq := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out gatewaytest.Output
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, &out, []string{"-rocketmqtest", rmq, "-topics", "chat", "-listen", "127.0.0.1:0",
+			"-instance-id", fmt.Sprintf("examples-gateway-tls-%d", time.Now().UnixNano()),
+			"-access-keys", "LTAI-app:app-secret", "-tls-cert", certFile, "-tls-key", keyFile,
+			"-token-revocation-topic", "revocations", "-token-api", "127.0.0.1:0"})
+	}()
+	api := out.WaitFor(t, regexp.MustCompile(`tokens=(\S+)`))
+	if !strings.HasPrefix(api, "https://") {
+		t.Fatalf("token service at %s; want https", api)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer client.CloseIdleConnections()
+	tokens := &mqttrmq.TokenClient{URL: api, AccessKeyID: "LTAI-app", AccessKeySecret: "app-secret", HTTPClient: client}
+	tctx, tcancel := context.WithTimeout(ctx, deadline)
+	defer tcancel()
+	if _, err := tokens.Apply(tctx, mqttrmq.TokenApplication{Resources: []string{"chat/#"}, Actions: mqttrmq.TokenRead, ExpireTime: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("apply over HTTPS: %v", err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run() = %v after cancel; want nil", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("run did not return after its context was cancelled")
 	}
 }
