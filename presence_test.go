@@ -2,6 +2,7 @@ package mqttrmq_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,4 +176,37 @@ func TestPresenceTrackerBounded(t *testing.T) {
 	if p, _ := tr.Status("GID_c@@@d"); !p.Online || p.ChannelID != "new" {
 		t.Errorf("Status = %+v; want online on the new channel", p)
 	}
+}
+
+// BenchmarkParsePresenceEvent: reading one event body.
+func BenchmarkParsePresenceEvent(b *testing.B) {
+	body := []byte(`{"clientId":"GID_x@@@d1","time":1700000000000,"eventType":"connect","channelId":"gw-1-mx4l6wau-7","clientIp":"203.0.113.7:51234"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := mqttrmq.ParsePresenceEvent(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPresenceTracker: applying a connection's three events, for
+// 10,000 clients.
+func BenchmarkPresenceTracker(b *testing.B) {
+	events := make([]mqttrmq.PresenceEvent, 0, 30000)
+	for i := range 10000 {
+		id := "GID_x@@@d" + strconv.Itoa(i)
+		ch := "gw-1-" + id
+		events = append(events,
+			mqttrmq.PresenceEvent{ClientID: id, Time: time.UnixMilli(int64(i + 1)), EventType: "connect", ChannelID: ch},
+			mqttrmq.PresenceEvent{ClientID: id, Time: time.UnixMilli(int64(i + 2)), EventType: "disconnect", ChannelID: ch},
+			mqttrmq.PresenceEvent{ClientID: id, Time: time.UnixMilli(int64(i + 2)), EventType: "tcpclean", ChannelID: ch})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var tr mqttrmq.PresenceTracker
+		for _, e := range events {
+			tr.Apply(e)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
 }
