@@ -279,7 +279,7 @@ func TestPresenceThroughOutage(t *testing.T) {
 
 	// A stalled broker: four events wait, the rest are dropped; devices
 	// connect all the same.
-	s.Pause(2 * time.Second)
+	s.Pause(deadline) // resumed below, once the check is made
 	for _, id := range []string{"GID_car@@@c", "GID_car@@@d", "GID_car@@@e", "GID_car@@@f", "GID_car@@@g", "GID_car@@@h"} {
 		connect(t, g, id)
 	}
