@@ -309,7 +309,7 @@ func TestTokenExpiryAndUpload(t *testing.T) {
 
 func tokenExpiryAndUpload(t *testing.T, s rocketMQ) {
 	freshTopic(t, s, "revocations", 1)
-	g, api := tokenGateway(t, s, func(c *gateway.Config) { c.Tokens.ExpiryNotice = 2 * time.Second })
+	g, api := tokenGateway(t, s, func(c *gateway.Config) { c.Tokens.ExpiryNotice = 4 * time.Second })
 	short := func(actions string, life time.Duration) string {
 		tok, err := gateway.IssueToken(g, "LTAI5tApp", mqttrmq.TokenApplication{Resources: []string{"vehicles/#"}, Actions: actions, ExpireTime: time.Now().Add(life)})
 		if err != nil {
@@ -318,8 +318,10 @@ func tokenExpiryAndUpload(t *testing.T, s rocketMQ) {
 		return tok
 	}
 	r := apply(t, api, mqttrmq.TokenRead, time.Hour, "vehicles/#")
-	wExpires := time.Now().Add(3 * time.Second)
-	w := short(mqttrmq.TokenWrite, 3*time.Second)
+	// 5 s: warned after 1 s; replaced long before it expires, even on a
+	// slow machine.
+	wExpires := time.Now().Add(5 * time.Second)
+	w := short(mqttrmq.TokenWrite, 5*time.Second)
 	lostUp := make(chan error, 1)
 	up := connect(t, g, "GID_app@@@up", withTokens(t, mqttrmq.Token{Type: "R", Value: r}, mqttrmq.Token{Type: "W", Value: w}), lost(lostUp))
 	n := up.notice(t, gateway.TopicTokenExpireNotice)
