@@ -86,7 +86,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.presence.init(cfg, time.Now())
 	if cfg.Tokens != nil {
-		g.tokens = newTokenAuthority(*cfg.Tokens)
+		g.tokens = newTokenAuthority(*cfg.Tokens, cfg.Namespace)
 	}
 	g.broker = broker.New(cfg.brokerOptions(g.log), (*hooks)(g))
 	return g, nil

@@ -70,6 +70,9 @@ func (c *Config) checkPresence() error {
 	if err := mqttrmq.ValidateParentTopic(c.StatusTopic); err != nil {
 		return fmt.Errorf("%w: StatusTopic: %w", ErrConfig, err)
 	}
+	if _, err := mqttrmq.NamespaceTopic(c.Namespace, c.StatusTopic); c.Namespace != "" && err != nil {
+		return fmt.Errorf("%w: StatusTopic in Namespace: %w", ErrConfig, err)
+	}
 	if slices.Contains(c.ParentTopics, c.StatusTopic) {
 		return fmt.Errorf("%w: StatusTopic %q is a parent topic: devices' messages and presence events would mix", ErrConfig, c.StatusTopic)
 	}
@@ -83,9 +86,20 @@ func (c *Config) checkPresence() error {
 }
 
 func (p *presence) init(cfg Config, started time.Time) {
-	p.topic = cfg.StatusTopic
+	p.topic = inNamespace(cfg.Namespace, cfg.StatusTopic)
 	p.limit = int64(cfg.StatusBacklog)
 	p.channel = cfg.InstanceID + "-" + strconv.FormatInt(started.UnixMilli(), 36) + "-"
+}
+
+// inNamespace returns the RocketMQ name of a topic in a namespace, as
+// the parent topics are named: {namespace}%{topic}. The producer adds no
+// namespace itself (see Start).
+func inNamespace(namespace, topic string) string {
+	if namespace == "" || topic == "" {
+		return topic
+	}
+	name, _ := mqttrmq.NamespaceTopic(namespace, topic) // checked by withDefaults
+	return name
 }
 
 // channelID names a connection: unique per connection of every instance

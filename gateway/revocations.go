@@ -160,7 +160,7 @@ func (g *Gateway) announce(ctx context.Context, n revocationNotice) error {
 	if err != nil {
 		return err
 	}
-	m := primitive.NewMessage(g.tokens.cfg.RevocationTopic, body)
+	m := primitive.NewMessage(g.tokens.topic, body)
 	m.WithTag(tagRevoke)
 	m.WithKeys([]string{n.TokenID})
 	m.Queue = &primitive.MessageQueue{QueueId: laneOf(n.TokenID)} // read by laneSelector
@@ -171,7 +171,7 @@ func (g *Gateway) announce(ctx context.Context, n revocationNotice) error {
 		err = fmt.Errorf("RocketMQ send status %d", res.Status)
 	}
 	if err != nil {
-		return fmt.Errorf("gateway: revocation not sent to %s: %w", g.tokens.cfg.RevocationTopic, err)
+		return fmt.Errorf("gateway: revocation not sent to %s: %w", g.tokens.topic, err)
 	}
 	g.access.revocationsSent.Add(1)
 	return nil
@@ -213,7 +213,8 @@ func (g *Gateway) consumeRevocations(_ context.Context, msgs ...*primitive.Messa
 	return consumer.ConsumeSuccess, nil
 }
 
-// subscribeRevocations adds the revocation topic to the consumer.
+// subscribeRevocations adds the revocation topic to the consumer (which
+// names it in Config.Namespace itself).
 func (g *Gateway) subscribeRevocations(c rocketmq.PushConsumer) error {
 	if g.tokens == nil {
 		return nil
@@ -239,7 +240,7 @@ func (g *Gateway) startTokens(ctx context.Context) error {
 		return err
 	}
 	a.ready.Store(true)
-	g.log.Info("revocations loaded", "topic", a.cfg.RevocationTopic, "messages", n, "in force", a.revocations(), "took", time.Since(start).Round(time.Millisecond))
+	g.log.Info("revocations loaded", "topic", a.topic, "messages", n, "in force", a.revocations(), "took", time.Since(start).Round(time.Millisecond))
 	// A jitter of up to a quarter of the period, different on each
 	// instance, so that one of them announces first.
 	refresh := a.cfg.RevocationRefresh + time.Duration(mrand.Int64N(int64(a.cfg.RevocationRefresh/4)+1))
@@ -280,7 +281,7 @@ func (g *Gateway) stopTokens() {
 // no pull ever waits at the end of a queue, and everything sent before
 // the marker is read.
 func (g *Gateway) loadRevocations(ctx context.Context) (int, error) {
-	topic := g.tokens.cfg.RevocationTopic
+	topic := g.tokens.topic
 	var b [8]byte
 	rand.Read(b[:])
 	marker := g.cfg.InstanceID + "-" + hex.EncodeToString(b[:])
@@ -298,7 +299,8 @@ func (g *Gateway) loadRevocations(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("gateway: revocations: %w", err)
 	}
 	// Assigned no queue, the consumer pulls nothing on its own (and does
-	// not rebalance): PullFrom names each queue.
+	// not rebalance): PullFrom names each queue. It is given no
+	// namespace: the group and the queues' topic are named in it already.
 	if err := pc.Assign(topic, nil); err != nil {
 		return 0, fmt.Errorf("gateway: revocations: %w", err)
 	}

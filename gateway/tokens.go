@@ -88,6 +88,9 @@ func (c *Config) checkTokens() error {
 	if err := mqttrmq.ValidateParentTopic(t.RevocationTopic); err != nil {
 		return fmt.Errorf("%w: Tokens.RevocationTopic: %w", ErrConfig, err)
 	}
+	if _, err := mqttrmq.NamespaceTopic(c.Namespace, t.RevocationTopic); c.Namespace != "" && err != nil {
+		return fmt.Errorf("%w: Tokens.RevocationTopic in Namespace: %w", ErrConfig, err)
+	}
 	if slices.Contains(c.ParentTopics, t.RevocationTopic) || t.RevocationTopic == c.StatusTopic {
 		return fmt.Errorf("%w: Tokens.RevocationTopic %q is a parent topic or the status topic", ErrConfig, t.RevocationTopic)
 	}
@@ -137,6 +140,7 @@ func (c *tokenClaims) expired(now time.Time) bool { return now.UnixMilli() >= c.
 // tokenAuthority issues and checks tokens, and keeps the revocations.
 type tokenAuthority struct {
 	cfg   Tokens
+	topic string // the revocation topic's RocketMQ name, in Config.Namespace
 	keys  map[string][]byte // AccessKey ID → token signing key
 	ready atomic.Bool       // revocations loaded from RocketMQ: logins may be checked
 
@@ -148,8 +152,8 @@ type tokenAuthority struct {
 	done sync.WaitGroup
 }
 
-func newTokenAuthority(cfg Tokens) *tokenAuthority {
-	a := &tokenAuthority{cfg: cfg, keys: map[string][]byte{}, revoked: map[string]*revocation{}, holders: map[string]map[*heldToken]struct{}{}, stop: make(chan struct{})}
+func newTokenAuthority(cfg Tokens, namespace string) *tokenAuthority {
+	a := &tokenAuthority{cfg: cfg, topic: inNamespace(namespace, cfg.RevocationTopic), keys: map[string][]byte{}, revoked: map[string]*revocation{}, holders: map[string]map[*heldToken]struct{}{}, stop: make(chan struct{})}
 	for id, secret := range cfg.Secrets {
 		m := hmac.New(sha256.New, []byte(secret))
 		m.Write([]byte(tokenKeyLabel))

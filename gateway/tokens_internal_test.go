@@ -11,7 +11,7 @@ import (
 // token (the MAC, the claims, the revocation list), and what a PUBLISH
 // costs once it is held.
 func BenchmarkTokenCheck(b *testing.B) {
-	a := newTokenAuthority(Tokens{Secrets: map[string]string{"k": "s"}, RevocationTopic: "r"})
+	a := newTokenAuthority(Tokens{Secrets: map[string]string{"k": "s"}, RevocationTopic: "r"}, "")
 	res := make([]string, 20)
 	for i := range res {
 		res[i] = "vehicles/fleet" + string(rune('a'+i)) + "/+/status"
