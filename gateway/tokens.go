@@ -140,7 +140,7 @@ func (c *tokenClaims) expired(now time.Time) bool { return now.UnixMilli() >= c.
 // tokenAuthority issues and checks tokens, and keeps the revocations.
 type tokenAuthority struct {
 	cfg   Tokens
-	topic string // the revocation topic's RocketMQ name, in Config.Namespace
+	topic string            // the revocation topic's RocketMQ name, in Config.Namespace
 	keys  map[string][]byte // AccessKey ID → token signing key
 	ready atomic.Bool       // revocations loaded from RocketMQ: logins may be checked
 
