@@ -149,6 +149,25 @@ type Config struct {
 	// clients) across restarts. Empty keeps them in memory only.
 	SessionStore string
 
+	// StatusTopic, when set, is the RocketMQ topic that receives a
+	// presence event (connect, disconnect, tcpclean) for every client, as
+	// the hosted service's client status notifications; see
+	// PresenceStats. It must exist, and not be a parent topic.
+	StatusTopic string
+
+	// StatusBacklog bounds the presence events waiting for RocketMQ;
+	// past it new ones are dropped and counted. Default
+	// DefaultStatusBacklog.
+	StatusBacklog int
+
+	// Tokens, when set, lets clients log in with the hosted service's
+	// Token mode and serves its token service (TokenHandler).
+	Tokens *Tokens
+
+	// Permissions, when set, decides what each AccessKey and Group ID
+	// may publish and subscribe to (ParsePermissions).
+	Permissions *Permissions
+
 	// Logger receives the gateway's logs. Default slog.Default().
 	Logger *slog.Logger
 
@@ -308,6 +327,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ServerMoved && c.ServerReference == "" {
 		return c, fmt.Errorf("%w: ServerMoved needs a ServerReference", ErrConfig)
+	}
+	if err := c.checkPresence(); err != nil {
+		return c, err
+	}
+	if err := c.checkTokens(); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -118,6 +118,44 @@
 // Config.EventLogLevel, with the client ID, remote address and reason
 // code; each kind of line is rate-limited (Config.LogRate), so that a
 // client in a loop cannot flood the log.
+// # Presence
+//
+// With Config.StatusTopic, backends hear of every client that comes and
+// goes, as the hosted service's client status notifications (SPEC §8): a
+// RocketMQ message tagged connect when a CONNECT is accepted, disconnect
+// when the client sends DISCONNECT, tcpclean when its connection closes
+// for any reason, each with the JSON body mqttrmq.ParsePresenceEvent
+// reads and a channelId unique to the connection. Events are sent at
+// least once and never hold up a connection: they wait, bounded by
+// Config.StatusBacklog, while RocketMQ is away (PresenceStats).
+// mqttrmq.PresenceTracker makes sense of them on the backend's side.
+//
+// # Tokens
+//
+// With Config.Tokens, apps log in with the hosted service's Token mode
+// (SPEC §9), and TokenHandler serves the token service an application
+// server applies to. A token is signed with its AccessKey's secret and
+// says what it grants (resources, actions, expiry), so every instance
+// holding the AccessKeys verifies it alone; each PUBLISH needs a W token
+// covering its topic, each SUBSCRIBE an R token covering its filter. A
+// client is warned on $SYS/tokenExpireNotice before a token expires,
+// replaces it with $SYS/uploadToken, and is told on
+// $SYS/tokenInvalidNotice and disconnected when one expires or is revoked.
+// Revocations reach every instance through RocketMQ: the revoking instance
+// sends them to Tokens.RevocationTopic, which every instance's consumer
+// group reads; a starting instance reads that topic from its first message
+// before it takes token logins; and the revocations in force are announced
+// again before RocketMQ's retention would drop them (revocations.go tells
+// the whole story).
+//
+// # Permissions
+//
+// Config.Permissions is a table of allow and deny rules per AccessKey and
+// Group ID, on topic filters, for publishing and subscribing; a deny wins,
+// and what no rule allows is refused: a SUBSCRIBE with 0x87 (MQTT 3.1.1:
+// 0x80), a PUBLISH by not forwarding it (MQTT 5: PUBACK 0x87). See
+// ParsePermissions for its format. Refusals are counted in AccessStats and,
+// by reason code, in Stats.Refusals.
 //
 // # Limits worth knowing
 //

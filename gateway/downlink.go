@@ -56,6 +56,10 @@ func (g *Gateway) newConsumer() (rocketmq.PushConsumer, error) {
 			return nil, fmt.Errorf("gateway: subscribe %s: %w", topic, err)
 		}
 	}
+	if err := g.subscribeRevocations(c); err != nil {
+		c.Shutdown()
+		return nil, err
+	}
 	if err := c.Start(); err != nil {
 		c.Shutdown()
 		return nil, fmt.Errorf("gateway: consumer: %w", err)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/producer"
@@ -36,6 +37,10 @@ type Gateway struct {
 	rebalance consumerguard.Guard // the client's Shutdown races its rebalances
 	consuming consuming
 	store     *sessionStore // nil without Config.SessionStore
+
+	presence presence        // presence events (presence.go)
+	tokens   *tokenAuthority // nil without Config.Tokens (tokens.go)
+	access   accessCounters  // permissions and tokens (access.go)
 
 	state     atomic.Int32 // created, started, closed
 	up        atomic.Bool  // Start finished
@@ -83,6 +88,10 @@ func New(cfg Config) (*Gateway, error) {
 			}
 			g.topics[t], _ = mqttrmq.NamespaceTopic(cfg.Namespace, t) // checked by withDefaults
 		}
+	}
+	g.presence.init(cfg, time.Now())
+	if cfg.Tokens != nil {
+		g.tokens = newTokenAuthority(*cfg.Tokens, cfg.Namespace)
 	}
 	opts := cfg.brokerOptions(g.log)
 	opts.Observer = g.metrics
@@ -189,6 +198,9 @@ func (g *Gateway) start(ctx context.Context) error {
 		return err
 	}
 	g.consumer = c
+	if err := g.startTokens(ctx); err != nil {
+		return err
+	}
 	return ctx.Err()
 }
 
@@ -234,6 +246,7 @@ func (g *Gateway) Close() error {
 		if g.net != nil {
 			g.net.Close()
 		}
+		g.stopTokens()
 		if g.store != nil {
 			errs = append(errs, g.store.save(g.broker.Sessions()), g.store.close())
 		}

@@ -31,8 +31,8 @@ func (h *hooks) Authenticate(c *broker.Client, username string, password []byte)
 			return refuse(broker.ClientIdentifierNotValid, "client ID not of the form GroupID@@@DeviceID", err)
 		}
 	}
-	if err := g.cfg.Auth.Authenticate(id, username, password); err != nil {
-		return refuse(broker.BadUsernameOrPassword, "authentication", err)
+	if code, err := g.authenticate(c, username, password); code != broker.Success {
+		return refuse(code, "authentication", err)
 	}
 	return broker.Success
 }
@@ -49,11 +49,16 @@ func (h *hooks) AuthorizeSubscribe(c *broker.Client, filter string, _ byte) brok
 		g.event("subscription refused", "client", c.ID(), "remote", c.RemoteAddr().String(), "filter", filter, "code", broker.NotAuthorized, "reason", "another client's P2P topic")
 		return broker.NotAuthorized
 	}
-	return broker.Success
+	return g.authorizeSubscribe(c, filter) // permissions and tokens
 }
 
-// Publish sends a client's publish, or its will, to RocketMQ; see uplink.
+// Publish sends a client's publish, or its will, to RocketMQ (see
+// uplink), unless it is a token upload or refused by the permissions or
+// the client's tokens.
 func (h *hooks) Publish(c *broker.Client, m *broker.Message, ack func(broker.ReasonCode)) {
+	if h.gw().interceptPublish(c, m, ack) {
+		return
+	}
 	h.gw().uplink(c, m, ack)
 }
 
@@ -74,6 +79,7 @@ func (h *hooks) Unsubscribed(_, filter string) {
 	}
 }
 
-// Connected and Disconnected are where presence events will go.
-func (h *hooks) Connected(*broker.Client)           {}
-func (h *hooks) Disconnected(*broker.Client, error) {}
+// Connected and Disconnected send presence events and track a Token-mode
+// client's tokens; see access.go.
+func (h *hooks) Connected(c *broker.Client)               { h.gw().connected(c) }
+func (h *hooks) Disconnected(c *broker.Client, err error) { h.gw().disconnected(c, err) }

@@ -43,10 +43,11 @@ type options struct {
 	request string // client ID a request goes to
 	replyTo string // the request's response topic
 
-	consume bool
-	expect  int
-	wait    time.Duration
-	verbose bool
+	consume  bool
+	presence string // status topic to read presence events of; empty for none
+	expect   int
+	wait     time.Duration
+	verbose  bool
 }
 
 func (o options) sends() bool { return len(o.p2p) > 0 || o.broadcast != "" }
@@ -87,7 +88,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.StringVar(&o.request, "request", "", "send -msg to this client `ID` as a request, with a response topic and correlation data, and wait for its answer")
 	fs.StringVar(&o.replyTo, "reply-to", "", "with -request, the response `topic` (default {topic}/replies/{instance}: under -topic, so that the answer comes back through RocketMQ)")
 	fs.BoolVar(&o.consume, "consume", false, "read device messages after sending")
-	fs.IntVar(&o.expect, "expect", 0, "exit once this many device messages were read; fail if -wait passes first")
+	fs.StringVar(&o.presence, "presence", "", "also read the presence events of this status `topic` (the gateway's -status-topic) and print who is online")
+	fs.IntVar(&o.expect, "expect", 0, "exit once this many device messages (and presence events) were read; fail if -wait passes first")
 	fs.DurationVar(&o.wait, "wait", 0, "read this long, then exit (0: until interrupted)")
 	fs.BoolVar(&o.verbose, "v", false, "show the RocketMQ client's warnings")
 	if err := fs.Parse(args); err != nil {
@@ -254,6 +256,14 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	}
 	if !o.sends() && o.request == "" {
 		o.consume = true
+	}
+	if o.presence != "" {
+		if err := mqttrmq.ValidateParentTopic(o.presence); err != nil {
+			return o, fmt.Errorf("-presence: %w", err)
+		}
+		if o.presence == o.topic {
+			return o, errors.New("-presence names -topic: presence events have a topic of their own")
+		}
 	}
 	if o.expect < 0 || o.wait < 0 {
 		return o, errors.New("-expect and -wait cannot be negative")

@@ -17,6 +17,11 @@
 // answer carries back; see the device's -respond):
 //
 //	go run ./examples/backend -namesrv 127.0.0.1:9876 -topic vehicles -request GID_vehicle@@@car1 -msg status -expiry 30s
+//
+// Print who comes and goes, from the gateway's -status-topic, besides the
+// device messages:
+//
+//	go run ./examples/backend -namesrv 127.0.0.1:9876 -topic vehicles -presence status
 package main
 
 import (

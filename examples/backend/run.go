@@ -60,7 +60,9 @@ type backend struct {
 	mu   sync.Mutex // serialises output and guards n
 	out  io.Writer
 	n    int
-	read chan struct{} // signalled on every device message
+	read chan struct{} // signalled on every device message and presence event
+
+	online mqttrmq.PresenceTracker // who is online, with -presence
 }
 
 func (b *backend) printf(format string, a ...any) {
@@ -236,11 +238,18 @@ func (b *backend) startConsumer(handle func(context.Context, ...*primitive.Messa
 		c.Shutdown()
 		return nil, fmt.Errorf("consumer: subscribe %s: %w", o.topic, err)
 	}
+	if err := b.subscribePresence(c); err != nil {
+		c.Shutdown()
+		return nil, err
+	}
 	if err := c.Start(); err != nil {
 		c.Shutdown()
 		return nil, fmt.Errorf("consumer: %w", err)
 	}
 	b.printf("consuming %s (tag %s) as group %s\n", o.topic, o.tag, o.group)
+	if o.presence != "" {
+		b.printf("consuming presence events of %s\n", o.presence)
+	}
 	return func() error { return guard.Shutdown(c) }, nil
 }
 

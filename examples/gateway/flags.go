@@ -19,10 +19,11 @@ import (
 
 // options are the command line's settings, checked.
 type options struct {
-	cfg     gateway.Config
-	metrics string // address of the metrics listener; empty for none
-	trial   string // address of an in-process RocketMQ to run; empty for none
-	verbose bool
+	cfg      gateway.Config
+	metrics  string // address of the metrics listener; empty for none
+	tokenAPI string // address of the token service; empty for none
+	trial    string // address of an in-process RocketMQ to run; empty for none
+	verbose  bool
 
 	operator operatorOptions // configuration file, logs, drain, RocketMQ credentials
 }
@@ -71,6 +72,7 @@ func parseFlags(stdout io.Writer, args []string) (o options, err error) {
 	fs.StringVar(&o.metrics, "metrics", "", "serve counters in Prometheus's text format at http://`address`/metrics, e.g. :9100")
 	fs.BoolVar(&o.verbose, "v", false, "log everything (-log-level debug)")
 	o.operator.define(fs)
+	access := accessFlagsOn(fs) // presence, tokens, permissions: access.go
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, usageHead)
@@ -182,8 +184,8 @@ func parseFlags(stdout io.Writer, args []string) (o options, err error) {
 
 	switch *auth {
 	case "allow-all":
-		if *keys != "" || *keysFile != "" || *instance != "" {
-			return o, errors.New("-access-keys, -access-keys-file and -mqtt-instance need -auth signature; -auth allow-all checks nothing")
+		if (*keys != "" || *keysFile != "" || *instance != "") && !access.tokens() {
+			return o, errors.New("-access-keys, -access-keys-file and -mqtt-instance need -auth signature (or -token-revocation-topic); -auth allow-all checks nothing")
 		}
 		o.cfg.Auth = gateway.AllowAll{}
 	case "signature":
@@ -200,6 +202,15 @@ func parseFlags(stdout io.Writer, args []string) (o options, err error) {
 		o.cfg.Auth = gateway.Signature{Secrets: secrets, InstanceID: *instance}
 	default:
 		return o, fmt.Errorf("-auth %q: want signature or allow-all", *auth)
+	}
+	var secrets map[string]string
+	if access.tokens() {
+		if secrets, err = accessKeys(*keys, *keysFile); err != nil {
+			return o, err
+		}
+	}
+	if err := access.apply(&o, secrets, *instance); err != nil {
+		return o, err
 	}
 	return o, o.operator.apply(&o.cfg)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/rlog"
@@ -46,7 +47,7 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 
 	var trial *rocketmqtest.Server
 	if o.trial != "" {
-		srv, err := startTrialRocketMQ(o.trial, o.cfg.Namespace, o.cfg.ParentTopics)
+		srv, err := startTrialRocketMQ(o.trial, o.cfg.Namespace, slices.Concat(o.cfg.ParentTopics, o.extraTopics()))
 		if err != nil {
 			return err
 		}
@@ -94,7 +95,14 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 		go metrics.Serve(ln)
 		metricsURL = "http://" + ln.Addr().String() + "/metrics"
 	}
-	log.Info("serving", "mqtt", g.Addr(), "listeners", g.Listeners(), "metrics", metricsURL, "group", g.ConsumerGroup())
+	tokens, tokenURL, err := serveTokenAPI(o, g, log)
+	if err != nil {
+		if metrics != nil {
+			metrics.Close()
+		}
+		return errors.Join(err, g.Close())
+	}
+	log.Info("serving", "mqtt", g.Addr(), "listeners", g.Listeners(), "metrics", metricsURL, "tokens", tokenURL, "group", g.ConsumerGroup())
 
 	<-ctx.Done()
 	log.Info("stopping", "cause", context.Cause(ctx), "drainTimeout", o.operator.drainTimeout)
@@ -103,10 +111,12 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 	drainCtx, cancel := context.WithTimeout(context.Background(), o.operator.drainTimeout)
 	errs := []error{g.Drain(drainCtx)}
 	cancel()
-	if metrics != nil {
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, metrics.Shutdown(shutdownCtx))
-		cancel()
+	for _, srv := range []*http.Server{metrics, tokens} {
+		if srv != nil {
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, srv.Shutdown(shutdownCtx))
+			cancel()
+		}
 	}
 	return errors.Join(errs...)
 }
