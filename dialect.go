@@ -76,8 +76,10 @@ var (
 
 	// ApacheRocketMQMQTT is the dialect of Apache RocketMQ-MQTT, the
 	// open-source MQTT proxy of RocketMQ 5: originMqttTopic for the whole
-	// topic, qosLevel, cleanSessionFlag, clientId, extData for the QoS and the
-	// user properties, the tag MQTT_COMMON, and INNER_MULTI_DISPATCH naming
+	// topic, qosLevel, cleanSessionFlag, clientId, extData for the QoS, the
+	// user properties and MQTT 5's other message properties (which
+	// RocketMQ-MQTT itself, an MQTT 3.1.1 server, does not carry; see the
+	// package documentation), the tag MQTT_COMMON, and INNER_MULTI_DISPATCH naming
 	// the Light Message Queues of the topic and of every matching wildcard
 	// filter (see WithFilters). It carries no retain flag: RocketMQ-MQTT keeps
 	// retained messages in its own store.

@@ -16,7 +16,8 @@
 // A backend service on rocketmq-client-go v2 reads what devices sent with
 // FromRocketMQ (or ClientIDOf, QoSOf, UserPropertiesOf and friends), and
 // addresses devices with SetTopic or SetP2P, SetQoS, SetCleanSession,
-// SetRealTopic, SetRetain and SetUserProperties, tagging the message with
+// SetRealTopic, SetRetain, SetUserProperties and the setters of MQTT 5's
+// other message properties (see below), tagging the message with
 // TagToMQTT; a Dialect has the same setters and its DownlinkTag, so that a
 // backend of Apache RocketMQ-MQTT writes its properties alike. A device program on
 // paho.mqtt.golang builds its client ID (ClientID), its credentials for the
@@ -45,6 +46,37 @@
 // spellings disagree: one message has one reading, so that FromRocketMQ and
 // P2PTargetOf never decide delivery and privacy differently, whichever
 // dialect asks.
+//
+// # MQTT 5 message properties
+//
+// Every property an MQTT 5 PUBLISH carries to its receivers travels through
+// RocketMQ both ways, and absent stays absent (Publish: UserProperties,
+// MessageExpiry, PayloadUTF8, ContentType, ResponseTopic, CorrelationData).
+// The hosted service documents mqtt5UserProperty, mqtt5MsgExpireInterval
+// and mqtt5ContentType; mqtt5PayloadFormatIndicator ("1" for a payload
+// declared UTF-8), mqtt5ResponseTopic and mqtt5CorrelationData (standard
+// padded Base64) are the mapping's own, named in its style. A backend sets
+// them with SetMessageExpiry, SetPayloadUTF8, SetContentType,
+// SetResponseTopic and SetCorrelationData (a request a device answers on
+// the response topic, with the correlation data), and reads them with
+// FromRocketMQ or MessageExpiryOf, PayloadUTF8Of, ContentTypeOf,
+// ResponseTopicOf and CorrelationDataOf. A message must not be delivered
+// once its interval has passed: FromRocketMQ reads when a received
+// *primitive.MessageExt was sent (Publish.Born, from its BornTimestamp;
+// BornTime), and Publish.ExpiryLeft or Expiry.Remaining say what is left of
+// the interval and whether it has expired [MQTT-3.3.2-5] [MQTT-3.3.2-6].
+// The keys are refused as user property keys.
+//
+// Apache RocketMQ-MQTT speaks MQTT 3.1.1 only and has no spelling of its own
+// for these: its MessageUtil.toMessage copies none of them from a PUBLISH,
+// and its LmqQueueStoreManager.toLmqMessage keeps nothing of a RocketMQ
+// message but its own properties (originMqttTopic, IS_EMPTY_MSG,
+// retryTimes, INNER_MULTI_DISPATCH, the born timestamp) and extData, the
+// JSON object of its Message.userProperties, which it stores and forwards
+// with the message. So the Apache dialect writes the five as members of
+// extData under the same keys, after qosLevel and before the user
+// properties, where they survive RocketMQ-MQTT's own handling of the
+// message; it would drop them as properties. Every reader reads both places.
 //
 // The package imports only the standard library, so a device program does
 // not compile the RocketMQ client. It works on messages through Properties,

@@ -29,6 +29,12 @@ var (
 	ErrInvalidCredentials = errors.New("invalid credentials")
 	// ErrInvalidDialect: a name that is not a dialect's (see ParseDialect).
 	ErrInvalidDialect = errors.New("invalid dialect")
+	// ErrInvalidPresence: a presence event (client status notification)
+	// that is not of the hosted service's shape.
+	ErrInvalidPresence = errors.New("invalid presence event")
+	// ErrTokenAPI: a token service request that cannot be made, or an
+	// answer that refuses it or cannot be read (see TokenAPIError).
+	ErrTokenAPI = errors.New("token service")
 )
 
 // Error is the one error type the package returns. It names the operation,

@@ -13,10 +13,12 @@ import (
 // dialect, with a few wildcard filters registered, sends it through
 // rocketmq-client-go's wire form and maps it back.
 func FuzzApachePropertiesWire(f *testing.F) {
-	f.Add("vehicles/v1/gps", "GID_car@@@v1", byte(1), true, "unit", "C")
-	f.Add("test/p2p/GID_sdasa@@@2222", "", byte(2), false, "", "")
-	f.Add("a/b/", "c", byte(0), true, "k", "v")
-	f.Add("a/LMQ/b", "c", byte(1), true, "TAGS", "x")
+	f.Add("vehicles/v1/gps", "GID_car@@@v1", byte(1), true, "unit", "C", uint32(0), byte(0), "", "", []byte(nil))
+	f.Add("test/p2p/GID_sdasa@@@2222", "", byte(2), false, "", "", uint32(0), byte(0), "", "", []byte(nil))
+	f.Add("a/b/", "c", byte(0), true, "k", "v", uint32(0), byte(0), "", "", []byte(nil))
+	f.Add("a/LMQ/b", "c", byte(1), true, "TAGS", "x", uint32(0), byte(0), "", "", []byte(nil))
+	f.Add("vehicles/v1/cmd", "GID_car@@@app", byte(1), true, "k", "v", uint32(30), byte(3), "application/json", "vehicles/replies/app", []byte{0xfb, 0xef})
+	f.Add("a/b", "c", byte(1), true, "mqtt5ContentType", "x", uint32(0), byte(6), "\"\\", "a/\x02", []byte{})
 	d := mqttrmq.ApacheRocketMQMQTT
 	var fs mqttrmq.FilterSet
 	for _, filter := range []string{"vehicles/+/gps", "vehicles/#", "test/+", "a/#", "+/+", "#"} {
@@ -26,11 +28,12 @@ func FuzzApachePropertiesWire(f *testing.F) {
 	}
 	d = d.WithFilters(&fs)
 	m := dialectMapper(d)
-	f.Fuzz(func(t *testing.T, topic, clientID string, qos byte, clean bool, key, value string) {
+	f.Fuzz(func(t *testing.T, topic, clientID string, qos byte, clean bool, key, value string, expiry uint32, flags byte, contentType, responseTopic string, correlation []byte) {
 		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, PersistentSession: !clean, Payload: []byte("x")}
 		if key != "" || value != "" {
 			p.UserProperties = []mqttrmq.UserProperty{{Key: key, Value: value}}
 		}
+		withMQTT5(&p, expiry, flags, contentType, responseTopic, correlation)
 		for _, n := range nilMessages {
 			checkNilRefused(t, n.name, n.m, topic, clientID, mqttrmq.QoS(qos))
 		}
@@ -70,6 +73,8 @@ func FuzzApacheFromRocketMQ(f *testing.F) {
 	f.Add("test", "test/a", "%LMQ%test%a%", `{"qosLevel":"1","k":"v"}`, "1", "false")
 	f.Add("vehicles", "", "%LMQ%%p2p%GID_car@@@v1%", `{"qosLevel":"0","mqttRealTopic":"v/x"}`, "", "")
 	f.Add("t", "t/#", "%LMQ%a%", `{"a":1}`, "3", "yes")
+	f.Add("t", "t/a", "", `{"qosLevel":"1","mqtt5MsgExpireInterval":"10","mqtt5PayloadFormatIndicator":"1","mqtt5ContentType":"text/plain","mqtt5ResponseTopic":"t/r","mqtt5CorrelationData":"AA==","k":"v"}`, "", "")
+	f.Add("t", "t/a", "", `{"mqtt5MsgExpireInterval":"01","mqtt5PayloadFormatIndicator":"2","mqtt5ResponseTopic":"t/+","mqtt5CorrelationData":"AB=="}`, "", "")
 	f.Fuzz(func(t *testing.T, topic, origin, dispatch, ext, qos, clean string) {
 		msg := primitive.NewMessage(topic, nil)
 		msg.WithProperty(mqttrmq.PropOriginTopic, origin)
@@ -78,6 +83,9 @@ func FuzzApacheFromRocketMQ(f *testing.F) {
 		msg.WithProperty("qosLevel", qos)
 		msg.WithProperty("cleanSessionFlag", clean)
 		p, err := mqttrmq.ApacheRocketMQMQTT.FromRocketMQ(topic, overTheWire(msg), nil)
+		if err == nil {
+			checkMQTT5Readers(t, overTheWire(msg), p)
+		}
 		if checkDelivered(t, "apache-rocketmq-mqtt.FromRocketMQ", p, err) && p.Retain {
 			t.Fatalf("apache-rocketmq-mqtt.FromRocketMQ = %+v; nothing set mqttRetain", p)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/google/go-cmp/cmp"
@@ -128,19 +129,40 @@ func FuzzParseClientID(f *testing.F) {
 // FuzzPropertiesWire maps any publish onto a message, sends the properties
 // through rocketmq-client-go's wire form, and maps them back.
 func FuzzPropertiesWire(f *testing.F) {
-	f.Add("ACE/live/100", "GID_ace@@@dev1", byte(1), true, false)
-	f.Add("ACE/a\x02TAGS\x01evil", "c", byte(1), true, false)
-	f.Add("p", "c\x01", byte(0), false, true)
-	f.Add("vehicles/p2p/GID_car@@@v2", "", byte(2), false, false)
+	f.Add("ACE/live/100", "GID_ace@@@dev1", byte(1), true, false, uint32(0), byte(0), "", "", []byte(nil))
+	f.Add("ACE/a\x02TAGS\x01evil", "c", byte(1), true, false, uint32(0), byte(0), "", "", []byte(nil))
+	f.Add("p", "c\x01", byte(0), false, true, uint32(0), byte(0), "", "", []byte(nil))
+	f.Add("vehicles/p2p/GID_car@@@v2", "", byte(2), false, false, uint32(0), byte(0), "", "", []byte(nil))
+	f.Add("vehicles/cmd", "GID_car@@@app", byte(1), true, false, uint32(30), byte(3), "application/json", "vehicles/replies/app", []byte{0, 0xff, 0xfb})
+	f.Add("vehicles/cmd", "", byte(1), true, false, uint32(0), byte(5), "text\x01", "vehicles/+", []byte{})
 	m := mapper{"", mqttrmq.ToRocketMQ, mqttrmq.FromRocketMQ}
-	f.Fuzz(func(t *testing.T, topic, clientID string, qos byte, clean, retain bool) {
+	f.Fuzz(func(t *testing.T, topic, clientID string, qos byte, clean, retain bool, expiry uint32, flags byte, contentType, responseTopic string, correlation []byte) {
 		p := mqttrmq.Publish{Topic: topic, QoS: mqttrmq.QoS(qos), ClientID: clientID, PersistentSession: !clean, Retain: retain}
+		withMQTT5(&p, expiry, flags, contentType, responseTopic, correlation)
 		mapOverTheWire(t, m, p, mqttrmq.ErrInvalidTopic, mqttrmq.ErrInvalidProperty)
 		// No message at all, typed or not, is refused whatever the rest.
 		for _, n := range nilMessages {
 			checkNilRefused(t, n.name, n.m, topic, clientID, mqttrmq.QoS(qos))
 		}
 	})
+}
+
+// withMQTT5 gives p the MQTT 5 message properties a fuzz target drew:
+// flags bit 0 sets the interval expiry, bit 1 declares the payload UTF-8,
+// bit 2 makes the payload one that is not. Empty correlation data is none,
+// as RocketMQ carries it.
+func withMQTT5(p *mqttrmq.Publish, expiry uint32, flags byte, contentType, responseTopic string, correlation []byte) {
+	if flags&1 != 0 {
+		p.MessageExpiry = mqttrmq.ExpiresAfter(expiry)
+	}
+	p.PayloadUTF8 = flags&2 != 0
+	if flags&4 != 0 {
+		p.Payload = []byte("\xff")
+	}
+	p.ContentType, p.ResponseTopic = contentType, responseTopic
+	if len(correlation) > 0 {
+		p.CorrelationData = correlation
+	}
 }
 
 // mapOverTheWire maps p onto a message with m and, when that is accepted,
@@ -201,6 +223,19 @@ func checkDelivered(t *testing.T, call string, p mqttrmq.Publish, err error) (ok
 			t.Fatalf("%s delivered user property %q", call, up)
 		}
 	}
+	// The MQTT 5 message properties are what a PUBLISH can carry.
+	if !utf8.ValidString(p.ContentType) || strings.ContainsAny(p.ContentType, "\x00\x01\x02") || len(p.ContentType) > 65535 {
+		t.Fatalf("%s delivered Content Type %q", call, p.ContentType)
+	}
+	if p.ResponseTopic != "" && mqttrmq.ValidateTopicName(p.ResponseTopic) != nil {
+		t.Fatalf("%s delivered Response Topic %q", call, p.ResponseTopic)
+	}
+	if len(p.CorrelationData) > 65535 || p.CorrelationData != nil && len(p.CorrelationData) == 0 {
+		t.Fatalf("%s delivered %d bytes of Correlation Data (nil %v)", call, len(p.CorrelationData), p.CorrelationData == nil)
+	}
+	if p.PayloadUTF8 && !utf8.Valid(p.Payload) {
+		t.Fatalf("%s delivered a payload declared UTF-8 that is not: %q", call, p.Payload)
+	}
 	return true
 }
 
@@ -244,17 +279,28 @@ func checkOneReading(t *testing.T, topic string, msg *primitive.Message) {
 
 // FuzzFromRocketMQ reads any properties a backend could send.
 func FuzzFromRocketMQ(f *testing.F) {
-	f.Add("ACE", "/live/100", "", "1", "true", "")
-	f.Add("vehicles", "/p2p/GID_car@@@v1", "vehicles/cmd", "0", "false", "")
-	f.Add("ACE", "a/b", "", "3", "yes", "c\x03")
-	f.Fuzz(func(t *testing.T, topic, second, real, qos, clean, clientID string) {
+	f.Add("ACE", "/live/100", "", "1", "true", "", "", "", "", "", "")
+	f.Add("vehicles", "/p2p/GID_car@@@v1", "vehicles/cmd", "0", "false", "", "", "", "", "", "")
+	f.Add("ACE", "a/b", "", "3", "yes", "c\x03", "", "", "", "", "")
+	f.Add("vehicles", "/p2p/GID_car@@@v1", "", "1", "", "", "60", "1", "text/plain", "vehicles/replies/b", "cmVxdWVzdA==")
+	f.Add("vehicles", "", "", "", "", "", "007", "2", "a\x01", "v/#", "AB==")
+	f.Fuzz(func(t *testing.T, topic, second, real, qos, clean, clientID, expiry, format, contentType, responseTopic, correlation string) {
 		msg := primitive.NewMessage(topic, nil)
 		msg.WithProperty(mqttrmq.PropSecondTopic, second)
 		msg.WithProperty(mqttrmq.PropRealTopic, real)
 		msg.WithProperty(mqttrmq.PropQoS, qos)
 		msg.WithProperty(mqttrmq.PropCleanSession, clean)
 		msg.WithProperty(mqttrmq.PropClientID, clientID)
+		msg.WithProperty(mqttrmq.PropMessageExpiry, expiry)
+		msg.WithProperty(mqttrmq.PropPayloadFormat, format)
+		msg.WithProperty(mqttrmq.PropContentType, contentType)
+		msg.WithProperty(mqttrmq.PropResponseTopic, responseTopic)
+		msg.WithProperty(mqttrmq.PropCorrelationData, correlation)
 		p, err := mqttrmq.FromRocketMQ(topic, overTheWire(msg), nil)
+		if err == nil {
+			// Each reader reads what FromRocketMQ read.
+			checkMQTT5Readers(t, overTheWire(msg), p)
+		}
 		checkDelivered(t, "FromRocketMQ", p, err)
 		checkOneReading(t, topic, msg)
 		for _, n := range nilMessages {
@@ -274,6 +320,8 @@ func FuzzSetters(f *testing.F) {
 	f.Add(byte(2), "t/a/b", "/p2p/x", "\x0e\x0f\x04\x05\x02")
 	f.Add(byte(1), "t/a", "t/a/", "\x04\x05\x08\x09")
 	f.Add(byte(0), "t", "k", "\x1c\x1d\x0c\x0d\x3c")
+	f.Add(byte(1), "vehicles/replies/b1", "text/plain", "\x10\x13\x34\x15\x36\x17\x38\x19")
+	f.Add(byte(0), "vehicles/+", "\x00\xff", "\x11\x12\x14\x34\x16\x39\x18")
 	dialects := [...]*mqttrmq.Dialect{mqttrmq.AlibabaCloud, mqttrmq.ApacheRocketMQMQTT}
 	f.Fuzz(func(t *testing.T, start byte, topic, s string, ops string) {
 		msg := primitive.NewMessage("p", []byte("x"))
@@ -299,7 +347,7 @@ func FuzzSetters(f *testing.F) {
 			var call string
 			var err error
 			var check func(p mqttrmq.Publish, m mqttrmq.Properties) bool
-			switch (op >> 1) % 8 {
+			switch (op >> 1) % 13 {
 			case 0:
 				q := mqttrmq.QoS(op>>4) % 4
 				call, err = "SetQoS", d.SetQoS(msg, q)
@@ -352,6 +400,38 @@ func FuzzSetters(f *testing.F) {
 					}
 					return got == want && ok == wantOK
 				}
+			case 8:
+				var e mqttrmq.Expiry
+				if flag {
+					e = mqttrmq.ExpiresAfter(uint32(len(arg)) * uint32(op))
+				}
+				call, err = "SetMessageExpiry", d.SetMessageExpiry(msg, e)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return p.MessageExpiry == e }
+			case 9:
+				// The body "x" is UTF-8, so either is what it says.
+				call, err = "SetPayloadUTF8", d.SetPayloadUTF8(msg, flag)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return p.PayloadUTF8 == flag }
+			case 10:
+				if !flag {
+					arg = ""
+				}
+				call, err = "SetContentType", d.SetContentType(msg, arg)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return p.ContentType == arg }
+			case 11:
+				if !flag {
+					arg = ""
+				}
+				call, err = "SetResponseTopic", d.SetResponseTopic(msg, arg)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool { return p.ResponseTopic == arg }
+			case 12:
+				data := []byte(arg)
+				if !flag {
+					data = nil
+				}
+				call, err = "SetCorrelationData", d.SetCorrelationData(msg, data)
+				check = func(p mqttrmq.Publish, _ mqttrmq.Properties) bool {
+					return string(p.CorrelationData) == string(data) && (p.CorrelationData == nil) == (len(data) == 0)
+				}
 			}
 			call = d.String() + "." + call
 			if err != nil {
@@ -368,10 +448,11 @@ func FuzzSetters(f *testing.F) {
 				t.Fatalf("after %s the properties take %d bytes; the mapping keeps to %d", call, n, 32767-1024)
 			}
 			received := overTheWire(msg)
-			p, err := mqttrmq.FromRocketMQ(msg.Topic, received, nil)
+			p, err := mqttrmq.FromRocketMQ(msg.Topic, received, msg.Body)
 			if err != nil {
 				t.Fatalf("after %s: FromRocketMQ(%q, %q) = %v; a setter must leave a message with one reading", call, msg.Topic, msg.GetProperties(), err)
 			}
+			checkMQTT5Readers(t, received, p)
 			if !check(p, received) {
 				t.Fatalf("after %s: FromRocketMQ(%q, %q) = %+v, P2PTargetOf %v: not what was set", call, msg.Topic, msg.GetProperties(), p, fmt.Sprint(mqttrmq.P2PTargetOf(received)))
 			}

@@ -1,6 +1,7 @@
 package mqttrmq_test
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -21,7 +22,8 @@ type splitGolden struct {
 	Err    string `json:"err"`
 }
 
-// publishJSON is mqttrmq.Publish as the golden files spell it.
+// publishJSON is mqttrmq.Publish as the golden files spell it: an absent
+// messageExpiry is none, and correlationData is hex, absent for none.
 type publishJSON struct {
 	Topic             string                 `json:"topic"`
 	QoS               byte                   `json:"qos"`
@@ -29,12 +31,47 @@ type publishJSON struct {
 	ClientID          string                 `json:"clientId"`
 	PersistentSession bool                   `json:"persistentSession"`
 	UserProperties    []mqttrmq.UserProperty `json:"userProperties"`
+	MessageExpiry     *uint32                `json:"messageExpiry"`
+	PayloadUTF8       bool                   `json:"payloadUTF8"`
+	ContentType       string                 `json:"contentType"`
+	ResponseTopic     string                 `json:"responseTopic"`
+	CorrelationData   hexBytes               `json:"correlationData"`
 }
 
 func (p publishJSON) publish(payload []byte) mqttrmq.Publish {
-	return mqttrmq.Publish{Topic: p.Topic, QoS: mqttrmq.QoS(p.QoS), Retain: p.Retain,
+	pub := mqttrmq.Publish{Topic: p.Topic, QoS: mqttrmq.QoS(p.QoS), Retain: p.Retain,
 		ClientID: p.ClientID, PersistentSession: p.PersistentSession, Payload: payload,
-		UserProperties: p.UserProperties}
+		UserProperties: p.UserProperties, PayloadUTF8: p.PayloadUTF8, ContentType: p.ContentType,
+		ResponseTopic: p.ResponseTopic, CorrelationData: p.CorrelationData}
+	if p.MessageExpiry != nil {
+		pub.MessageExpiry = mqttrmq.ExpiresAfter(*p.MessageExpiry)
+	}
+	return pub
+}
+
+// hexBytes are bytes as the golden files spell them: a hex string.
+type hexBytes []byte
+
+func (h *hexBytes) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	data, err := hex.DecodeString(s)
+	if err != nil {
+		return err
+	}
+	*h = append(hexBytes{}, data...)
+	return nil
+}
+
+// goldenPayload is the payload a case travels with: its own, when it
+// names one, else def.
+func goldenPayload(own *string, def []byte) []byte {
+	if own != nil {
+		return []byte(*own)
+	}
+	return def
 }
 
 type uplinkGolden struct {
@@ -43,6 +80,8 @@ type uplinkGolden struct {
 	Publish       publishJSON       `json:"publish"`
 	RocketMQTopic string            `json:"rocketmqTopic"`
 	Properties    map[string]string `json:"properties"`
+	// Payload, when given, is the case's payload instead of the test's.
+	Payload *string `json:"payload"`
 	// Delivered is what FromRocketMQ reads back, when it is not Publish.
 	Delivered *publishJSON `json:"delivered"`
 	Err       string       `json:"err"`
@@ -52,6 +91,7 @@ type downlinkGolden struct {
 	Rule       string            `json:"rule"`
 	Topic      string            `json:"topic"`
 	Properties map[string]string `json:"properties"`
+	Payload    *string           `json:"payload"` // instead of the test's, when given
 	Publish    publishJSON       `json:"publish"`
 	Err        string            `json:"err"`
 }

@@ -29,6 +29,35 @@ const (
 	PropUserProperties = "mqtt5UserProperty"
 )
 
+// The MQTT 5 message properties a PUBLISH carries to its receivers
+// [MQTT-3.3.2.3], as the hosted service names them where it documents them
+// (the first two) and as the mapping names the rest, in the same style. The
+// hosted dialect writes them as message properties; the Apache one as members
+// of extData (see ApacheRocketMQMQTT). Absent stays absent: none is written
+// for a publish that does not carry it. No user property may take these keys.
+const (
+	// PropMessageExpiry holds the Message Expiry Interval [MQTT-3.3.2.3.3]
+	// in seconds, decimal, 0 to 4294967295: a message waits for delivery no
+	// longer than that after it was sent (see Expiry). Absent means it never
+	// expires; "0" is an interval, not its absence. The hosted service takes
+	// at most 65535, a quota (see HostedService).
+	PropMessageExpiry = "mqtt5MsgExpireInterval"
+	// PropContentType holds the Content Type [MQTT-3.3.2.3.9], a UTF-8
+	// string such as a MIME type.
+	PropContentType = "mqtt5ContentType"
+	// PropPayloadFormat holds the Payload Format Indicator [MQTT-3.3.2.3.2]:
+	// "1" when the payload is declared UTF-8. Absent, or "0", means
+	// unspecified bytes; the mapping writes only "1".
+	PropPayloadFormat = "mqtt5PayloadFormatIndicator"
+	// PropResponseTopic holds the Response Topic [MQTT-3.3.2.3.5]: the topic
+	// name a request wants its answer on.
+	PropResponseTopic = "mqtt5ResponseTopic"
+	// PropCorrelationData holds the Correlation Data [MQTT-3.3.2.3.6], which
+	// ties an answer to its request: any bytes, in standard padded Base64
+	// (RFC 4648 §4), since property values are strings.
+	PropCorrelationData = "mqtt5CorrelationData"
+)
+
 // TagToMQTT is the RocketMQ tag a backend message meant for MQTT clients
 // must carry on the hosted service: the gateway delivers nothing without it.
 const TagToMQTT = "MQ2MQTT"

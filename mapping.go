@@ -1,5 +1,7 @@
 package mqttrmq
 
+import "time"
+
 // Publish is one MQTT PUBLISH as the mapping sees it: what a device sent, or
 // what MQTT clients are delivered.
 //
@@ -26,14 +28,50 @@ type Publish struct {
 	// kept; nil when there are none (MQTT 3.1.1 has none). An empty list is
 	// not written and reads back as nil.
 	UserProperties []UserProperty
+
+	// The rest of MQTT 5's message properties [MQTT-3.3.2.3], which reach
+	// every receiver as sent (MQTT 3.1.1 has none). Each zero value is
+	// absent, and absent stays absent: nothing is written for it.
+
+	// MessageExpiry is the Message Expiry Interval: the zero Expiry is
+	// none, and the message never expires; ExpiresAfter(0) is an interval
+	// of 0 seconds. See ExpiryLeft for what is left of it on delivery.
+	MessageExpiry Expiry
+	// PayloadUTF8 is the Payload Format Indicator: true when the payload
+	// is declared UTF-8 (1), false for unspecified bytes (0), which is what
+	// an absent indicator means too.
+	PayloadUTF8 bool
+	// ContentType describes the payload, typically a MIME type; "" is
+	// absent.
+	ContentType string
+	// ResponseTopic is the topic name a request wants its answer on; "" is
+	// absent.
+	ResponseTopic string
+	// CorrelationData ties an answer to its request: any bytes, nil when
+	// absent. RocketMQ carries no empty property value, so empty
+	// Correlation Data, which MQTT allows and no client library sends, is
+	// not written, and reads back as nil. (So are an empty Content Type
+	// and Response Topic: "" is absent.)
+	CorrelationData []byte
+
+	// Born is when the message was sent to RocketMQ, by the sending host's
+	// clock, the moment its Message Expiry Interval counts from:
+	// FromRocketMQ reads it from a received *primitive.MessageExt (see
+	// BornTime) and leaves it zero for a message that does not say, for the
+	// caller to set from what does. ToRocketMQ does not write it: the
+	// producer stamps every message it sends.
+	Born time.Time
 }
 
 // ToRocketMQ maps a device's PUBLISH onto a RocketMQ message: it returns the
 // RocketMQ topic (the first level of p.Topic) and writes to dst the
 // properties the hosted service writes: qoslevel and cleansessionflag always,
 // clientId when p.ClientID is set, mqttSecondTopic when p.Topic has more than
-// one level, mqttRetain when p.Retain is set, and mqtt5UserProperty when
-// p.UserProperties has any. The payload is the message body, which the
+// one level, mqttRetain when p.Retain is set, mqtt5UserProperty when
+// p.UserProperties has any, and each of the other MQTT 5 message
+// properties p carries under its key (PropMessageExpiry, PropContentType,
+// PropPayloadFormat, PropResponseTopic, PropCorrelationData; see
+// Publish). The payload is the message body, which the
 // caller sets. The topic returned is the bare parent topic: a producer
 // created with a RocketMQ namespace adds the namespace when it sends (see
 // SplitNamespace and NamespaceTopic).
@@ -44,7 +82,12 @@ type Publish struct {
 //   - ErrInvalidProperty, a nil dst, a QoS above 2, a client ID holding a
 //     control character or invalid UTF-8 (a \x01 or \x02 would inject or
 //     drop RocketMQ properties), user properties ValidateUserProperties
-//     refuses, and properties that take more than 31743 bytes: RocketMQ
+//     refuses, a payload declared UTF-8 (p.PayloadUTF8) that is not
+//     [MQTT-3.3.2-4], a content type that ValidateUserProperties would
+//     refuse as a value (invalid UTF-8, a control character, over 65535
+//     bytes), a response topic that ValidateTopicName refuses (wildcards
+//     included [MQTT-3.3.2-14]), correlation data over 65535 bytes, and
+//     properties that take more than 31743 bytes: RocketMQ
 //     carries 32767 bytes of properties, and 1024 are left for those the
 //     producer and the broker add (UNIQ_KEY, CLUSTER, and those of a retry)
 //     and for the caller's tag and keys. dst is counted as if it were
@@ -63,7 +106,8 @@ func ToRocketMQ(p Publish, dst Properties) (topic string, err error) {
 // LmqQueueStoreManager writes for a client's publish: originMqttTopic (the
 // whole topic), qosLevel, cleanSessionFlag, clientId when p.ClientID is set,
 // IS_EMPTY_MSG ("true" for an empty payload, else "false"), retryTimes "0",
-// extData (a JSON object of qosLevel and the user properties), the tag
+// extData (a JSON object of qosLevel, the MQTT 5 message properties p
+// carries under their keys, and the user properties), the tag
 // MQTT_COMMON, and INNER_MULTI_DISPATCH listing the queues of
 // FilterSet.Queues for the filters configured with WithFilters. It writes no
 // retain flag: RocketMQ-MQTT keeps retained messages in its own store, and
@@ -108,6 +152,11 @@ func (d *Dialect) checkPublish(op string, p Publish, dst Properties, oneValuePer
 	if err := checkUserProperties(op, p.UserProperties, oneValuePerKey); err != nil {
 		return "", "", err
 	}
+	if hasMQTT5(&p) {
+		if err := checkMQTT5(op, &p); err != nil {
+			return "", "", err
+		}
+	}
 	return parent, second, nil
 }
 
@@ -130,6 +179,11 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 	if len(p.UserProperties) > 0 {
 		size += propLen(d.userProperties, userPropertiesJSONLen(p.UserProperties))
 	}
+	var mqtt5 [numMQTT5]string
+	if hasMQTT5(&p) {
+		mqtt5 = mqtt5Values(&p)
+		size += mqtt5Len(&mqtt5)
+	}
 	if size > maxMappedLen {
 		return "", errTooLarge(op, p.Topic, size)
 	}
@@ -148,6 +202,11 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 	if len(p.UserProperties) > 0 {
 		dst.WithProperty(d.userProperties, string(appendUserPropertiesArray(nil, p.UserProperties)))
 	}
+	for i, v := range mqtt5 {
+		if v != "" {
+			dst.WithProperty(mqtt5Keys[i], v)
+		}
+	}
 	return parent, nil
 }
 
@@ -164,7 +223,10 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 // qosLevel or extData's qosLevel, else 1; clean session is cleansessionflag
 // or cleanSessionFlag, else true; retain is mqttRetain, else false; the user
 // properties are mqtt5UserProperty or the members of extData that are not
-// the mapping's (see UserPropertiesOf); the client ID is clientId. The
+// the mapping's (see UserPropertiesOf); the client ID is clientId; each of
+// the other MQTT 5 message properties is its property (PropMessageExpiry
+// and the others) or its member of extData, else absent; Born is the born
+// time of a received *primitive.MessageExt (see BornTime), else zero. The
 // payload is passed through, not copied, but for the placeholder Apache
 // RocketMQ-MQTT writes for an empty payload (with IS_EMPTY_MSG "true"),
 // which is delivered empty.
@@ -186,7 +248,10 @@ func (d *Dialect) toRocketMQ(p Publish, dst Properties) (string, error) {
 //     with no queue of a topic, or with the queues of two topics, of two
 //     clients, or of a client and anything else; a QoS, clean-session or
 //     retain value it cannot read; a clientId holding a control character or
-//     invalid UTF-8; user properties UserPropertiesOf refuses; and any two
+//     invalid UTF-8; user properties UserPropertiesOf refuses; an MQTT 5
+//     message property its reader refuses (see MessageExpiryOf,
+//     PayloadUTF8Of, ContentTypeOf, ResponseTopicOf, CorrelationDataOf), and
+//     a payload declared UTF-8 that is not [MQTT-3.3.2-4]; and any two
 //     properties that disagree.
 func FromRocketMQ(topic string, src Properties, payload []byte) (Publish, error) {
 	return readPublish("FromRocketMQ", topic, src, payload)

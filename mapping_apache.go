@@ -24,8 +24,12 @@ func (d *Dialect) toRocketMQLMQ(p Publish, dst Properties) (string, error) {
 	if !f.ok() {
 		return "", f.err(op, p.Topic, ErrInvalidTopic)
 	}
+	var mqtt5 [numMQTT5]string
+	if hasMQTT5(&p) {
+		mqtt5 = mqtt5Values(&p)
+	}
 	var extBuf [256]byte
-	ext := appendExtData(extBuf[:0], p.QoS, p.UserProperties)
+	ext := appendExtData(extBuf[:0], p.QoS, &mqtt5, p.UserProperties)
 	empty := boolText(len(p.Payload) == 0)
 
 	size := propLen(PropOriginTopic, len(p.Topic)) + propLen(d.qos, 1) +

@@ -72,10 +72,11 @@ func dialectMapper(d *mqttrmq.Dialect) mapper {
 }
 
 func TestToRocketMQGolden(t *testing.T) {
-	payload := []byte("23.5 \x00\xff binary")
+	binary := []byte("23.5 \x00\xff binary")
 	for _, g := range goldenMappings {
 		t.Run(g.uplink, func(t *testing.T) {
 			for _, c := range loadGolden[uplinkGolden](t, g.uplink) {
+				payload := goldenPayload(c.Payload, binary)
 				m := mapperOf(t, g.dialect, c.Filters)
 				p := c.Publish.publish(payload)
 				msg := primitive.NewMessage("", payload)
@@ -122,11 +123,12 @@ func TestToRocketMQGolden(t *testing.T) {
 }
 
 func TestFromRocketMQGolden(t *testing.T) {
-	payload := []byte{0, 1, 2, 0xff}
+	binary := []byte{0, 1, 2, 0xff}
 	for _, g := range goldenMappings {
 		t.Run(g.downlink, func(t *testing.T) {
 			m := mapperOf(t, g.dialect, nil)
 			for _, c := range loadGolden[downlinkGolden](t, g.downlink) {
+				payload := goldenPayload(c.Payload, binary)
 				sent := primitive.NewMessage(c.Topic, payload)
 				for k, v := range c.Properties {
 					sent.WithProperty(k, v)

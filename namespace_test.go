@@ -142,6 +142,10 @@ func TestNamespacedProducersAndConsumers(t *testing.T) {
 		if ap, err := mqttrmq.ApacheRocketMQMQTT.FromRocketMQ(m.Topic, m, m.Body); err != nil || !cmp.Equal(p, ap) {
 			t.Errorf("the dialects read %q differently: %+v, %+v, %v", m.Topic, p, ap, err)
 		}
+		if born := time.UnixMilli(m.BornTimestamp); m.BornTimestamp <= 0 || !p.Born.Equal(born) {
+			t.Errorf("FromRocketMQ(%q) Born = %v; want the BornTimestamp %v", m.Body, p.Born, born)
+		}
+		p.Born = time.Time{} // not known beforehand
 		target, _ := mqttrmq.P2PTargetOf(m)
 		got[body] = reading{m.Topic, p, target, m.ReconsumeTimes > 0}
 		arrived <- struct{}{}

@@ -15,21 +15,24 @@ var ErrQuotaExceeded = errors.New("quota exceeded")
 // program asks, for example to refuse early what the hosted service would.
 // A zero field means no limit.
 type Quota struct {
-	MaxTopicChars    int  // characters of a whole MQTT topic, parent included
-	MaxSubscriptions int  // topic filters one client may hold
-	MaxPayloadBytes  int  // bytes of one payload
-	NoPersistentQoS2 bool // QoS 2 only with clean session true
+	MaxTopicChars    int    // characters of a whole MQTT topic, parent included
+	MaxSubscriptions int    // topic filters one client may hold
+	MaxPayloadBytes  int    // bytes of one payload
+	NoPersistentQoS2 bool   // QoS 2 only with clean session true
+	MaxMessageExpiry uint32 // seconds of a Message Expiry Interval
 }
 
 // HostedService is the hosted MQTT service's quota as its current
 // documentation gives it: topics of at most 64 characters (an older demo
-// says 128), 30 subscriptions per client, payloads of at most 64 KB, and
-// QoS 2 only for clean sessions.
-var HostedService = Quota{MaxTopicChars: 64, MaxSubscriptions: 30, MaxPayloadBytes: 64 * 1024, NoPersistentQoS2: true}
+// says 128), 30 subscriptions per client, payloads of at most 64 KB, QoS 2
+// only for clean sessions, and Message Expiry Intervals of at most 65535
+// seconds (mqtt5MsgExpireInterval, where MQTT allows 4294967295).
+var HostedService = Quota{MaxTopicChars: 64, MaxSubscriptions: 30, MaxPayloadBytes: 64 * 1024, NoPersistentQoS2: true, MaxMessageExpiry: 65535}
 
 // CheckPublish refuses, with an error wrapping ErrQuotaExceeded, a publish
-// over the quota: a topic with more characters, a larger payload, or QoS 2
-// from a persistent session where that is not supported. It does not
+// over the quota: a topic with more characters, a larger payload, QoS 2
+// from a persistent session where that is not supported, or a longer
+// Message Expiry Interval. It does not
 // validate the publish otherwise; ToRocketMQ does.
 func (q Quota) CheckPublish(p Publish) error {
 	const op = "Quota.CheckPublish"
@@ -43,6 +46,9 @@ func (q Quota) CheckPublish(p Publish) error {
 	}
 	if q.NoPersistentQoS2 && p.QoS == ExactlyOnce && p.PersistentSession {
 		return newError(op, p.Topic, "QoS 2 with clean session false is not supported", ErrQuotaExceeded)
+	}
+	if s, ok := p.MessageExpiry.Seconds(); ok && q.MaxMessageExpiry > 0 && s > q.MaxMessageExpiry {
+		return newError(op, p.Topic, fmt.Sprintf("Message Expiry Interval of %d s; at most %d", s, q.MaxMessageExpiry), ErrQuotaExceeded)
 	}
 	return nil
 }

@@ -22,6 +22,10 @@ var quotaTests = []struct {
 	{mqttrmq.Publish{Topic: "p", QoS: 2}, true},                                    // QoS 2, clean
 	{mqttrmq.Publish{Topic: "p", QoS: 2, PersistentSession: true}, false},          // SPEC §6: not supported
 	{mqttrmq.Publish{Topic: "p", QoS: 1, PersistentSession: true}, true},           // offline messages kept
+	// SPEC §3: the hosted service caps mqtt5MsgExpireInterval at 65535 s.
+	{mqttrmq.Publish{Topic: "p", QoS: 1, MessageExpiry: mqttrmq.ExpiresAfter(65535)}, true},
+	{mqttrmq.Publish{Topic: "p", QoS: 1, MessageExpiry: mqttrmq.ExpiresAfter(65536)}, false},
+	{mqttrmq.Publish{Topic: "p", QoS: 1, MessageExpiry: mqttrmq.ExpiresAfter(0)}, true},
 }
 
 func TestHostedServiceQuota(t *testing.T) {

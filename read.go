@@ -70,6 +70,10 @@ func readPublish(op, topic string, src Properties, payload []byte) (Publish, err
 	if strings.EqualFold(src.GetProperty(apacheEmpty), "true") && string(payload) == emptyPayload {
 		p.Payload = payload[:0]
 	}
+	if err := readMQTT5(op, src, &ext, &p); err != nil {
+		return Publish{}, err
+	}
+	p.Born, _ = BornTime(src)
 	return p, nil
 }
 

@@ -45,6 +45,26 @@ func goldenPayloads() map[string][]byte {
 	return map[string][]byte{"binary": []byte("23.5 \x00\xff binary \x01\x02"), "64KB": big}
 }
 
+// casePayloads are the bodies a case travels with: its own, when it names
+// one, else goldenPayloads.
+func casePayloads(own *string) map[string][]byte {
+	if own != nil {
+		return map[string][]byte{"own": []byte(*own)}
+	}
+	return goldenPayloads()
+}
+
+// checkBorn holds that FromRocketMQ read the born time of what arrived
+// from the broker into back, and then clears it, which the golden files
+// cannot know.
+func checkBorn(t *testing.T, name string, got *primitive.MessageExt, back *mqttrmq.Publish) {
+	t.Helper()
+	if want := time.UnixMilli(got.BornTimestamp); got.BornTimestamp <= 0 || !back.Born.Equal(want) {
+		t.Errorf("%s: Born = %v; want the message's BornTimestamp %d", name, back.Born, got.BornTimestamp)
+	}
+	back.Born = time.Time{}
+}
+
 // shipment is one message the golden run sends, and what must come back.
 type shipment struct {
 	name  string
@@ -76,7 +96,7 @@ func TestGoldenOnRealBroker(t *testing.T) {
 	refused := 0 // cases the mapping refuses: nothing to send
 	for _, g := range goldenMappings {
 		for _, c := range loadGolden[uplinkGolden](t, g.uplink) {
-			for pname, payload := range goldenPayloads() {
+			for pname, payload := range casePayloads(c.Payload) {
 				s, ok := uplinkShipment(t, g.dialect, c, payload)
 				if !ok {
 					refused++
@@ -87,7 +107,7 @@ func TestGoldenOnRealBroker(t *testing.T) {
 			}
 		}
 		for _, c := range loadGolden[downlinkGolden](t, g.downlink) {
-			for pname, payload := range goldenPayloads() {
+			for pname, payload := range casePayloads(c.Payload) {
 				s := downlinkShipment(t, g.dialect, c, payload)
 				s.name = fmt.Sprintf("%s %q %v %s", g.downlink, c.Topic, c.Properties, pname)
 				ships = append(ships, s)
@@ -279,6 +299,7 @@ func uplinkShipment(t *testing.T, d *mqttrmq.Dialect, c uplinkGolden, payload []
 			t.Errorf("%s: %sFromRocketMQ = %v", s.name, m.name, err)
 			return
 		}
+		checkBorn(t, s.name, got, &back)
 		if diff := cmp.Diff(want, back); diff != "" {
 			t.Errorf("%s: %sFromRocketMQ on the real broker's message (-want +got):\n%s(%s)", s.name, m.name, diff, c.Rule)
 		}
@@ -306,6 +327,7 @@ func downlinkShipment(t *testing.T, d *mqttrmq.Dialect, c downlinkGolden, payloa
 		if checkErr(t, call, err, c.Err) {
 			return
 		}
+		checkBorn(t, call, got, &back)
 		if diff := cmp.Diff(c.Publish.publish(payload), back); diff != "" {
 			t.Errorf("%s on the real broker's message (-want +got):\n%s(%s)", call, diff, c.Rule)
 		}

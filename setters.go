@@ -3,7 +3,9 @@ package mqttrmq
 // A backend addresses MQTT clients by setting properties on the messages it
 // sends. The setters exist in both dialects, as methods of a Dialect, and in
 // the hosted one as package-level functions too: SetQoS, SetCleanSession,
-// SetTopic, SetP2P, SetRealTopic, SetRetain and SetUserProperties.
+// SetTopic, SetP2P, SetRealTopic, SetRetain and SetUserProperties, and for
+// the rest of MQTT 5's message properties SetMessageExpiry, SetContentType,
+// SetPayloadUTF8, SetResponseTopic and SetCorrelationData.
 //
 // A setter writes the field in the dialect's own places, and rewrites every
 // other place the message already holds it in (the other dialect's

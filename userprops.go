@@ -98,8 +98,10 @@ var reservedKeys = func() map[string]bool {
 		"TIMER_DEL_UNIQKEY", "TIMER_DELAY_LEVEL",
 		// The hosted service's keys, documented and not (SPEC §3).
 		PropQoS, PropCleanSession, PropSecondTopic, PropRealTopic, PropClientID,
-		PropRetain, PropUserProperties, "topic", "mqtt5MsgExpireInterval",
-		"mqtt5ContentType", "mqttMessageId", "mqttPublishDubFlag",
+		PropRetain, PropUserProperties, "topic", PropMessageExpiry,
+		PropContentType, "mqttMessageId", "mqttPublishDubFlag",
+		// The mapping's own, for the rest of MQTT 5's message properties.
+		PropPayloadFormat, PropResponseTopic, PropCorrelationData,
 		// Apache RocketMQ-MQTT's.
 		apacheQoS, apacheCleanSession, PropOriginTopic, PropExtData,
 		PropDispatch, apacheEmpty, apacheRetryTimes, apacheNamespace,
@@ -171,12 +173,21 @@ func userPropertiesJSONLen(props []UserProperty) int {
 }
 
 // appendExtData appends the extData RocketMQ-MQTT writes for a publish, a
-// JSON object of strings: its qosLevel, then the user properties, checked
-// beforehand, in order.
-func appendExtData(dst []byte, q QoS, props []UserProperty) []byte {
+// JSON object of strings: its qosLevel, then the MQTT 5 message properties
+// that are there (mqtt5 holds their wire values, "" for absent), then the
+// user properties, checked beforehand, in order.
+func appendExtData(dst []byte, q QoS, mqtt5 *[numMQTT5]string, props []UserProperty) []byte {
 	dst = append(dst, `{"qosLevel":"`...)
 	dst = append(dst, q.String()...)
 	dst = append(dst, '"')
+	for i, v := range mqtt5 {
+		if v != "" {
+			dst = append(dst, ',')
+			dst = appendJSONString(dst, mqtt5Keys[i])
+			dst = append(dst, ':')
+			dst = appendJSONString(dst, v)
+		}
+	}
 	for _, p := range props {
 		dst = append(dst, ',')
 		dst = appendJSONString(dst, p.Key)
@@ -214,20 +225,22 @@ func jsonStringLen(s string) int {
 type extData struct {
 	qos, realTopic string // "" when absent
 	user           []UserProperty
+	mqtt5          [numMQTT5]string // the MQTT 5 message properties, as mqtt5Keys orders them
 
 	// members are all of them, the mapping's included, in order: read
 	// only for a setter, which rewrites extData.
 	members []UserProperty
 }
 
-// extDataKeys are the members of extData that are the mapping's, not user
-// properties: RocketMQ-MQTT's Message.extProperty* names.
+// isExtDataKey reports whether k is a member of extData that is the
+// mapping's, not a user property: RocketMQ-MQTT's Message.extProperty*
+// names, and the keys of the MQTT 5 message properties.
 func isExtDataKey(k string) bool {
 	switch k {
 	case apacheQoS, PropRealTopic, apacheCleanSession, PropClientID, apacheNamespace:
 		return true
 	}
-	return false
+	return mqtt5Index(k) >= 0 // the mapping's, for MQTT 5's message properties
 }
 
 // parseExtData reads extData, a JSON object of strings ("" is absent).
@@ -269,11 +282,13 @@ func readExtData(op, s string, keep bool) (extData, error) {
 			if keep {
 				ext.members = append(ext.members, UserProperty{k, v})
 			}
-			switch {
+			switch i := mqtt5Index(k); {
 			case k == apacheQoS:
 				ext.qos = v
 			case k == PropRealTopic:
 				ext.realTopic = v
+			case i >= 0:
+				ext.mqtt5[i] = v
 			case !isExtDataKey(k):
 				ext.user = append(ext.user, UserProperty{k, v})
 			}

@@ -419,9 +419,9 @@ func (g *Gateway) sendDirectory(ctx context.Context, m *primitive.Message) error
 
 // The gateway's side of connections, as the directory must hear of them.
 
-// connected tells the directory a client connected here, and starts
+// clusterConnected tells the directory a client connected here, and starts
 // serving its session if it persists.
-func (g *Gateway) connected(c *broker.Client) {
+func (g *Gateway) clusterConnected(c *broker.Client) {
 	id := c.ID()
 	at := time.Now()
 	g.connAt.Store(c.ConnectionID(), at.UnixNano())
@@ -451,7 +451,7 @@ func (g *Gateway) connected(c *broker.Client) {
 }
 
 // disconnected tells the directory a client's connection here ended.
-func (g *Gateway) disconnected(c *broker.Client) {
+func (g *Gateway) clusterDisconnected(c *broker.Client) {
 	id := c.ID()
 	v, _ := g.connAt.LoadAndDelete(c.ConnectionID())
 	at, _ := v.(int64)

@@ -167,8 +167,54 @@ type Config struct {
 	// dropped and counted. Default 10,000.
 	MaxOfflineMessages int
 
+	// StatusTopic, when set, is the RocketMQ topic that receives a
+	// presence event (connect, disconnect, tcpclean) for every client, as
+	// the hosted service's client status notifications; see
+	// PresenceStats. It must exist, and not be a parent topic.
+	StatusTopic string
+
+	// StatusBacklog bounds the presence events waiting for RocketMQ;
+	// past it new ones are dropped and counted. Default
+	// DefaultStatusBacklog.
+	StatusBacklog int
+
+	// Tokens, when set, lets clients log in with the hosted service's
+	// Token mode and serves its token service (TokenHandler).
+	Tokens *Tokens
+
+	// Permissions, when set, decides what each AccessKey and Group ID
+	// may publish and subscribe to (ParsePermissions).
+	Permissions *Permissions
+
 	// Logger receives the gateway's logs. Default slog.Default().
 	Logger *slog.Logger
+
+	// EventLogLevel is the level of the one line logged per connection
+	// event (connected, disconnected) and per refusal, each with the
+	// client ID, the remote address and the reason code. Default (the
+	// zero value) slog.LevelInfo; slog.LevelDebug keeps them out of an
+	// info-level log.
+	EventLogLevel slog.Level
+
+	// LogRate bounds how many lines of one kind (one message: "connection
+	// refused", "publish refused", ...) are logged per second, so that a
+	// misbehaving client reconnecting or publishing in a loop cannot
+	// flood the log; a burst of ten seconds' worth passes at once, and
+	// the next line that passes says how many were dropped. Default 100;
+	// negative for no limit.
+	LogRate int
+
+	// DrainGrace is how long Drain takes to close the MQTT 3.1.1 clients,
+	// which cannot be told to leave: evenly over it, so that they
+	// reconnect elsewhere gradually. Default DefaultDrainGrace.
+	DrainGrace time.Duration
+
+	// ServerReference, when set, is where Drain sends MQTT 5 clients: their
+	// DISCONNECT carries 0x9C (use another server), or 0x9D (server moved)
+	// with ServerMoved, and this reference [MQTT-4.11], e.g.
+	// "mqtt-2.example.com:1883". Empty: 0x8B (server shutting down).
+	ServerReference string
+	ServerMoved     bool
 }
 
 // UplinkTag is the default tag of the messages the gateway sends for devices.
@@ -307,6 +353,24 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.LogRate == 0 {
+		c.LogRate = DefaultLogRate
+	}
+	if c.DrainGrace == 0 {
+		c.DrainGrace = DefaultDrainGrace
+	}
+	if c.DrainGrace < 0 {
+		return c, fmt.Errorf("%w: negative DrainGrace", ErrConfig)
+	}
+	if c.ServerMoved && c.ServerReference == "" {
+		return c, fmt.Errorf("%w: ServerMoved needs a ServerReference", ErrConfig)
+	}
+	if err := c.checkPresence(); err != nil {
+		return c, err
+	}
+	if err := c.checkTokens(); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -342,6 +406,7 @@ func (c Config) brokerOptions(log *slog.Logger) broker.Options {
 		Delegated:        true, // persistent sessions' messages are in RocketMQ
 		ConnectTimeout:   c.ConnectTimeout,
 		Logger:           log,
+		EventLevel:       c.EventLogLevel,
 	}
 }
 

@@ -168,6 +168,72 @@
 // unacknowledged when it went away are sent again from its queue; an
 // instance that restarts loses none of its sessions.
 //
+// # Operations
+//
+// MetricsHandler serves the gateway's metrics from a Prometheus registry
+// of its own (nothing is registered globally; Collector hands them to a
+// program's own registry): the counters and gauges of Stats and of the
+// MQTT core, read when scraped, refusals by packet and reason code,
+// histograms of the time a QoS 1 or 2 publish takes to be acknowledged
+// (RocketMQ's send and retries included), of the time from a message's
+// RocketMQ born time to its PUBLISH written to a client, and of CONNECT
+// handling, and the Go runtime's and the process's collectors. No label
+// holds a client ID or a topic.
+//
+// HealthHandler answers while the process serves; Ready and ReadyHandler
+// say whether the gateway should get new connections: started, not
+// draining, listeners up, RocketMQ taking its sends (judged by their
+// outcomes), and its consumer holding queues of every parent topic.
+//
+// Drain takes an instance out of service without losing a message: it
+// turns unready, stops accepting, sends MQTT 5 clients away (0x8B, or
+// 0x9C/0x9D with Config.ServerReference), closes MQTT 3.1.1 clients one by
+// one over Config.DrainGrace, waits for every publish already read to
+// reach RocketMQ or be given up unacknowledged, and closes.
+//
+// Every connection event and refusal is one log line at
+// Config.EventLogLevel, with the client ID, remote address and reason
+// code; each kind of line is rate-limited (Config.LogRate), so that a
+// client in a loop cannot flood the log.
+// # Presence
+//
+// With Config.StatusTopic, backends hear of every client that comes and
+// goes, as the hosted service's client status notifications (SPEC §8): a
+// RocketMQ message tagged connect when a CONNECT is accepted, disconnect
+// when the client sends DISCONNECT, tcpclean when its connection closes
+// for any reason, each with the JSON body mqttrmq.ParsePresenceEvent
+// reads and a channelId unique to the connection. Events are sent at
+// least once and never hold up a connection: they wait, bounded by
+// Config.StatusBacklog, while RocketMQ is away (PresenceStats).
+// mqttrmq.PresenceTracker makes sense of them on the backend's side.
+//
+// # Tokens
+//
+// With Config.Tokens, apps log in with the hosted service's Token mode
+// (SPEC §9), and TokenHandler serves the token service an application
+// server applies to. A token is signed with its AccessKey's secret and
+// says what it grants (resources, actions, expiry), so every instance
+// holding the AccessKeys verifies it alone; each PUBLISH needs a W token
+// covering its topic, each SUBSCRIBE an R token covering its filter. A
+// client is warned on $SYS/tokenExpireNotice before a token expires,
+// replaces it with $SYS/uploadToken, and is told on
+// $SYS/tokenInvalidNotice and disconnected when one expires or is revoked.
+// Revocations reach every instance through RocketMQ: the revoking instance
+// sends them to Tokens.RevocationTopic, which every instance's consumer
+// group reads; a starting instance reads that topic from its first message
+// before it takes token logins; and the revocations in force are announced
+// again before RocketMQ's retention would drop them (revocations.go tells
+// the whole story).
+//
+// # Permissions
+//
+// Config.Permissions is a table of allow and deny rules per AccessKey and
+// Group ID, on topic filters, for publishing and subscribing; a deny wins,
+// and what no rule allows is refused: a SUBSCRIBE with 0x87 (MQTT 3.1.1:
+// 0x80), a PUBLISH by not forwarding it (MQTT 5: PUBACK 0x87). See
+// ParsePermissions for its format. Refusals are counted in AccessStats and,
+// by reason code, in Stats.Refusals.
+//
 // # Limits worth knowing
 //
 //   - A message a device publishes reaches subscribers only through

@@ -18,7 +18,7 @@ import (
 // is for when it is P2P; ok is false for a message the mapping refuses,
 // counted. A copy the router made is read as its original.
 func (g *Gateway) message(m *primitive.MessageExt) (p mqttrmq.Publish, msg *broker.Message, p2p string, ok bool) {
-	topic, id, born := m.Topic, m.MsgId, bornTime(m)
+	topic, id, born := m.Topic, m.MsgId, time.Time{}
 	var props mqttrmq.Properties = m
 	body := m.Body
 	if isRouted(m) {
@@ -44,20 +44,18 @@ func (g *Gateway) message(m *primitive.MessageExt) (p mqttrmq.Publish, msg *brok
 		g.log.Warn("message refused", "topic", topic, "msgId", id, "error", err)
 		return p, nil, "", false
 	}
-	msg = &broker.Message{
-		Topic:   p.Topic,
-		Payload: p.Payload,
-		QoS:     byte(p.QoS),
-		Retain:  p.Retain,
-		Origin:  p.ClientID, // the device that published it, for no-local
-		ID:      id,
-		Created: born,
+	if !born.IsZero() {
+		p.Born = born // a copy's original's
 	}
-	if len(p.UserProperties) > 0 {
-		msg.User = make([]broker.UserProperty, len(p.UserProperties))
-		for i, u := range p.UserProperties {
-			msg.User[i] = broker.UserProperty{Key: u.Key, Value: u.Value}
-		}
+	msg = &broker.Message{
+		Topic:      p.Topic,
+		Payload:    p.Payload,
+		QoS:        byte(p.QoS),
+		Retain:     p.Retain,
+		Origin:     p.ClientID, // the device that published it, for no-local
+		ID:         id,
+		Created:    bornTime(p),
+		Properties: messageProperties(&p),
 	}
 	// A message is P2P when it is addressed so (mqttSecondTopic
 	// /p2p/{id}), or when the topic it would be delivered on is someone's
@@ -108,12 +106,13 @@ func (g *Gateway) deliver(m *primitive.MessageExt, skip func(string) bool) {
 	g.stats.downlinkDelivered.Add(1)
 }
 
-// bornTime is when a message was sent to RocketMQ: for a device's, just
-// after the gateway took its PUBLISH. A subscription made later does not
-// get it, and its expiry interval counts from here.
-func bornTime(m *primitive.MessageExt) time.Time {
-	if m.BornTimestamp > 0 {
-		return time.UnixMilli(m.BornTimestamp)
+// bornTime is when a message was sent to RocketMQ (the mapping reads it
+// from the message's BornTimestamp; a routed copy carries its original's):
+// for a device's, just after the gateway took its PUBLISH. A subscription
+// made later does not get it, and its expiry interval counts from here.
+func bornTime(p mqttrmq.Publish) time.Time {
+	if !p.Born.IsZero() {
+		return p.Born
 	}
 	return time.Now()
 }

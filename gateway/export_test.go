@@ -1,5 +1,19 @@
 package gateway
 
+import (
+	"time"
+
+	"github.com/mqttrmq/mqttrmq"
+)
+
+// IssueToken signs a token as the token service does, without the
+// service's bounds on its expiry, so that tests can hold tokens that live
+// seconds or expired already.
+func IssueToken(g *Gateway, accessKey string, app mqttrmq.TokenApplication) (string, error) {
+	tok, _, err := g.tokens.issue(accessKey, app, time.Now())
+	return tok, err
+}
+
 // DispatchOf returns the queues this instance sends a device's message to
 // topic (P2P to p2p, when not empty) to, as its directory says now: what a
 // test waits on for a subscription made on another instance to be known

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/producer"
@@ -39,12 +39,22 @@ type Gateway struct {
 	sessions  sessions                     // the persistent sessions served here
 	connAt    sync.Map                     // connection ID → when it connected, ns
 	consumer  rocketmq.PushConsumer        // the router's
+	revoker   rocketmq.PushConsumer        // the revocation topic's, with Config.Tokens
 	rebalance consumerguard.Guard          // the client's Shutdown races its rebalances
 	consuming consuming
 
+	presence presence        // presence events (presence.go)
+	tokens   *tokenAuthority // nil without Config.Tokens (tokens.go)
+	access   accessCounters  // permissions and tokens (access.go)
+
 	state     atomic.Int32 // created, started, closed
+	up        atomic.Bool  // Start finished
 	closeOnce sync.Once
 	closeErr  error
+
+	metrics  *metrics    // the Prometheus registry and histograms
+	ready    readiness   // what Ready judges from
+	draining atomic.Bool // Drain began
 }
 
 const (
@@ -66,7 +76,8 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger.With("gateway", cfg.InstanceID), parents: map[string]bool{}, sessions: sessions{served: map[string]*served{}, queues: map[string]*served{}, kept: map[string]bool{}}}
+	g := &Gateway{cfg: cfg, log: rateLimited(cfg.Logger, cfg.LogRate).With("gateway", cfg.InstanceID), parents: map[string]bool{}, sessions: sessions{served: map[string]*served{}, queues: map[string]*served{}, kept: map[string]bool{}}}
+	g.metrics = newMetrics(g)
 	if cfg.apache() && cfg.Dialect.Filters() == nil {
 		// The Apache dialect fans uplink messages out to the queues of the
 		// filters this instance's clients hold; a dialect given with its
@@ -83,7 +94,13 @@ func New(cfg Config) (*Gateway, error) {
 			g.topics[t], _ = mqttrmq.NamespaceTopic(cfg.Namespace, t) // checked by withDefaults
 		}
 	}
-	g.broker = broker.New(cfg.brokerOptions(g.log), (*hooks)(g))
+	g.presence.init(cfg, time.Now())
+	if cfg.Tokens != nil {
+		g.tokens = newTokenAuthority(*cfg.Tokens, cfg.Namespace)
+	}
+	opts := cfg.brokerOptions(g.log)
+	opts.Observer = g.metrics
+	g.broker = broker.New(opts, (*hooks)(g))
 	return g, nil
 }
 
@@ -146,6 +163,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err := g.start(ctx); err != nil {
 		return errors.Join(err, g.Close())
 	}
+	g.up.Store(true)
 	g.log.Info("gateway started", "listen", g.Listeners(), "parents", g.cfg.ParentTopics, "nameserver", g.cfg.NameServer)
 	return nil
 }
@@ -216,6 +234,9 @@ func (g *Gateway) start(ctx context.Context) error {
 		return err
 	}
 	g.consumer = c
+	if err := g.startTokens(ctx); err != nil {
+		return err
+	}
 	return ctx.Err()
 }
 
@@ -251,9 +272,6 @@ func (g *Gateway) Stats() Stats {
 	return st
 }
 
-// MetricsHandler serves Stats in Prometheus's text format.
-func (g *Gateway) MetricsHandler() http.Handler { return metricsHandler{g} }
-
 // Close stops routing, disconnects every client, commits what persistent
 // sessions acknowledged, and closes the RocketMQ clients, in that order.
 // Persistent sessions' messages stay in their queues in RocketMQ for
@@ -263,14 +281,17 @@ func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
 		g.state.Store(stateClosed)
 		var errs []error
-		if g.consumer != nil {
-			errs = append(errs, g.rebalance.Shutdown(g.consumer))
+		for _, c := range []rocketmq.PushConsumer{g.consumer, g.revoker} {
+			if c != nil {
+				errs = append(errs, g.rebalance.Shutdown(c))
+			}
 		}
 		g.consuming.stop()
 		g.broker.Close()
 		if g.net != nil {
 			g.net.Close()
 		}
+		g.stopTokens()
 		if g.node != nil {
 			g.node.Close()
 		}

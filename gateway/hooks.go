@@ -18,7 +18,7 @@ func (h *hooks) Authenticate(c *broker.Client, username string, password []byte)
 	g := h.gw()
 	id := c.ID()
 	refuse := func(code broker.ReasonCode, reason string, err error) broker.ReasonCode {
-		g.log.Info("connection refused", "client", id, "remote", c.RemoteAddr().String(), "code", code, "reason", reason, "error", err)
+		g.event("connection refused", "client", id, "remote", c.RemoteAddr().String(), "transport", c.Transport().String(), "code", code, "reason", reason, "error", err)
 		return code
 	}
 	// A client ID reaches RocketMQ as the clientId property and names a P2P
@@ -31,8 +31,8 @@ func (h *hooks) Authenticate(c *broker.Client, username string, password []byte)
 			return refuse(broker.ClientIdentifierNotValid, "client ID not of the form GroupID@@@DeviceID", err)
 		}
 	}
-	if err := g.cfg.Auth.Authenticate(id, username, password); err != nil {
-		return refuse(broker.BadUsernameOrPassword, "authentication", err)
+	if code, err := g.authenticate(c, username, password); code != broker.Success {
+		return refuse(code, "authentication", err)
 	}
 	return broker.Success
 }
@@ -42,18 +42,23 @@ func (h *hooks) Authenticate(c *broker.Client, username string, password []byte)
 func (h *hooks) AuthorizeSubscribe(c *broker.Client, filter string, _ byte) broker.ReasonCode {
 	g := h.gw()
 	if !g.parents[parentOfFilter(filter)] {
-		g.log.Info("subscription refused", "client", c.ID(), "filter", filter, "reason", "first level is not a parent topic this gateway serves")
+		g.event("subscription refused", "client", c.ID(), "remote", c.RemoteAddr().String(), "filter", filter, "code", broker.TopicFilterInvalid, "reason", "first level is not a parent topic this gateway serves")
 		return broker.TopicFilterInvalid // well formed, but not served here
 	}
 	if snoopsP2P(c.ID(), filter) {
-		g.log.Info("subscription refused", "client", c.ID(), "filter", filter, "reason", "another client's P2P topic")
+		g.event("subscription refused", "client", c.ID(), "remote", c.RemoteAddr().String(), "filter", filter, "code", broker.NotAuthorized, "reason", "another client's P2P topic")
 		return broker.NotAuthorized
 	}
-	return broker.Success
+	return g.authorizeSubscribe(c, filter) // permissions and tokens
 }
 
-// Publish sends a client's publish, or its will, to RocketMQ; see uplink.
+// Publish sends a client's publish, or its will, to RocketMQ (see
+// uplink), unless it is a token upload or refused by the permissions or
+// the client's tokens.
 func (h *hooks) Publish(c *broker.Client, m *broker.Message, ack func(broker.ReasonCode)) {
+	if h.gw().interceptPublish(c, m, ack) {
+		return
+	}
 	h.gw().uplink(c, m, ack)
 }
 
@@ -81,6 +86,15 @@ func (h *hooks) Unsubscribed(clientID, filter string) {
 	}
 }
 
-// Connected and Disconnected tell the directory; see connected.
-func (h *hooks) Connected(c *broker.Client)             { h.gw().connected(c) }
-func (h *hooks) Disconnected(c *broker.Client, _ error) { h.gw().disconnected(c) }
+// Connected and Disconnected tell the directory (see clusterConnected),
+// send presence events and track a Token-mode client's tokens (see
+// access.go).
+func (h *hooks) Connected(c *broker.Client) {
+	h.gw().clusterConnected(c)
+	h.gw().connected(c)
+}
+
+func (h *hooks) Disconnected(c *broker.Client, err error) {
+	h.gw().clusterDisconnected(c)
+	h.gw().disconnected(c, err)
+}

@@ -43,7 +43,7 @@ func (g *Gateway) newRouter() (rocketmq.PushConsumer, error) {
 		consumer.WithCredentials(g.cfg.Credentials),
 		consumer.WithConsumeGoroutineNums(1),
 		consumer.WithConsumeMessageBatchMaxSize(1),
-		consumer.WithStrategy(g.rebalance.Strategy(nil)), // see Close
+		consumer.WithStrategy(g.rebalance.Strategy(g.allocate)), // see Close; allocate tells Ready
 	)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: router: %w", err)
@@ -86,14 +86,15 @@ func (g *Gateway) route(_ context.Context, msgs ...*primitive.MessageExt) (consu
 			g.stats.routedNowhere.Add(1)
 			continue
 		}
-		// The Apache dialect's own dispatch, which the broker did already.
-		m.RemoveProperty(propDispatch)
-		m.RemoveProperty(propQueueOffset)
 		topic := m.Topic
 		if g.cfg.Namespace != "" {
 			topic = strings.TrimPrefix(topic, g.cfg.Namespace+"%")
 		}
-		copies := routedCopies(g.routeTopic(), topic, m.MsgId, bornTime(m), m.MarshallProperties(), m.Body, queues)
+		born := time.Now()
+		if m.BornTimestamp > 0 {
+			born = time.UnixMilli(m.BornTimestamp)
+		}
+		copies := routedCopies(g.routeTopic(), topic, m.MsgId, born, m.MarshallProperties(), m.Body, queues)
 		for _, cp := range copies {
 			cp.Queue = &primitive.MessageQueue{QueueId: m.Queue.QueueId} // read by laneSelector
 			ctx, cancel := context.WithTimeout(context.Background(), g.cfg.SendTimeout)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
@@ -33,8 +34,8 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		ClientID:          c.ID(), // from the connection: a device cannot forge it
 		PersistentSession: c.Persistent(),
 		Payload:           m.Payload,
-		UserProperties:    userPropertiesOf(m.User),
 	}
+	withProperties(&p, m)
 	msg, code, err := g.uplinkMessage(p)
 	var more []*primitive.Message
 	if err == nil {
@@ -48,18 +49,20 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		if ack == nil {
 			what = "will refused"
 		}
-		g.log.Info(what, "client", c.ID(), "topic", m.Topic, "qos", p.QoS, "code", code, "error", err)
+		g.event(what, "client", c.ID(), "remote", c.RemoteAddr().String(), "topic", m.Topic, "qos", p.QoS, "code", code, "error", err)
 		if ack != nil {
 			ack(code)
 		}
 		return
 	}
+	g.sendStarted() // ended by the last outcome, see Drain
 	if ack == nil || p.QoS == mqttrmq.AtMostOnce {
 		// Nobody waits for a will or a QoS 0 message: one attempt.
 		g.sender.sendAndForget(c.ID(), msg, more, func(err error) {
 			if g.countSend(c.ID(), err) {
 				g.broker.Retain(m)
 			}
+			g.sendEnded()
 		})
 		if ack != nil {
 			ack(broker.Success)
@@ -72,7 +75,7 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		// it should hear back within half of it.
 		budget = ka / 2
 	}
-	r := &retry{g: g, c: c, m: m, msg: msg, more: more, ack: ack, giveUp: time.Now().Add(budget), backoff: 20 * time.Millisecond}
+	r := &retry{g: g, c: c, m: m, msg: msg, p: p, more: more, ack: ack, giveUp: time.Now().Add(budget), backoff: 20 * time.Millisecond}
 	r.send()
 }
 
@@ -83,23 +86,41 @@ type retry struct {
 	c       *broker.Client
 	m       *broker.Message
 	msg     *primitive.Message
+	p       mqttrmq.Publish      // what msg says
 	more    []*primitive.Message // its routed copies
 	ack     func(broker.ReasonCode)
 	giveUp  time.Time
 	backoff time.Duration
+	again   bool // a send was tried before
 }
 
-func (r *retry) send() { r.g.sender.sendAndForget(r.c.ID(), r.msg, r.more, r.report) }
+func (r *retry) send() {
+	if r.again {
+		// A later send is born later: it carries what is left of the
+		// expiry interval, and this instance counts from now too.
+		if now := time.Now(); r.g.rewriteExpiry(r.m, r.msg, now) {
+			r.g.recent.put(r.m.ID, now)
+		}
+		// Its copies carry the message as it is now, to whoever wants
+		// it now.
+		r.more = r.g.dispatchTo(r.msg, r.p)
+	}
+	r.again = true
+	r.g.sender.sendAndForget(r.c.ID(), r.msg, r.more, r.report)
+}
 
 func (r *retry) report(err error) {
 	if r.g.countSend(r.c.ID(), err) {
 		r.g.broker.Retain(r.m) // a retained message is this instance's at once
 		r.ack(broker.Success)
+		r.g.metrics.uplinkAcked(r.m.QoS, r.m.Created)
+		r.g.sendEnded()
 		return
 	}
 	if errors.Is(err, errSenderClosed) || r.c.IsClosed() || time.Now().Add(r.backoff).After(r.giveUp) {
 		r.g.stats.uplinkGaveUp.Add(1)
 		r.ack(broker.Unacknowledged)
+		r.g.sendEnded()
 		return
 	}
 	time.AfterFunc(r.backoff, r.send)
@@ -108,6 +129,7 @@ func (r *retry) report(err error) {
 
 // countSend records the outcome of one send and reports whether RocketMQ took it.
 func (g *Gateway) countSend(clientID string, err error) bool {
+	g.ready.sendOutcome(err)
 	if err == nil {
 		g.stats.uplinkSent.Add(1)
 		return true
@@ -122,6 +144,10 @@ func (g *Gateway) countSend(clientID string, err error) bool {
 func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, broker.ReasonCode, error) {
 	if len(p.Payload) > g.cfg.MaxPayload {
 		return nil, broker.QuotaExceeded, fmt.Errorf("payload of %d bytes is over the %d-byte limit", len(p.Payload), g.cfg.MaxPayload)
+	}
+	if p.PayloadUTF8 && !utf8.Valid(p.Payload) {
+		// The core refuses such a PUBLISH itself; a will gets here.
+		return nil, broker.PayloadFormatInvalid, errors.New("the payload is declared UTF-8 and is not [MQTT-3.3.2-4]")
 	}
 	parent, second, err := mqttrmq.SplitTopic(p.Topic)
 	if err != nil {
@@ -153,17 +179,4 @@ func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, broker.R
 	// and when it comes back from RocketMQ.
 	msg.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, primitive.CreateUniqID())
 	return msg, broker.Success, nil
-}
-
-// userPropertiesOf carries an MQTT 5 publish's user properties, in order,
-// duplicates kept; nil for none (and for every MQTT 3.1.1 publish).
-func userPropertiesOf(user []broker.UserProperty) []mqttrmq.UserProperty {
-	if len(user) == 0 {
-		return nil
-	}
-	props := make([]mqttrmq.UserProperty, len(user))
-	for i, u := range user {
-		props[i] = mqttrmq.UserProperty{Key: u.Key, Value: u.Value}
-	}
-	return props
 }

@@ -43,6 +43,13 @@ func TestThroughProxy(t *testing.T) {
 		{mqttrmq.AlibabaCloud, "MQ2MQTT", mqttrmq.Publish{Topic: topic + "/p2p/GID_car@@@v2", QoS: 2, PersistentSession: true, Payload: []byte("unlock"),
 			UserProperties: []mqttrmq.UserProperty{{Key: "k", Value: "ü"}, {Key: "k", Value: "2"}}}},
 		{mqttrmq.ApacheRocketMQMQTT.WithFilters(&subs), "", mqttrmq.Publish{Topic: topic + "/v3/gps", QoS: 1, ClientID: "GID_car@@@v3", Payload: []byte("31.2,121.5")}},
+		// MQTT 5's message properties: properties in one dialect, members
+		// of extData in the other.
+		{nil, "MQTT2MQ", mqttrmq.Publish{Topic: topic + "/req/v4", QoS: 1, ClientID: "GID_car@@@v4", Payload: []byte(`{"q":"status ✓"}`),
+			MessageExpiry: mqttrmq.ExpiresAfter(300), PayloadUTF8: true, ContentType: "application/json",
+			ResponseTopic: topic + "/replies/v4", CorrelationData: []byte{0, 0xfb, 0xff}}},
+		{mqttrmq.ApacheRocketMQMQTT, "", mqttrmq.Publish{Topic: topic + "/req/v5", QoS: 1, ClientID: "GID_car@@@v5", Payload: []byte("status?"),
+			MessageExpiry: mqttrmq.ExpiresAfter(0), ContentType: "text/plain", ResponseTopic: topic + "/replies/v5", CorrelationData: []byte("req-5")}},
 	}
 
 	producer, err := rmq.NewProducer(&rmq.Config{Endpoint: endpoint, Credentials: &credentials.SessionCredentials{}}, rmq.WithTopics(topic))
@@ -93,6 +100,12 @@ func TestThroughProxy(t *testing.T) {
 			}
 			c := cases[i]
 			back, err := rocketmq5.FromRocketMQ(c.dialect, v)
+			if err == nil {
+				if back.Born.IsZero() || back.Born.After(time.Now()) || time.Since(back.Born) > time.Hour {
+					t.Errorf("case %d: Born %v; want the view's born timestamp", i, back.Born)
+				}
+				back.Born = time.Time{}
+			}
 			if err != nil {
 				t.Errorf("case %d: FromRocketMQ on the gRPC client's message: %v", i, err)
 			} else if diff := cmp.Diff(c.p, back); diff != "" {
@@ -122,6 +135,12 @@ func TestThroughProxy(t *testing.T) {
 	for _, m := range stored {
 		c := cases[want[string(m.Body)]]
 		back, err := c.dialect.FromRocketMQ(m.Topic, m, m.Body)
+		if err == nil {
+			if !back.Born.Equal(time.UnixMilli(m.BornTimestamp)) {
+				t.Errorf("FromRocketMQ on the broker's copy of %q: Born %v; want its BornTimestamp %d", m.Body, back.Born, m.BornTimestamp)
+			}
+			back.Born = time.Time{}
+		}
 		if err != nil {
 			t.Errorf("FromRocketMQ on the broker's copy of %q: %v", m.Body, err)
 		} else if diff := cmp.Diff(c.p, back); diff != "" {

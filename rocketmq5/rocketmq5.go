@@ -97,11 +97,18 @@ func NewMessage(d *mqttrmq.Dialect, p mqttrmq.Publish) (*rmq.Message, error) {
 }
 
 // FromRocketMQ reads a received gRPC-client message with d (nil: the
-// default dialect), as d.FromRocketMQ reads a rocketmq-client-go one. A
-// nil v is refused.
+// default dialect), as d.FromRocketMQ reads a rocketmq-client-go one, Born
+// included: the view's born timestamp, which a Message Expiry Interval
+// counts from (see mqttrmq.Publish.ExpiryLeft). A nil v is refused.
 func FromRocketMQ(d *mqttrmq.Dialect, v *rmq.MessageView) (mqttrmq.Publish, error) {
 	if v == nil {
 		return d.FromRocketMQ("", View{}, nil)
 	}
-	return d.FromRocketMQ(v.GetTopic(), View{v}, v.GetBody())
+	p, err := d.FromRocketMQ(v.GetTopic(), View{v}, v.GetBody())
+	if err == nil {
+		if born := v.GetBornTimestamp(); born != nil && born.UnixMilli() > 0 {
+			p.Born = *born
+		}
+	}
+	return p, err
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"net/url"
 	"os"
@@ -37,11 +38,16 @@ type options struct {
 	realTopic  string
 	clean      bool
 	cleanIsSet bool
+	expiry     mqttrmq.Expiry // of every command; none when not set
 
-	consume bool
-	expect  int
-	wait    time.Duration
-	verbose bool
+	request string // client ID a request goes to
+	replyTo string // the request's response topic
+
+	consume  bool
+	presence string // status topic to read presence events of; empty for none
+	expect   int
+	wait     time.Duration
+	verbose  bool
 }
 
 func (o options) sends() bool { return len(o.p2p) > 0 || o.broadcast != "" }
@@ -51,7 +57,9 @@ const usageHead = `Usage: backend -namesrv ip:port -topic parent [flags]
 A backend service on RocketMQ. Without -p2p or -broadcast it reads device
 messages of the parent topic and prints them as MQTT publishes, until
 interrupted (or -expect, -wait). With them it sends a command to MQTT
-clients and exits (add -consume to read afterwards).
+clients and exits (add -consume to read afterwards). With -request it sends
+one client a request, an MQTT 5 Response Topic and Correlation Data beside
+it, and waits for the answer (-wait, 30s unless given).
 
 Flags:`
 
@@ -76,8 +84,12 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	qos := fs.Int("qos", 1, "QoS of the command: 0, 1 or 2 (a subscriber gets at most its subscription's)")
 	fs.StringVar(&o.realTopic, "real-topic", "", "MQTT `topic` the receivers are shown instead of the default (mqttRealTopic), mostly for -p2p")
 	fs.BoolVar(&o.clean, "clean", true, "with -p2p, -clean=false keeps the command for a persistent session that is offline (cleansessionflag)")
+	expiry := fs.Duration("expiry", 0, "Message Expiry Interval of the command, whole seconds: a device that has not got it by then never gets it (0: none)")
+	fs.StringVar(&o.request, "request", "", "send -msg to this client `ID` as a request, with a response topic and correlation data, and wait for its answer")
+	fs.StringVar(&o.replyTo, "reply-to", "", "with -request, the response `topic` (default {topic}/replies/{instance}: under -topic, so that the answer comes back through RocketMQ)")
 	fs.BoolVar(&o.consume, "consume", false, "read device messages after sending")
-	fs.IntVar(&o.expect, "expect", 0, "exit once this many device messages were read; fail if -wait passes first")
+	fs.StringVar(&o.presence, "presence", "", "also read the presence events of this status `topic` (the gateway's -status-topic) and print who is online")
+	fs.IntVar(&o.expect, "expect", 0, "exit once this many device messages (and presence events) were read; fail if -wait passes first")
 	fs.DurationVar(&o.wait, "wait", 0, "read this long, then exit (0: until interrupted)")
 	fs.BoolVar(&o.verbose, "v", false, "show the RocketMQ client's warnings")
 	if err := fs.Parse(args); err != nil {
@@ -91,7 +103,12 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	fs.Visit(func(f *flag.Flag) { o.cleanIsSet = o.cleanIsSet || f.Name == "clean" })
+	groupIsSet, waitIsSet := false, false
+	fs.Visit(func(f *flag.Flag) {
+		o.cleanIsSet = o.cleanIsSet || f.Name == "clean"
+		groupIsSet = groupIsSet || f.Name == "group"
+		waitIsSet = waitIsSet || f.Name == "wait"
+	})
 
 	if *namesrv == "" {
 		return o, errors.New("-namesrv is required: the RocketMQ name servers, ip:port[,ip:port]")
@@ -146,6 +163,54 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 		}
 	}
 
+	if o.request != "" {
+		if *p2p != "" || o.broadcast != "" || o.consume || o.expect > 0 || o.realTopic != "" {
+			return o, errors.New("-request sends one request and waits for its answer: leave out -p2p, -broadcast, -consume, -expect and -real-topic")
+		}
+		topic, err := mqttrmq.P2PTopic(o.topic, o.request)
+		if err == nil {
+			err = deliverable(o.dialect, topic)
+		}
+		if err != nil {
+			return o, fmt.Errorf("-request: %w", err)
+		}
+		if o.replyTo == "" {
+			o.replyTo = o.topic + "/replies/" + o.instance
+		}
+		if parent, _, err := mqttrmq.SplitTopic(o.replyTo); err != nil {
+			return o, fmt.Errorf("-reply-to: %w", err)
+		} else if parent != o.topic {
+			return o, fmt.Errorf("-reply-to %q: the answer is read from -topic %s: want a topic under it", o.replyTo, o.topic)
+		}
+		if !groupIsSet {
+			// A group of its own: the answer must reach this process,
+			// not another member of a shared group.
+			o.group = o.instance + "-replies"
+			if err := mqttrmq.ValidateParentTopic(o.group); err != nil {
+				return o, fmt.Errorf("-instance %q: too long to name the group of the replies, %s: give -group", o.instance, o.group)
+			}
+		}
+		if !waitIsSet {
+			o.wait = 30 * time.Second
+		}
+		if o.message == "" {
+			return o, errors.New("-msg is required with -request")
+		}
+	} else if o.replyTo != "" {
+		return o, errors.New("-reply-to is for -request")
+	}
+	if *expiry < 0 || *expiry > math.MaxUint32*time.Second {
+		return o, fmt.Errorf("-expiry %v: want 0 to %v", *expiry, math.MaxUint32*time.Second)
+	}
+	if *expiry > 0 {
+		if *expiry%time.Second != 0 {
+			return o, fmt.Errorf("-expiry %v: MQTT counts whole seconds", *expiry)
+		}
+		if !o.sends() && o.request == "" {
+			return o, errors.New("-expiry is for commands: add -p2p, -broadcast or -request")
+		}
+		o.expiry = mqttrmq.ExpiresAfter(uint32(*expiry / time.Second))
+	}
 	if *p2p != "" {
 		for _, id := range strings.Split(*p2p, ",") {
 			id = strings.TrimSpace(id)
@@ -174,7 +239,7 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	if o.sends() && o.message == "" {
 		return o, errors.New("-msg is required with -p2p and -broadcast")
 	}
-	if !o.sends() && (o.message != "" || o.realTopic != "" || o.cleanIsSet) {
+	if !o.sends() && o.request == "" && (o.message != "" || o.realTopic != "" || o.cleanIsSet) {
 		return o, errors.New("-msg, -real-topic and -clean are for commands: add -p2p or -broadcast")
 	}
 	if *qos < 0 || *qos > 2 {
@@ -186,11 +251,19 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 			return o, fmt.Errorf("-real-topic: %w", err)
 		}
 	}
-	if o.cleanIsSet && len(o.p2p) == 0 {
+	if o.cleanIsSet && len(o.p2p) == 0 && o.request == "" {
 		return o, errors.New("-clean is for -p2p: a subscriber's own session decides for the rest")
 	}
-	if !o.sends() {
+	if !o.sends() && o.request == "" {
 		o.consume = true
+	}
+	if o.presence != "" {
+		if err := mqttrmq.ValidateParentTopic(o.presence); err != nil {
+			return o, fmt.Errorf("-presence: %w", err)
+		}
+		if o.presence == o.topic {
+			return o, errors.New("-presence names -topic: presence events have a topic of their own")
+		}
 	}
 	if o.expect < 0 || o.wait < 0 {
 		return o, errors.New("-expect and -wait cannot be negative")

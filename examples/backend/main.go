@@ -11,6 +11,17 @@
 //
 //	go run ./examples/backend -namesrv 127.0.0.1:9876 -topic vehicles -p2p GID_vehicle@@@car1 -msg unlock
 //	go run ./examples/backend -namesrv 127.0.0.1:9876 -topic vehicles -broadcast /cmd/all -msg stop
+//
+// Ask one device something and wait for its answer (MQTT 5 request/response:
+// a Response Topic and Correlation Data on the request, which the device's
+// answer carries back; see the device's -respond):
+//
+//	go run ./examples/backend -namesrv 127.0.0.1:9876 -topic vehicles -request GID_vehicle@@@car1 -msg status -expiry 30s
+//
+// Print who comes and goes, from the gateway's -status-topic, besides the
+// device messages:
+//
+//	go run ./examples/backend -namesrv 127.0.0.1:9876 -topic vehicles -presence status
 package main
 
 import (

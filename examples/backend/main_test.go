@@ -269,6 +269,15 @@ var flagErrors = []struct {
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-p2p", "GID_xyz@@@a", "-msg", "m", "-real-topic", "a/#"}, "-real-topic: "},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-broadcast", "/b", "-msg", "m", "-clean=false"}, "-clean is for -p2p"},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-expect", "-2"}, "cannot be negative"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-request", "GID_xyz@@@a", "-p2p", "GID_xyz@@@b", "-msg", "m"}, "leave out -p2p"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-request", "GID_xyz@@@a"}, "-msg is required with -request"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-request", "GID_xyz@@@a/b", "-msg", "m"}, "-request: "},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-request", "GID_xyz@@@a", "-msg", "m", "-reply-to", "w/replies"}, "want a topic under it"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-request", "GID_xyz@@@a", "-msg", "m", "-reply-to", "v/+"}, "-reply-to: "},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-reply-to", "v/r"}, "-reply-to is for -request"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-p2p", "GID_xyz@@@a", "-msg", "m", "-expiry", "1500ms"}, "whole seconds"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-p2p", "GID_xyz@@@a", "-msg", "m", "-expiry", "-1s"}, "-expiry -1s"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topic", "v", "-expiry", "10s"}, "-expiry is for commands"},
 }
 
 func TestNameServerEndpoint(t *testing.T) {

@@ -39,6 +39,9 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 		rlog.SetLogLevel("error") // the RocketMQ client's own logger, process-wide
 	}
 	b := &backend{opts: o, out: stdout, read: make(chan struct{}, 1)}
+	if o.request != "" {
+		return b.requestReply(ctx)
+	}
 	if o.sends() {
 		if err := b.sendCommands(ctx); err != nil {
 			return err
@@ -57,7 +60,9 @@ type backend struct {
 	mu   sync.Mutex // serialises output and guards n
 	out  io.Writer
 	n    int
-	read chan struct{} // signalled on every device message
+	read chan struct{} // signalled on every device message and presence event
+
+	online mqttrmq.PresenceTracker // who is online, with -presence
 }
 
 func (b *backend) printf(format string, a ...any) {
@@ -140,6 +145,11 @@ func (b *backend) command(target, second string) (*primitive.Message, error) {
 			return nil, err
 		}
 	}
+	if o.expiry.IsSet() {
+		if err := d.SetMessageExpiry(m, o.expiry); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
@@ -161,43 +171,11 @@ func (b *backend) send(ctx context.Context, p rocketmq.Producer, m *primitive.Me
 // ctx is done.
 func (b *backend) consume(ctx context.Context) (err error) {
 	o := b.opts
-	from := consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp)
-	if o.fromFirst {
-		from = consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset)
-	}
-	// The guard shuts the consumer down without racing its own
-	// rebalances, which read a flag the client's Shutdown writes without
-	// synchronisation; it works on any RocketMQ, not only the test one.
-	var guard rocketmqtest.ConsumerGuard
-	c, err := rocketmq.NewPushConsumer(
-		consumer.WithNameServer(o.nameServers),
-		consumer.WithGroupName(o.group),
-		consumer.WithInstance(o.instance+"-consumer"),
-		consumer.WithCredentials(o.credentials),
-		consumer.WithNamespace(o.namespace),
-		from,
-		// Read only for a group that has no offsets yet; the client reads
-		// it as UTC.
-		consumer.WithConsumeTimestamp(time.Now().Add(-time.Second).UTC().Format("20060102150405")),
-		// One callback at a time: a device's messages, which share a
-		// queue, print in the order it sent them.
-		consumer.WithConsumeGoroutineNums(1),
-		consumer.WithStrategy(guard.Strategy(nil)),
-	)
+	stop, err := b.startConsumer(b.handle)
 	if err != nil {
-		return fmt.Errorf("consumer: %w", err)
+		return err
 	}
-	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: o.tag}
-	if err := c.Subscribe(o.topic, selector, b.handle); err != nil {
-		c.Shutdown()
-		return fmt.Errorf("consumer: subscribe %s: %w", o.topic, err)
-	}
-	if err := c.Start(); err != nil {
-		c.Shutdown()
-		return fmt.Errorf("consumer: %w", err)
-	}
-	defer func() { err = errors.Join(err, guard.Shutdown(c)) }()
-	b.printf("consuming %s (tag %s) as group %s\n", o.topic, o.tag, o.group)
+	defer func() { err = errors.Join(err, stop()) }()
 
 	var timeout <-chan time.Time
 	if o.wait > 0 {
@@ -223,6 +201,56 @@ func (b *backend) consume(ctx context.Context) (err error) {
 			return nil // interrupted: the normal way to stop
 		}
 	}
+}
+
+// startConsumer starts the consumer of -topic's device messages, each
+// handed to handle, and returns what stops it.
+func (b *backend) startConsumer(handle func(context.Context, ...*primitive.MessageExt) (consumer.ConsumeResult, error)) (stop func() error, err error) {
+	o := b.opts
+	from := consumer.WithConsumeFromWhere(consumer.ConsumeFromTimestamp)
+	if o.fromFirst {
+		from = consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset)
+	}
+	// The guard shuts the consumer down without racing its own
+	// rebalances, which read a flag the client's Shutdown writes without
+	// synchronisation; it works on any RocketMQ, not only the test one.
+	var guard rocketmqtest.ConsumerGuard
+	c, err := rocketmq.NewPushConsumer(
+		consumer.WithNameServer(o.nameServers),
+		consumer.WithGroupName(o.group),
+		consumer.WithInstance(o.instance+"-consumer"),
+		consumer.WithCredentials(o.credentials),
+		consumer.WithNamespace(o.namespace),
+		from,
+		// Read only for a group that has no offsets yet; the client reads
+		// it as UTC.
+		consumer.WithConsumeTimestamp(time.Now().Add(-time.Second).UTC().Format("20060102150405")),
+		// One callback at a time: a device's messages, which share a
+		// queue, print in the order it sent them.
+		consumer.WithConsumeGoroutineNums(1),
+		consumer.WithStrategy(guard.Strategy(nil)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("consumer: %w", err)
+	}
+	selector := consumer.MessageSelector{Type: consumer.TAG, Expression: o.tag}
+	if err := c.Subscribe(o.topic, selector, handle); err != nil {
+		c.Shutdown()
+		return nil, fmt.Errorf("consumer: subscribe %s: %w", o.topic, err)
+	}
+	if err := b.subscribePresence(c); err != nil {
+		c.Shutdown()
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		c.Shutdown()
+		return nil, fmt.Errorf("consumer: %w", err)
+	}
+	b.printf("consuming %s (tag %s) as group %s\n", o.topic, o.tag, o.group)
+	if o.presence != "" {
+		b.printf("consuming presence events of %s\n", o.presence)
+	}
+	return func() error { return guard.Shutdown(c) }, nil
 }
 
 // handle prints device messages as the MQTT publishes they were.
@@ -264,6 +292,10 @@ func (b *backend) describe(topic, tag string, m mqttrmq.Properties) string {
 	for _, k := range []string{
 		d.TopicKey(), d.QoSKey(), d.CleanSessionKey(), d.ClientIDKey(),
 		mqttrmq.PropRealTopic, d.UserPropertiesKey(), mqttrmq.PropDispatch,
+		// MQTT 5's message properties, in the hosted dialect; the Apache
+		// one keeps them in extData.
+		mqttrmq.PropMessageExpiry, mqttrmq.PropContentType, mqttrmq.PropPayloadFormat,
+		mqttrmq.PropResponseTopic, mqttrmq.PropCorrelationData,
 	} {
 		if v := m.GetProperty(k); v != "" {
 			fmt.Fprintf(&s, " %s=%s", k, v)

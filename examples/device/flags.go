@@ -31,6 +31,8 @@ type options struct {
 	expect    int
 	wait      time.Duration
 	waitIsSet bool
+	respond   bool   // MQTT 5: answer requests
+	reply     string // the answer, with {request} and {client} replaced
 }
 
 const usageHead = `Usage: device -broker tcp://host:1883 -client GroupID@@@DeviceID [flags]
@@ -42,6 +44,10 @@ prints what it receives, P2P messages included.
 It exits after sending when it sent something and subscribed to nothing;
 otherwise it keeps receiving until interrupted, for -wait, or until it has
 received -expect messages.
+
+With -respond it speaks MQTT 5 instead and answers requests: a message
+with a Response Topic gets -reply published to that topic with its
+Correlation Data; -expect counts the answers.
 
 Flags:`
 
@@ -70,6 +76,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	parent := fs.String("parent", "", "parent `topic` of the P2P message -p2p-to sends: it goes to {parent}/p2p/{client ID}")
 	fs.IntVar(&o.expect, "expect", 0, "exit once this many messages were received; fail if -wait passes first")
 	fs.DurationVar(&o.wait, "wait", 0, "keep receiving this long, then exit (0: until interrupted)")
+	fs.BoolVar(&o.respond, "respond", false, "speak MQTT 5 and answer every request (a message with a Response Topic) on its response topic, with its Correlation Data")
+	fs.StringVar(&o.reply, "reply", "done: {request}", "with -respond, the answer's `payload`; {request} is the request's payload, {client} this client's ID")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, usageHead)
@@ -81,7 +89,14 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	fs.Visit(func(f *flag.Flag) { o.waitIsSet = o.waitIsSet || f.Name == "wait" })
+	replyIsSet := false
+	fs.Visit(func(f *flag.Flag) {
+		o.waitIsSet = o.waitIsSet || f.Name == "wait"
+		replyIsSet = replyIsSet || f.Name == "reply"
+	})
+	if replyIsSet && !o.respond {
+		return o, errors.New("-reply is the answer -respond sends: add -respond")
+	}
 
 	u, err := url.Parse(o.broker)
 	if err != nil || u.Host == "" {
@@ -142,6 +157,14 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	}
 	if o.expect < 0 || o.wait < 0 {
 		return o, errors.New("-expect and -wait cannot be negative")
+	}
+	if o.respond {
+		switch {
+		case o.pubTopic != "" || o.p2pTopic != "":
+			return o, errors.New("-respond answers requests; it does not publish: leave out -pub and -p2p-to")
+		case u.Scheme == "ws" || u.Scheme == "wss":
+			return o, fmt.Errorf("-respond speaks MQTT 5 over TCP or TLS: want a tcp, mqtt, ssl, tls or mqtts -broker, not %s", u.Scheme)
+		}
 	}
 	return o, nil
 }

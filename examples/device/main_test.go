@@ -177,6 +177,9 @@ var flagErrors = []struct {
 	{[]string{"-client", "GID_xyz@@@d", "-p2p-to", "a/b", "-parent", "p"}, "-p2p-to: "},
 	{[]string{"-client", "GID_xyz@@@d", "-parent", "p"}, "-parent is for -p2p-to"},
 	{[]string{"-client", "GID_xyz@@@d", "-expect", "-1"}, "cannot be negative"},
+	{[]string{"-client", "GID_xyz@@@d", "-respond", "-pub", "a/b"}, "leave out -pub and -p2p-to"},
+	{[]string{"-client", "GID_xyz@@@d", "-respond", "-broker", "ws://h:80/mqtt"}, "-respond speaks MQTT 5 over TCP or TLS"},
+	{[]string{"-client", "GID_xyz@@@d", "-reply", "ok"}, "add -respond"},
 }
 
 func TestFlagErrors(t *testing.T) {

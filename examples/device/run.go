@@ -50,6 +50,9 @@ func (d *device) printf(format string, a ...any) {
 
 func (d *device) run(ctx context.Context) error {
 	o := d.opts
+	if o.respond {
+		return d.respond(ctx)
+	}
 	opts := paho.NewClientOptions().
 		AddBroker(o.broker).
 		SetClientID(o.clientID).

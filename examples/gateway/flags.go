@@ -19,10 +19,13 @@ import (
 
 // options are the command line's settings, checked.
 type options struct {
-	cfg     gateway.Config
-	metrics string // address of the metrics listener; empty for none
-	trial   string // address of an in-process RocketMQ to run; empty for none
-	verbose bool
+	cfg      gateway.Config
+	metrics  string // address of the metrics listener; empty for none
+	tokenAPI string // address of the token service; empty for none
+	trial    string // address of an in-process RocketMQ to run; empty for none
+	verbose  bool
+
+	operator operatorOptions // configuration file, logs, drain, RocketMQ credentials
 }
 
 const usageHead = `Usage: gateway -namesrv ip:port[,ip:port] -topics a[,b] [flags]
@@ -32,8 +35,7 @@ the hosted MQTT service maps it (package github.com/mqttrmq/mqttrmq).
 
 Flags:`
 
-func parseFlags(stdout io.Writer, args []string) (options, error) {
-	var o options
+func parseFlags(stdout io.Writer, args []string) (o options, err error) {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned; -h prints usage below
 	listen := fs.String("listen", gateway.DefaultListen, "MQTT-over-TCP listen `address`; :1883 serves every interface")
@@ -70,7 +72,9 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	fs.DurationVar(&o.cfg.SnapshotInterval, "snapshot-interval", gateway.DefaultSnapshotInterval, "how often an instance writes all it holds to the directory; silent for three times this, it is taken for dead")
 	fs.IntVar(&o.cfg.MaxOfflineMessages, "max-offline-messages", gateway.DefaultMaxOfflineMessages, "most messages a persistent session gets of what came while it was away (the newest)")
 	fs.StringVar(&o.metrics, "metrics", "", "serve counters in Prometheus's text format at http://`address`/metrics, e.g. :9100")
-	fs.BoolVar(&o.verbose, "v", false, "log every connection and refusal (debug level)")
+	fs.BoolVar(&o.verbose, "v", false, "log everything (-log-level debug)")
+	o.operator.define(fs)
+	access := accessFlagsOn(fs) // presence, tokens, permissions: access.go
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, usageHead)
@@ -82,6 +86,10 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if err := o.operator.load(); err != nil {
+		return o, err
+	}
+	defer func() { err = o.operator.located(err) }() // a value from the file: its line
 
 	if _, _, err := net.SplitHostPort(*listen); err != nil {
 		return o, fmt.Errorf("-listen %q: want host:port, such as :1883: %w", *listen, err)
@@ -118,7 +126,6 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 			}
 		}
 	}
-	var err error
 	if o.cfg.Dialect, err = mqttrmq.ParseDialect(*dialect); err != nil {
 		return o, fmt.Errorf("-dialect: %w", err)
 	}
@@ -179,8 +186,8 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 
 	switch *auth {
 	case "allow-all":
-		if *keys != "" || *keysFile != "" || *instance != "" {
-			return o, errors.New("-access-keys, -access-keys-file and -mqtt-instance need -auth signature; -auth allow-all checks nothing")
+		if (*keys != "" || *keysFile != "" || *instance != "") && !access.tokens() {
+			return o, errors.New("-access-keys, -access-keys-file and -mqtt-instance need -auth signature (or -token-revocation-topic); -auth allow-all checks nothing")
 		}
 		o.cfg.Auth = gateway.AllowAll{}
 	case "signature":
@@ -198,7 +205,16 @@ func parseFlags(stdout io.Writer, args []string) (options, error) {
 	default:
 		return o, fmt.Errorf("-auth %q: want signature or allow-all", *auth)
 	}
-	return o, nil
+	var secrets map[string]string
+	if access.tokens() {
+		if secrets, err = accessKeys(*keys, *keysFile); err != nil {
+			return o, err
+		}
+	}
+	if err := access.apply(&o, secrets, *instance); err != nil {
+		return o, err
+	}
+	return o, o.operator.apply(&o.cfg)
 }
 
 // parseNameServers reads a comma-separated list of ip:port. The RocketMQ

@@ -9,8 +9,14 @@
 // The parent topics must exist in RocketMQ. Devices authenticate with the
 // hosted service's Signature (or DeviceCredential) mode against the
 // AccessKeys given; -auth allow-all lets everyone in, for trials only.
-// SIGINT or SIGTERM stops the gateway cleanly: it stops consuming,
-// disconnects the devices, and closes its RocketMQ clients.
+// SIGINT or SIGTERM drains the gateway and exits 0: it turns unready,
+// stops accepting connections, tells MQTT 5 devices to go (to
+// -server-reference, when given), closes MQTT 3.1.1 devices one by one
+// over -drain-grace, finishes what it is sending to RocketMQ, and closes,
+// all within -drain-timeout. With -metrics, /metrics, /healthz and
+// /readyz are served on that address. Every flag can be set in a TOML
+// file given with -config (see config.go); -print-config shows the
+// effective configuration.
 package main
 
 import (

@@ -23,6 +23,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(childArgsEnv); ok {
+		runAsCommand(args) // the test binary as the command, for TestSIGTERMDrains
+	}
 	rlog.SetLogLevel("fatal")
 	testenv.Main(m, testenv.PahoGoroutines()...)
 }
@@ -54,7 +57,7 @@ func TestServe(t *testing.T) {
 		done <- run(ctx, &out, []string{
 			"-listen", "127.0.0.1:0", "-namesrv", srv.Addr(), "-topics", "vehicles",
 			"-instance-id", id, "-access-keys-file", keys, "-mqtt-instance", instance,
-			"-require-hosted-client-id", "-metrics", "127.0.0.1:0",
+			"-require-hosted-client-id", "-metrics", "127.0.0.1:0", "-drain-grace", "100ms",
 		})
 	}()
 	addr := out.WaitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
@@ -178,7 +181,7 @@ func trial(t *testing.T, namespace string) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, &out, []string{"-rocketmqtest", rmq, "-topics", "vehicles,chat", "-auth", "allow-all", "-namespace", namespace,
-			"-listen", "127.0.0.1:0", "-instance-id", fmt.Sprintf("examples-gateway-trial-%d", time.Now().UnixNano())})
+			"-listen", "127.0.0.1:0", "-drain-grace", "100ms", "-instance-id", fmt.Sprintf("examples-gateway-trial-%d", time.Now().UnixNano())})
 	}()
 	addr := out.WaitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
 	if !strings.Contains(out.String(), "namesrv="+rmq) {

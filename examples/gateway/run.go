@@ -6,9 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/rlog"
@@ -23,7 +23,8 @@ import (
 const startTimeout = 30 * time.Second
 
 // run runs the gateway with the command line args until ctx is done, then
-// closes it. It logs to stdout.
+// drains it (see gateway.Gateway.Drain), within -drain-timeout. It logs to
+// stdout.
 func run(ctx context.Context, stdout io.Writer, args []string) error {
 	o, err := parseFlags(stdout, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -32,19 +33,21 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	level := slog.LevelInfo
+	if o.operator.printConfig {
+		o.operator.writeConfig(stdout)
+		return nil
+	}
 	if o.verbose {
-		level = slog.LevelDebug
 		rlog.SetLogLevel("warn")
 	} else {
 		rlog.SetLogLevel("error") // the RocketMQ client's own logger, process-wide
 	}
-	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: level}))
+	log := o.operator.logger(stdout, o.verbose)
 	o.cfg.Logger = log
 
 	var trial *rocketmqtest.Server
 	if o.trial != "" {
-		srv, err := startTrialRocketMQ(o.trial, o.cfg.Namespace, o.cfg.ParentTopics)
+		srv, err := startTrialRocketMQ(o.trial, o.cfg.Namespace, slices.Concat(o.cfg.ParentTopics, o.extraTopics()))
 		if err != nil {
 			return err
 		}
@@ -86,21 +89,35 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", g.MetricsHandler())
+		mux.Handle("GET /healthz", g.HealthHandler())
+		mux.Handle("GET /readyz", g.ReadyHandler())
 		metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go metrics.Serve(ln)
 		metricsURL = "http://" + ln.Addr().String() + "/metrics"
 	}
-	log.Info("serving", "mqtt", g.Addr(), "listeners", g.Listeners(), "metrics", metricsURL, "group", g.ConsumerGroup())
+	tokens, tokenURL, err := serveTokenAPI(o, g, log)
+	if err != nil {
+		if metrics != nil {
+			metrics.Close()
+		}
+		return errors.Join(err, g.Close())
+	}
+	log.Info("serving", "mqtt", g.Addr(), "listeners", g.Listeners(), "metrics", metricsURL, "tokens", tokenURL, "group", g.ConsumerGroup())
 
 	<-ctx.Done()
-	log.Info("stopping", "cause", context.Cause(ctx))
-	var errs []error
-	if metrics != nil {
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, metrics.Shutdown(shutdownCtx))
-		cancel()
+	log.Info("stopping", "cause", context.Cause(ctx), "drainTimeout", o.operator.drainTimeout)
+	// The metrics listener stays up while the gateway drains, so that
+	// /readyz says it is draining and /metrics shows the drain.
+	drainCtx, cancel := context.WithTimeout(context.Background(), o.operator.drainTimeout)
+	errs := []error{g.Drain(drainCtx)}
+	cancel()
+	for _, srv := range []*http.Server{metrics, tokens} {
+		if srv != nil {
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, srv.Shutdown(shutdownCtx))
+			cancel()
+		}
 	}
-	errs = append(errs, g.Close())
 	return errors.Join(errs...)
 }
 

@@ -66,6 +66,20 @@ type Client struct {
 	lastRead atomic.Int64 // unix nanoseconds of the last bytes received
 	timer    *time.Timer  // connect timeout, then keep-alive
 	closed   atomic.Bool  // close was asked for
+	cause    atomic.Pointer[closeCause]
+	discCode ReasonCode // the reason code of the client's DISCONNECT
+}
+
+// closeCause is why the server closed a connection, for its log line.
+type closeCause struct {
+	code   ReasonCode
+	reason string
+}
+
+// setCause records why the server closes the connection; the first
+// reason given stands.
+func (c *Client) setCause(code ReasonCode, reason string) {
+	c.cause.CompareAndSwap(nil, &closeCause{code, reason})
 }
 
 // pendingAck is one inbound publish awaiting its hook.
@@ -281,7 +295,11 @@ func (c *Client) protocolFault(err error) error {
 // simply disconnected [MQTT-4.8.0-1]. The error returned closes it.
 func (c *Client) fail(code ReasonCode, reason string) error {
 	c.srv.stats.refuse(refDisconnect, code)
-	c.srv.log.Info("client disconnected for a protocol fault", "client", c.id, "remote", c.RemoteAddr().String(), "code", code, "reason", reason)
+	if !c.connected {
+		c.srv.event("connection refused", "client", c.id, "remote", c.RemoteAddr().String(), "transport", c.kind.String(), "code", code, "reason", reason)
+	} else {
+		c.setCause(code, reason) // logged once the connection is closed
+	}
 	if c.connected && c.version == packet.V5 {
 		c.write(packet.AppendDisconnect(nil, byte(code), c.reasonString(reason), ""))
 	}
@@ -306,7 +324,6 @@ func (c *Client) write(b []byte) bool {
 // close closes the connection; Closed does the rest.
 func (c *Client) close(err error) {
 	if c.closed.CompareAndSwap(false, true) {
-		c.srv.log.Debug("closing connection", "client", c.id, "remote", c.RemoteAddr().String(), "why", err)
 		c.tc.Close()
 	}
 }
@@ -318,6 +335,7 @@ func (c *Client) disconnectTo(code ReasonCode, reason, serverReference string) {
 	if c.closed.Load() {
 		return
 	}
+	c.setCause(code, reason)
 	if c.version == packet.V5 && c.connectedNow() {
 		c.srv.stats.refuse(refDisconnect, code)
 		c.write(packet.AppendDisconnect(nil, byte(code), c.reasonString(reason), serverReference))
@@ -388,7 +406,7 @@ func (c *Client) Closed(err error) {
 	if c.gotDisc {
 		err = nil
 	}
-	c.srv.log.Debug("client disconnected", "client", c.id, "remote", c.RemoteAddr().String(), "error", err)
+	c.logDisconnected(err)
 	c.srv.hooks.Disconnected(c, err)
 }
 
@@ -399,3 +417,20 @@ type deadConn struct{}
 func (deadConn) Write([]byte) (int, error) { return 0, net.ErrClosed }
 func (deadConn) Close() error              { return nil }
 func (deadConn) RemoteAddr() net.Addr      { return &net.TCPAddr{} }
+
+// logDisconnected writes the one line of a connection's end: who ended it,
+// and the reason code when there is one.
+func (c *Client) logDisconnected(err error) {
+	args := []any{"client", c.id, "remote", c.RemoteAddr().String(), "transport", c.kind.String()}
+	switch cs := c.cause.Load(); {
+	case c.gotDisc:
+		args = append(args, "by", "client", "code", c.discCode)
+	case cs != nil:
+		args = append(args, "by", "server", "code", cs.code, "reason", cs.reason)
+	case errors.Is(err, transport.ErrSlowConsumer):
+		args = append(args, "by", "server", "code", QuotaExceeded, "reason", "write buffer full")
+	default:
+		args = append(args, "by", "network", "error", err)
+	}
+	c.srv.event("client disconnected", args...)
+}

@@ -13,6 +13,7 @@ import (
 // onConnect handles the first packet of a connection.
 func (c *Client) onConnect(h packet.Header, body []byte) error {
 	s := c.srv
+	start := time.Now()
 	cp, err := packet.DecodeConnect(h, body)
 	if err != nil {
 		var pe *packet.Error
@@ -20,6 +21,8 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 			// [MQTT-3.1.2-2]: answered in MQTT 3.1.1's form, which every
 			// version reads, then closed.
 			s.stats.refuse(refConnack, UnsupportedProtocolVersion)
+			s.event("connection refused", "client", "", "remote", c.RemoteAddr().String(), "transport", c.kind.String(), "code", UnsupportedProtocolVersion, "reason", pe.Reason)
+			defer func() { s.opts.Observer.ConnectHandled(c.kind, UnsupportedProtocolVersion, time.Since(start)) }()
 			c.write(packet.AppendConnack(nil, packet.V311, false, v3BadProtocolVersion, nil))
 			return errClose
 		}
@@ -28,13 +31,21 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 		return c.protocolFault(err)
 	}
 	c.version = cp.Version
+	// refuse answers with a refusal; reason is "" for a hook's, which
+	// the hook logs itself, knowing why.
 	refuse := func(code ReasonCode, reason string) error {
 		s.stats.refuse(refConnack, code)
-		s.log.Info("connection refused", "client", cp.ClientID, "remote", c.RemoteAddr().String(), "code", code, "reason", reason)
+		defer func() { s.opts.Observer.ConnectHandled(c.kind, code, time.Since(start)) }()
+		if reason != "" {
+			s.event("connection refused", "client", cp.ClientID, "remote", c.RemoteAddr().String(), "transport", c.kind.String(), "code", code, "reason", reason)
+		}
 		if c.version == packet.V5 {
 			var p packet.Properties
 			if reason != "" && !(cp.Properties.RequestProblemInfo.Set && cp.Properties.RequestProblemInfo.V == 0) {
 				p.ReasonString = packet.Some(reason)
+			}
+			if ref := s.drainRef.Load(); ref != nil && (code == UseAnotherServer || code == ServerMoved) {
+				p.ServerReference = packet.Some(*ref) // [MQTT-4.11]
 			}
 			c.write(packet.AppendConnack(nil, packet.V5, false, byte(code), &p)) // [MQTT-3.2.2-6]
 		} else {
@@ -43,7 +54,11 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 		return errClose
 	}
 	if s.closing.Load() {
-		return refuse(ServerUnavailable, "the server is shutting down")
+		code := ServerUnavailable
+		if c.version == packet.V5 && s.drainRef.Load() != nil {
+			code = s.drainCode // go there instead [MQTT-4.11]
+		}
+		return refuse(code, "the server is shutting down")
 	}
 	props := &cp.Properties
 	if props.AuthMethod.Set {
@@ -147,7 +162,8 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 	} else {
 		c.timer.Stop()
 	}
-	s.log.Debug("client connected", "client", id, "remote", c.RemoteAddr().String(), "version", c.version, "persistent", c.persistent, "transport", c.kind.String())
+	s.opts.Observer.ConnectHandled(c.kind, Success, time.Since(start))
+	s.event("client connected", "client", id, "remote", c.RemoteAddr().String(), "transport", c.kind.String(), "version", c.version, "persistent", c.persistent, "keepalive", c.keepAlive)
 	s.hooks.Connected(c)
 	return nil
 }

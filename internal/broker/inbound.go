@@ -92,6 +92,7 @@ func (c *Client) onPublish(h packet.Header, body []byte) error {
 	seq := c.queueAck(p.PacketID, p.QoS, Success, false)
 	if !m.validPayloadFormat(m.Payload) {
 		// [MQTT-3.3.2-4]: declared UTF-8, and it is not.
+		s.event("publish refused", "client", c.id, "remote", c.RemoteAddr().String(), "topic", m.Topic, "qos", m.QoS, "code", PayloadFormatInvalid, "reason", "payload declared UTF-8 is not")
 		c.acked(seq, PayloadFormatInvalid)
 		return nil
 	}
@@ -252,6 +253,7 @@ func (c *Client) onDisconnect(h packet.Header, body []byte) error {
 		sess.mu.Unlock()
 	}
 	c.gotDisc = true
+	c.discCode = ReasonCode(d.Code)
 	c.keepWill = c.version == packet.V5 && ReasonCode(d.Code) == DisconnectWithWill
 	return errClose
 }

@@ -78,9 +78,20 @@ type Options struct {
 	// the broker does not hold.
 	Delegated bool
 
-	// Logger receives connection events at debug level and refusals at
-	// info level. Default slog.Default().
+	// Logger receives one line per connection event (connected,
+	// disconnected) and per refusal the broker decides itself, at
+	// EventLevel, with the client ID, the remote address and the reason
+	// code; refusals a hook decides are the hook's to log, since it knows
+	// why. Default slog.Default().
 	Logger *slog.Logger
+
+	// EventLevel is the level of those lines. Default (the zero value)
+	// slog.LevelInfo.
+	EventLevel slog.Level
+
+	// Observer hears what the broker measures: CONNECT handling times and
+	// the moment messages are written to clients. Default none.
+	Observer Observer
 }
 
 // Defaults.
@@ -128,6 +139,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
 	}
 	return o
 }

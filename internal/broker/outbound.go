@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -74,8 +75,7 @@ func (s *Server) cutOff(c *Client) {
 		return
 	}
 	s.stats.slowConsumers.Add(1)
-	s.log.Info("slow consumer disconnected", "client", c.id, "remote", c.RemoteAddr().String(), "queued", s.opts.MaxQueuedMessages)
-	c.disconnect(QuotaExceeded, "outbound queue full")
+	c.disconnect(QuotaExceeded, fmt.Sprintf("slow consumer: over %d messages queued", s.opts.MaxQueuedMessages))
 }
 
 // window is how many QoS 1 and 2 messages may be unacknowledged towards
@@ -287,6 +287,9 @@ func (c *Client) writePublish(m *Message, qos byte, id uint16, dup, retain bool,
 		return failed
 	}
 	s.stats.delivered.Add(1)
+	if !dup && !retain {
+		s.opts.Observer.Written(m, now)
+	}
 	return written
 }
 

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"hash/maphash"
@@ -27,7 +28,13 @@ type Server struct {
 	retained retainStore   // retained messages by topic
 	stats    counters      // what Stats reports
 	serial   atomic.Uint64 // numbers connections and sessions
-	closing  atomic.Bool
+	closing  atomic.Bool   // CONNECTs are refused
+	shut     atomic.Bool   // Close ran: connections are closed at once
+
+	// Set by Drain with a server reference, for the CONNECTs that still
+	// arrive: MQTT 5 clients are sent there.
+	drainRef  atomic.Pointer[string]
+	drainCode ReasonCode
 }
 
 // numShards spreads the sessions over locks, so that connecting clients
@@ -64,7 +71,7 @@ func (s *Server) shard(id string) *shard {
 func (s *Server) Open(tc transport.Conn, kind transport.Kind) transport.Session {
 	c := &Client{srv: s, tc: tc, kind: kind, serial: s.serial.Add(1)}
 	c.lastRead.Store(time.Now().UnixNano())
-	if s.closing.Load() {
+	if s.shut.Load() {
 		tc.Close()
 		return c
 	}
@@ -112,17 +119,44 @@ func (s *Server) Disconnect(clientID string, code ReasonCode, reason string) boo
 // and closes every connection; sessions stay, to be saved. New
 // connections are refused from here on.
 func (s *Server) Shutdown(code ReasonCode, serverReference string) {
-	s.closing.Store(true)
-	for _, c := range s.connected() {
-		c.disconnectTo(code, "", serverReference)
+	for _, c := range s.Drain(code, serverReference) {
+		c.disconnect(code, "")
 	}
+}
+
+// Drain refuses new CONNECTs from here on, tells every connected MQTT 5
+// client why it is being disconnected (code, and serverReference when
+// set, for 0x9C and 0x9D) and closes it, and returns the MQTT 3.1.1
+// clients still connected: they cannot be told, and the caller closes
+// them when it sees fit (Client.Disconnect), after a grace period of its
+// own. Sessions stay, to be saved. With a server reference and code 0x9C
+// or 0x9D, an MQTT 5 CONNECT that still arrives is refused with the same
+// code and reference; any other is refused with 0x88 (server
+// unavailable).
+func (s *Server) Drain(code ReasonCode, serverReference string) []*Client {
+	if serverReference != "" && (code == UseAnotherServer || code == ServerMoved) && s.drainRef.Load() == nil {
+		s.drainCode = code
+		s.drainRef.Store(&serverReference)
+	}
+	s.closing.Store(true)
+	var rest []*Client
+	for _, c := range s.connected() {
+		if c.version == packet.V5 {
+			c.disconnectTo(code, "the server is shutting down", serverReference)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return rest
 }
 
 // Close ends the broker: every connection is closed and every timer
 // stopped. Persistent sessions stay readable through Sessions.
 func (s *Server) Close() {
+	s.shut.Store(true)
 	s.closing.Store(true)
 	for _, c := range s.connected() {
+		c.setCause(ServerShuttingDown, "the server closed")
 		c.close(nil)
 	}
 	for i := range s.shards {
@@ -153,6 +187,11 @@ func (s *Server) connected() []*Client {
 		sh.mu.Unlock()
 	}
 	return out
+}
+
+// event logs one connection event or refusal at Options.EventLevel.
+func (s *Server) event(msg string, args ...any) {
+	s.log.Log(context.Background(), s.opts.EventLevel, msg, args...)
 }
 
 // Connected returns the number of clients connected now.

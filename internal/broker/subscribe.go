@@ -44,12 +44,15 @@ func (c *Client) onSubscribe(h packet.Header, body []byte) error {
 		if code == Success && s.opts.MaxSubscriptions > 0 && len(sess.subs) >= s.opts.MaxSubscriptions && !sess.holds(f.Filter) {
 			code = QuotaExceeded
 		}
+		byHook := false
 		if code == Success {
-			code = s.hooks.AuthorizeSubscribe(c, f.Filter, f.QoS)
+			code, byHook = s.hooks.AuthorizeSubscribe(c, f.Filter, f.QoS), true
 		}
 		if code.Failed() {
 			s.stats.refuse(refSuback, code)
-			s.log.Info("subscription refused", "client", c.id, "filter", f.Filter, "code", code)
+			if !byHook { // a hook logs its own refusals, knowing why
+				s.event("subscription refused", "client", c.id, "remote", c.RemoteAddr().String(), "filter", f.Filter, "code", code)
+			}
 			codes[i] = byte(code)
 			if c.version != packet.V5 {
 				codes[i] = v3SubackFailure // [MQTT-3.9.3-2]
