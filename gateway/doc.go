@@ -162,8 +162,9 @@
 //     MB/s) is the better setting; it lengthens only how long a dead
 //     instance's clients are still dispatched to (three intervals).
 //   - Routing: a backend's message costs its read by the router and one
-//     routed copy written per 1,400 receiving queues; a device's message
-//     with receivers one copy too, sent after it by its instance.
+//     routed copy written per 400 or so receiving queues (a copy lists up
+//     to 31 KB of queue names); a device's message with receivers the
+//     same copies, sent after it by its instance.
 //
 // # P2P privacy
 //
