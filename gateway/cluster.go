@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"context"
+	"maps"
 	"fmt"
 	"slices"
 	"strconv"
@@ -30,6 +31,34 @@ type sessions struct {
 	served map[string]*served
 	queues map[string]*served // by session queue
 	kept   map[string]bool
+	// left says, for a session whose connection here ended while the
+	// MQTT core keeps it (with what it had in flight and queued), up to
+	// where its queue was handed over: where it resumes if its client
+	// comes back here.
+	left map[string]map[string]int64
+}
+
+// resumeFrom sets (nil: forgets) where a session left here resumes.
+func (s *sessions) resumeFrom(id string, next map[string]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if next == nil {
+		delete(s.left, id)
+		return
+	}
+	if s.left == nil {
+		s.left = map[string]map[string]int64{}
+	}
+	s.left[id] = next
+}
+
+// takeLeft returns and forgets where a session left here resumes.
+func (s *sessions) takeLeft(id string) map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.left[id]
+	delete(s.left, id)
+	return next
 }
 
 // served is a persistent session connected here. Its messages come from
@@ -288,7 +317,7 @@ func (g *Gateway) commitServed(id string, sv *served) {
 // writer may still dispatch to the session's queue alone, or to the
 // instance that served it before: the queue is read once more after that
 // time.
-func (g *Gateway) serve(sv *served, id string, existed bool) {
+func (g *Gateway) serve(sv *served, id string, existed bool, left map[string]int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if !existed {
@@ -305,6 +334,11 @@ func (g *Gateway) serve(sv *served, id string, existed bool) {
 	sv.mu.Lock()
 	for _, p := range positions {
 		from := p.Committed
+		if at, ok := left[p.Broker]; ok && at > from {
+			// Served here before: what was handed over since the last
+			// commit is in flight or queued in the core, which resends it.
+			from = at
+		}
 		if !existed {
 			from = p.End
 		} else if over := p.End - from - int64(g.cfg.MaxOfflineMessages); over > 0 {
@@ -341,7 +375,7 @@ func (g *Gateway) putSession(id string, sv *served, online bool) {
 	sv.offline = !online
 	s := cluster.Session{Client: id, Subs: g.broker.Subscriptions(id), Online: online, Version: sv.version}
 	if !online {
-		s.Expires = time.Now().Add(g.cfg.MaxSessionExpiry).UnixNano()
+		s.Expires = time.Now().Add(sv.client.SessionExpiry()).UnixNano()
 	}
 	g.node.PutSession(s)
 }
@@ -352,11 +386,8 @@ func (g *Gateway) sessionGone(id string) {
 	if s := g.node.Session(id); s != nil {
 		version = s.Version
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		g.node.SessionGone(ctx, id, version)
-	}()
+	g.sessions.resumeFrom(id, nil)
+	g.node.SessionGone(id, version)
 }
 
 // takeover closes here a client that connected again on another instance.
@@ -367,6 +398,7 @@ func (g *Gateway) takeover(id string) {
 		sv.mu.Unlock()
 	}
 	g.sessions.keep(id, false) // its record is the other instance's now
+	g.sessions.resumeFrom(id, nil)
 	if !g.broker.Disconnect(id, broker.SessionTakenOver, "connected on another instance") {
 		g.broker.Forget(id) // an offline session that moved
 	}
@@ -431,13 +463,28 @@ func (g *Gateway) clusterConnected(c *broker.Client) {
 		g.sessions.keep(id, true)
 		sv := &served{id: id, queue: g.cfg.names().Session(id), version: at.UnixNano(), client: c, next: map[string]int64{}, catching: true}
 		g.sessions.mu.Lock()
-		if old := g.sessions.served[id]; old != nil {
+		old := g.sessions.served[id]
+		if old != nil {
 			delete(g.sessions.queues, old.queue)
 		}
 		g.sessions.served[id] = sv
 		g.sessions.queues[sv.queue] = sv
 		g.sessions.mu.Unlock()
-		go g.serve(sv, id, c.SessionPresent())
+		var left map[string]int64
+		switch {
+		case !c.SessionPresent():
+			g.sessions.resumeFrom(id, nil)
+		case old != nil:
+			// A takeover here: the core moved what the old connection had
+			// in flight and queued to this one.
+			old.mu.Lock()
+			old.moved = true
+			left = maps.Clone(old.next)
+			old.mu.Unlock()
+		default:
+			left = g.sessions.takeLeft(id) // the core kept it here: resume where it stopped
+		}
+		go g.serve(sv, id, c.SessionPresent(), left)
 	case g.sessions.keep(id, false):
 		// A persistent session resumed without persisting further (MQTT
 		// 5 session expiry 0): its subscriptions are this instance's now.
@@ -467,9 +514,19 @@ func (g *Gateway) clusterDisconnected(c *broker.Client) {
 	g.sessions.mu.Unlock()
 	switch {
 	case g.broker.Persistent(id):
+		sv.mu.Lock()
+		if !sv.moved {
+			g.sessions.resumeFrom(id, maps.Clone(sv.next))
+		}
+		sv.mu.Unlock()
 		g.putSession(id, sv, false) // offline: writers go on filling its queue
-	case g.sessions.keep(id, false):
-		g.sessionGone(id) // ended with its connection (MQTT 5 session expiry set to 0)
+	default:
+		sv.mu.Lock()
+		sv.offline = true // its serve, if still starting, writes no record
+		sv.mu.Unlock()
+		if g.sessions.keep(id, false) {
+			g.sessionGone(id) // ended with its connection (MQTT 5 session expiry set to 0)
+		}
 	}
 }
 
@@ -496,6 +553,11 @@ func (h *hooks) Drained(id string) {
 // expired, or its client started clean.
 func (h *hooks) SessionEnded(id string) {
 	g := h.gw()
+	if sv := g.sessions.get(id); sv != nil {
+		sv.mu.Lock()
+		sv.offline = true // no record of it may follow
+		sv.mu.Unlock()
+	}
 	if g.sessions.keep(id, false) {
 		g.sessionGone(id)
 	}

@@ -3,10 +3,13 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"os"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,11 +115,38 @@ func newRocketMQ(t testing.TB) *rocketmqtest.Server {
 // ends; edit, when given, changes the test configuration.
 func startGateway(t testing.TB, s gatewaytest.RocketMQ, edit func(*gateway.Config)) *gateway.Gateway {
 	t.Helper()
-	cfg := gateway.Config{ParentTopics: parents, InstanceID: uniq(t, "gw"), Logger: testLogger(t)}
+	cfg := gateway.Config{ParentTopics: parents, InstanceID: uniq(t, "gw"), Cluster: testCluster(t), Logger: testLogger(t)}
 	if edit != nil {
 		edit(&cfg)
 	}
 	return gatewaytest.Start(t, s, cfg)
+}
+
+// runNonce tells this run's clusters from an earlier run's on a real
+// broker, which outlives a test binary.
+var runNonce = strconv.FormatInt(time.Now().UnixNano()%(1<<40), 36)
+
+// testCluster names the cluster of a test's gateways: the same for every
+// gateway of one test, and no other test's, so that on a real broker no
+// test reads another's directory.
+func testCluster(t testing.TB) string {
+	h := fnv.New32a()
+	h.Write([]byte(t.Name()))
+	return "t" + strconv.FormatUint(uint64(h.Sum32()), 36) + runNonce
+}
+
+// storedTopics returns the topics of s that may hold what a test's devices
+// or backends stored: not the topics and queues of a cluster's own
+// (directory, routed copies, inboxes and session queues).
+func storedTopics(t testing.TB, s rocketMQ) []string {
+	cluster := testCluster(t)
+	var out []string
+	for _, topic := range s.Topics() {
+		if !strings.HasPrefix(topic, cluster+"_") && !strings.HasPrefix(topic, "%LMQ%"+cluster+"-") {
+			out = append(out, topic)
+		}
+	}
+	return out
 }
 
 // received is one message a device got.

@@ -44,6 +44,7 @@ func mqtt5Properties(t *testing.T, s rocketMQ, d *mqttrmq.Dialect) {
 	sub.subscribe(t, "vehicles/req/#", 1)
 	old := connect(t, b, "GID_car@@@old") // MQTT 3.1.1: no properties to get
 	old.mustSubscribe(t, "vehicles/req/#", 1)
+	knows(t, a, "vehicles/req/v1", "", 1) // b's inbox: the directory has the subscriptions
 
 	// A device's request: every property there is.
 	correlation := []byte{0x00, 0xff, 'i', 'd', 0xfb}

@@ -26,6 +26,7 @@ func willThroughRocketMQ(t *testing.T, s rocketMQ) {
 	reader := collect(t, s, "vehicles", gateway.UplinkTag)
 	watcher := connect(t, b, "GID_car@@@watcher")
 	watcher.mustSubscribe(t, "vehicles/status/+", 1)
+	knows(t, a, "vehicles/status/v1", "", 1)
 
 	var network cuttable
 	connect(t, a, "GID_car@@@v1", network.use, func(o *paho.ClientOptions) {
@@ -55,7 +56,7 @@ func willRefused(t *testing.T, s rocketMQ) {
 	})
 	network.cut()
 	eventually(t, "the will refused", func() bool { return g.Stats().UplinkRefused == 1 })
-	for _, topic := range s.Topics() {
+	for _, topic := range storedTopics(t, s) {
 		if n := len(s.Messages(topic)); n != 0 && topic != "TBW102" {
 			t.Errorf("RocketMQ topic %s holds %d messages; want none", topic, n)
 		}

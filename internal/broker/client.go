@@ -40,11 +40,12 @@ type Client struct {
 	username   string
 	keepAlive  uint16 // effective, seconds
 	persistent bool
-	present    bool   // the CONNACK said the session was resumed
-	recvMax    uint16 // the client's receive maximum: our outbound window
-	maxPacket  uint32 // the client's maximum packet size; 0 for none
-	aliasMax   uint16 // the client's topic alias maximum: our outbound aliases
-	noProblem  bool   // the client asked for no reason strings or user properties on errors
+	expiry     time.Duration // how long its session outlives it
+	present    bool          // the CONNACK said the session was resumed
+	recvMax    uint16        // the client's receive maximum: our outbound window
+	maxPacket  uint32        // the client's maximum packet size; 0 for none
+	aliasMax   uint16        // the client's topic alias maximum: our outbound aliases
+	noProblem  bool          // the client asked for no reason strings or user properties on errors
 	sess       *session
 	will       *Message // nil without a will, or after a DISCONNECT
 	willDelay  uint32
@@ -116,6 +117,11 @@ func (c *Client) Persistent() bool { return c.persistent }
 // SessionPresent reports whether the client resumed a session: the
 // CONNACK's session present flag, set once the CONNACK is written.
 func (c *Client) SessionPresent() bool { return c.present }
+
+// SessionExpiry returns how long the client's session outlives its
+// connection: 0 for a clean session, the session expiry interval in force
+// (capped by Options.MaxSessionExpiry) for a persistent one.
+func (c *Client) SessionExpiry() time.Duration { return c.expiry }
 
 // KeepAlive returns the keep-alive in force, in seconds.
 func (c *Client) KeepAlive() uint16 { return c.keepAlive }

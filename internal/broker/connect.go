@@ -118,6 +118,7 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 		}
 	}
 	c.persistent = expiry > 0
+	c.expiry = expiry
 	if w := cp.Will; w != nil {
 		c.will = willMessage(c, w)
 		c.willDelay = w.Properties.WillDelay.V

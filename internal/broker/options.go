@@ -72,8 +72,9 @@ type Options struct {
 	// Delegated hands persistent sessions' messages to the program:
 	// while a persistent session is offline the broker keeps its
 	// subscriptions but no message for it (the program keeps them, and
-	// delivers them again with DeliverTo when the client is back), and when
-	// its connection ends what it had in flight is dropped here. A hooks
+	// delivers them again with DeliverTo when the client is back); what
+	// it had in flight or queued when its connection ended stays, to be
+	// resent if it comes back here [MQTT-4.4.0-1]. A hooks
 	// value that is also a SessionKeeper restores, on CONNECT, sessions
 	// the broker does not hold.
 	Delegated bool

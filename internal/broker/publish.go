@@ -161,13 +161,22 @@ func (s *Server) PublishTo(clientID string, m *Message) bool {
 // subscriptions, as Publish would have, and reports whether the session
 // took it: a program that keeps sessions' messages (Options.Delegated)
 // hands a returning client what it kept. A subscription's age is not
-// looked at: what is delivered so was matched when it was kept.
+// looked at: what is delivered so was matched when it was kept. A message
+// the session has in flight already (by ID) is taken and not sent again.
 func (s *Server) DeliverTo(clientID string, m *Message) bool {
 	sess := s.session(clientID)
 	if sess == nil {
 		return false
 	}
 	sess.mu.Lock()
+	if m.ID != "" {
+		for _, ob := range sess.inflight {
+			if ob.msg.ID == m.ID {
+				sess.mu.Unlock()
+				return true // in flight since before the client came back: resent with it
+			}
+		}
+	}
 	var subs []*subscription
 	for _, sub := range sess.subs {
 		if mqttrmq.MatchTopic(sub.inner, m.Topic) {

@@ -45,6 +45,10 @@ const numShards = 256
 type shard struct {
 	mu sync.Mutex
 	m  map[string]*session
+	// ending counts, by client ID, sessions taken out of m whose end the
+	// hooks have not heard yet: a CONNECT meanwhile must not resume what
+	// a SessionKeeper still says of them.
+	ending map[string]int
 }
 
 // New makes a broker with the given options, serving the given hooks.

@@ -20,6 +20,7 @@ type session struct {
 	client     *Client // connected, or nil
 	online     atomic.Bool
 	persistent bool
+	kept       bool // persistent at some point: a SessionKeeper hears of its end
 	expiry     time.Duration
 	ended      bool // no longer in the registry
 	subs       []*subscription
@@ -106,7 +107,7 @@ func (s *Server) attach(c *Client, clean bool, expiry time.Duration, ack *packet
 		sess.mu.Lock()
 		sh.m[c.id] = sess
 		s.stats.sessions.Add(1)
-		if saved != nil {
+		if saved != nil && ended == nil && sh.ending[c.id] == 0 { // a session that ended here is none to resume
 			restored = s.restoreSubscriptions(sess, saved.Subscriptions)
 			present = true // [MQTT-3.2.2-3]: the session, kept elsewhere, is resumed
 		}
@@ -124,6 +125,7 @@ func (s *Server) attach(c *Client, clean bool, expiry time.Duration, ack *packet
 	sess.expiry = expiry
 	if sess.persistent {
 		s.stats.persistent.Add(1)
+		sess.kept = true
 	}
 	sess.client = c
 	sess.online.Store(true)
@@ -168,12 +170,6 @@ func (s *Server) detach(c *Client) {
 	if current {
 		sess.client = nil
 		sess.online.Store(false)
-		if s.opts.Delegated {
-			// Its messages are the program's to keep and deliver again.
-			s.stats.inflight.Add(-int64(len(sess.inflight)))
-			s.stats.queued.Add(-int64(len(sess.queue)))
-			sess.inflight, sess.queue = nil, nil
-		}
 	}
 	endNow := current && !sess.persistent
 	if will != nil && (c.willDelay == 0 || endNow || sess.ended) {
@@ -245,9 +241,18 @@ func (s *Server) endSession(sess *session) {
 	if sh.m[sess.id] == sess {
 		delete(sh.m, sess.id)
 	}
+	if sh.ending == nil {
+		sh.ending = map[string]int{}
+	}
+	sh.ending[sess.id]++
 	sess.mu.Unlock()
 	sh.mu.Unlock()
 	s.finish(sess)
+	sh.mu.Lock()
+	if sh.ending[sess.id]--; sh.ending[sess.id] <= 0 {
+		delete(sh.ending, sess.id)
+	}
+	sh.mu.Unlock()
 }
 
 // finish releases what an ended session held: its subscriptions leave the
@@ -263,7 +268,7 @@ func (s *Server) finish(sess *session) {
 	sess.inflight, sess.queue, sess.qos2in = nil, nil, nil
 	will := sess.will
 	sess.will = nil
-	wasPersistent := sess.persistent
+	wasPersistent := sess.persistent || sess.kept // kept: persistent once, until a DISCONNECT said otherwise
 	if sess.persistent {
 		s.stats.persistent.Add(-1)
 	}

@@ -338,16 +338,26 @@ func (n *Node) PutSession(s Session) {
 	n.say(record{Kind: kindSession, Client: s.Client, Session: &s})
 }
 
-// SessionGone says a persistent session ended; its queue is committed to
-// its end, so that a session of that client ID started later does not
+// SessionGone says a persistent session ended, at once (a client that
+// connects again now finds no session), and commits its queue to its end
+// soon after, so that a session of that client ID started later does not
 // begin with this one's messages.
-func (n *Node) SessionGone(ctx context.Context, client string, version int64) {
+func (n *Node) SessionGone(client string, version int64) {
 	n.say(record{Kind: kindSessionGone, Client: client, Session: &Session{Client: client, Version: version}})
-	for addr, br := range n.queueBrokers() {
-		if max, err := remoting.MaxOffset(ctx, br, n.cfg.Names.Session(client), 0); err == nil {
-			n.Commit(client, addr, max)
-		}
+	if n.ctx.Err() != nil {
+		return // closed: the next session of this client ID commits its start itself
 	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+		defer cancel()
+		for addr, br := range n.queueBrokers() {
+			if max, err := remoting.MaxOffset(ctx, br, n.cfg.Names.Session(client), 0); err == nil {
+				n.Commit(client, addr, max)
+			}
+		}
+	}()
 }
 
 // StartSession commits a new persistent session's queue at its end on
