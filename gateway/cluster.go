@@ -3,8 +3,8 @@ package gateway
 import (
 	"cmp"
 	"context"
-	"maps"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
