@@ -203,7 +203,7 @@
 // HealthHandler answers while the process serves; Ready and ReadyHandler
 // say whether the gateway should get new connections: started, not
 // draining, listeners up, RocketMQ taking its sends (judged by their
-// outcomes), and its consumer holding queues of every parent topic.
+// outcomes), and its router given its share of every parent topic.
 //
 // Drain takes an instance out of service without losing a message: it
 // turns unready, stops accepting, sends MQTT 5 clients away (0x8B, or
@@ -265,6 +265,15 @@
 //   - Retained messages are kept by each instance from what it consumes,
 //     starting when it starts: an instance started after a retained
 //     message was published does not have it.
+//   - A persistent session that reconnects to another instance gets what
+//     it had not acknowledged again as new PUBLISH packets (new packet
+//     identifiers, DUP 0), and with them what it acknowledged since its
+//     queue was last committed, which happens whenever it has nothing in
+//     flight; on the instance that kept it, it gets them with their
+//     identifiers and DUP [MQTT-4.4.0-1].
+//   - A SUBSCRIBE that changes the QoS of a filter a persistent session
+//     holds already is not written to its record: another instance serves
+//     it with the QoS of the first SUBSCRIBE.
 //   - A QoS 2 publish is stored in RocketMQ once per PUBLISH the device
 //     sends before PUBREL; a device that reconnects and resends it may
 //     store it twice.

@@ -19,8 +19,9 @@ import (
 //   - its listeners are up;
 //   - RocketMQ takes its sends: no send failed within sendHealthWindow
 //     after the last one that succeeded;
-//   - its consumer holds queues of every parent topic, so that what
-//     backends send reaches its clients.
+//   - its router has been given its share of every parent topic (which
+//     may be none, with more instances than queues), so that it takes part
+//     in routing what backends send.
 //
 // Sends are judged by their outcomes rather than by a probe of their own,
 // which RocketMQ's client cannot make without storing a message: a gateway
