@@ -385,6 +385,21 @@ func (c *collector) wait(t testing.TB, n int) []*primitive.MessageExt {
 }
 
 // eventually waits until cond holds.
+// joined waits until every gateway of gws has every other in its
+// directory: a retained message, which goes to every instance, reaches
+// them all from then on.
+func joined(t testing.TB, gws ...*gateway.Gateway) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("the %d instances know each other", len(gws)), func() bool {
+		for _, g := range gws {
+			if g.Stats().ClusterInstances < int64(len(gws)) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // knows waits until g dispatches a message to topic (P2P to p2p, when not
 // empty) to at least n queues: until the subscriptions and connections of
 // other instances that the test made have reached g's directory. Without

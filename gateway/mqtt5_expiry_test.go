@@ -124,6 +124,7 @@ func mqtt5Expiry(t *testing.T, s rocketMQ) {
 
 	// Retained: the short one expires on every instance, the long one is
 	// sent with what is left. A retained message goes to every instance.
+	joined(t, a, b)
 	da, db := a.Stats().DownlinkDelivered, b.Stats().DownlinkDelivered
 	sent = time.Now()
 	for _, m := range []struct {
@@ -259,6 +260,7 @@ func TestMQTT5RetriedSend(t *testing.T) {
 	sub := connect5(t, b, &paho5.Connect{ClientID: "GID_car@@@sub", CleanStart: true})
 	sub.subscribe(t, "vehicles/late", 1)
 	pub := connect5(t, a, &paho5.Connect{ClientID: "GID_car@@@pub", CleanStart: true})
+	knows(t, a, "vehicles/late", "", 1) // the directory's writes are done: the refusals fall on the publish
 
 	s.RefuseSends(30) // the producer's own retries included, more than a second of the gateway's
 	start := time.Now()

@@ -96,6 +96,7 @@ func TestRetained(t *testing.T) {
 func retained(t *testing.T, s rocketMQ) {
 	a := startGateway(t, s, nil)
 	b := startGateway(t, s, nil)
+	joined(t, a, b)
 	dev := connect(t, a, "GID_car@@@v1")
 	if tok := dev.Publish("vehicles/status/v1", 1, true, "online"); !tok.WaitTimeout(deadline) || tok.Error() != nil {
 		t.Fatal(tok.Error())
