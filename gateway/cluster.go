@@ -83,8 +83,9 @@ type served struct {
 	next     map[string]int64 // broker address → next queue offset to hand over
 	catching bool             // a catch-up runs: copies wait in pending
 	pending  []queued
-	moved    bool // it connected elsewhere since
-	offline  bool // its connection ended
+	moved    bool  // it connected elsewhere since
+	offline  bool  // its connection ended
+	since    int64 // a new session: when it began (Unix ms); older messages in its queue are not its
 }
 
 // queued is an inbox copy of a session's message, at off in its queue on
@@ -190,7 +191,7 @@ func (g *Gateway) handOver(sv *served, id, brokerAddr string, off int64, m *prim
 		go g.catchUp(sv, id)
 		return
 	}
-	g.deliverTo(id, m)
+	g.deliverServed(sv, id, m)
 	sv.next[brokerAddr] = off + 1
 	sv.mu.Unlock()
 	g.commitServed(id, sv)
@@ -238,7 +239,7 @@ func (g *Gateway) catchUp(sv *served, id string) {
 				break
 			}
 			if q.off == next {
-				g.deliverTo(id, q.m)
+				g.deliverServed(sv, id, q.m)
 				sv.next[q.broker] = q.off + 1
 			}
 		}
@@ -272,7 +273,7 @@ func (g *Gateway) readQueue(ctx context.Context, sv *served, id, brokerAddr stri
 				off = from
 			}
 			if off >= sv.next[brokerAddr] {
-				g.deliverTo(id, m)
+				g.deliverServed(sv, id, m)
 				sv.next[brokerAddr] = off + 1
 			}
 			from = off + 1
@@ -321,9 +322,14 @@ func (g *Gateway) serve(sv *served, id string, existed bool, left map[string]int
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if !existed {
-		if err := g.node.StartSession(ctx, id); err != nil {
-			g.log.Warn("session queue not started", "client", id, "error", err)
-		}
+		// Its queue may hold what an earlier session of the client ID did
+		// not get: read from what that one acknowledged, skipping what was
+		// born before this one began. (Starting at the queue's end instead
+		// would skip what was dispatched to this session while the end is
+		// read.)
+		sv.mu.Lock()
+		sv.since = sv.version / int64(time.Millisecond)
+		sv.mu.Unlock()
 	}
 	settled := g.cfg.directoryPropagation()
 	g.putSession(id, sv, true)
@@ -339,9 +345,7 @@ func (g *Gateway) serve(sv *served, id string, existed bool, left map[string]int
 			// commit is in flight or queued in the core, which resends it.
 			from = at
 		}
-		if !existed {
-			from = p.End
-		} else if over := p.End - from - int64(g.cfg.MaxOfflineMessages); over > 0 {
+		if over := p.End - from - int64(g.cfg.MaxOfflineMessages); over > 0 {
 			g.stats.offlineDropped.Add(over) // the oldest first [SPEC §10]
 			from += over
 		}
@@ -402,6 +406,18 @@ func (g *Gateway) takeover(id string) {
 	if !g.broker.Disconnect(id, broker.SessionTakenOver, "connected on another instance") {
 		g.broker.Forget(id) // an offline session that moved
 	}
+}
+
+// deliverServed hands a message of a session's queue to the session, if
+// it is the session's: a new session skips what its queue held from an
+// earlier session of its client ID, by born time; sv.mu is held.
+func (g *Gateway) deliverServed(sv *served, id string, m *primitive.MessageExt) {
+	if sv.since > 0 {
+		if born, err := strconv.ParseInt(m.GetProperty(propRoutedBorn), 10, 64); err == nil && born < sv.since {
+			return
+		}
+	}
+	g.deliverTo(id, m)
 }
 
 // deliverTo hands a message read from a session's queue to that session

@@ -360,26 +360,6 @@ func (n *Node) SessionGone(client string, version int64) {
 	}()
 }
 
-// StartSession commits a new persistent session's queue at its end on
-// every broker, so that it begins with what comes from now on and not
-// with what an earlier session of the same client ID left there.
-func (n *Node) StartSession(ctx context.Context, client string) error {
-	for _, br := range n.queueBrokers() {
-		max, err := remoting.MaxOffset(ctx, br, n.cfg.Names.Session(client), 0)
-		if err != nil {
-			return err
-		}
-		// A broker takes commits only from a group it has seen pull.
-		if _, err := remoting.Pull(ctx, br, n.sessionGroup, n.cfg.Names.Session(client), 0, max, 1, 0); err != nil {
-			return err
-		}
-		if err := remoting.CommitOffset(ctx, br, n.sessionGroup, n.cfg.Names.Session(client), 0, max); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Session returns the directory's record of a persistent session, or nil.
 func (n *Node) Session(client string) *Session { return n.dir.session(client) }
 
@@ -668,7 +648,7 @@ func (n *Node) Positions(ctx context.Context, client string) ([]Position, error)
 			return nil, err
 		}
 		if !ok {
-			committed = 0 // StartSession committed where a session begins
+			committed = 0 // never committed: the queue from its first message
 		}
 		committed = min(committed, end)
 		out = append(out, Position{addr, committed, end})
