@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mqttrmq/mqttrmq/internal/remoting"
 	"net"
 	"os"
 	"path/filepath"
@@ -127,13 +128,13 @@ func lock(tb testing.TB, ns string) {
 // Dial asks the name server at ns for its cluster and returns its first
 // master broker.
 func Dial(ctx context.Context, ns string) (*Broker, error) {
-	b := &Broker{NameServer: ns, ns: &conn{addr: ns}}
-	resp, err := b.ns.call(ctx, codeGetBrokerClusterInfo, nil, nil)
+	b := &Broker{NameServer: ns, ns: remoting.NewConn(ns)}
+	resp, err := b.ns.Call(ctx, codeGetBrokerClusterInfo, nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	if resp.Code != respSuccess {
-		return nil, &RemoteError{ns, codeGetBrokerClusterInfo, resp.Code, resp.Remark}
+		return nil, &RemoteError{Addr: ns, Code: codeGetBrokerClusterInfo, Status: resp.Code, Remark: resp.Remark}
 	}
 	var info struct {
 		BrokerAddrTable map[string]struct {
@@ -154,11 +155,11 @@ func Dial(ctx context.Context, ns string) (*Broker, error) {
 		bd := info.BrokerAddrTable[name]
 		if addr, ok := bd.BrokerAddrs["0"]; ok {
 			b.Addr, b.Cluster, b.Name = addr, bd.Cluster, bd.BrokerName
-			b.br = &conn{addr: addr}
+			b.br = remoting.NewConn(addr)
 			return b, nil
 		}
 	}
-	b.ns.close()
+	b.ns.Close()
 	return nil, fmt.Errorf("realrocketmq: the name server at %s knows no master broker", ns)
 }
 
@@ -167,14 +168,14 @@ func (b *Broker) Close() {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
-	b.ns.close()
+	b.ns.Close()
 	if b.br != nil {
-		b.br.close()
+		b.br.Close()
 	}
 }
 
-func (b *Broker) brokerCall(ctx context.Context, code int, ext map[string]string) (*command, error) {
-	return b.br.call(ctx, code, ext, nil)
+func (b *Broker) brokerCall(ctx context.Context, code int, ext map[string]string) (*remoting.Command, error) {
+	return b.br.Call(ctx, code, ext, nil)
 }
 
 // Response is the broker's answer to a Request.
@@ -211,7 +212,7 @@ func (b *Broker) CreateTopic(ctx context.Context, topic string, queues int) erro
 		return err
 	}
 	if resp.Code != respSuccess {
-		return &RemoteError{b.Addr, codeUpdateAndCreateTopic, resp.Code, resp.Remark}
+		return &RemoteError{Addr: b.Addr, Code: codeUpdateAndCreateTopic, Status: resp.Code, Remark: resp.Remark}
 	}
 	for {
 		n, err := b.RouteQueues(ctx, topic)
@@ -236,14 +237,14 @@ func (b *Broker) DeleteTopic(ctx context.Context, topic string) error {
 		return err
 	}
 	if resp.Code != respSuccess {
-		return &RemoteError{b.Addr, codeDeleteTopicInBroker, resp.Code, resp.Remark}
+		return &RemoteError{Addr: b.Addr, Code: codeDeleteTopicInBroker, Status: resp.Code, Remark: resp.Remark}
 	}
-	resp, err = b.ns.call(ctx, codeDeleteTopicInNameServer, map[string]string{"topic": topic}, nil)
+	resp, err = b.ns.Call(ctx, codeDeleteTopicInNameServer, map[string]string{"topic": topic}, nil)
 	if err != nil {
 		return err
 	}
 	if resp.Code != respSuccess {
-		return &RemoteError{b.NameServer, codeDeleteTopicInNameServer, resp.Code, resp.Remark}
+		return &RemoteError{Addr: b.NameServer, Code: codeDeleteTopicInNameServer, Status: resp.Code, Remark: resp.Remark}
 	}
 	return nil
 }
@@ -267,12 +268,12 @@ func (b *Broker) ResetTopic(ctx context.Context, topic string, queues int) error
 
 // RouteQueues returns how many read queues the name server routes for topic.
 func (b *Broker) RouteQueues(ctx context.Context, topic string) (int, error) {
-	resp, err := b.ns.call(ctx, codeGetRouteInfoByTopic, map[string]string{"topic": topic}, nil)
+	resp, err := b.ns.Call(ctx, codeGetRouteInfoByTopic, map[string]string{"topic": topic}, nil)
 	if err != nil {
 		return 0, err
 	}
 	if resp.Code != respSuccess {
-		return 0, &RemoteError{b.NameServer, codeGetRouteInfoByTopic, resp.Code, resp.Remark}
+		return 0, &RemoteError{Addr: b.NameServer, Code: codeGetRouteInfoByTopic, Status: resp.Code, Remark: resp.Remark}
 	}
 	var route struct {
 		QueueDatas []struct {
@@ -293,12 +294,12 @@ func (b *Broker) RouteQueues(ctx context.Context, topic string) (int, error) {
 
 // Topics lists every topic the name server knows, system topics included.
 func (b *Broker) Topics(ctx context.Context) ([]string, error) {
-	resp, err := b.ns.call(ctx, codeGetAllTopicListFromNS, nil, nil)
+	resp, err := b.ns.Call(ctx, codeGetAllTopicListFromNS, nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	if resp.Code != respSuccess {
-		return nil, &RemoteError{b.NameServer, codeGetAllTopicListFromNS, resp.Code, resp.Remark}
+		return nil, &RemoteError{Addr: b.NameServer, Code: codeGetAllTopicListFromNS, Status: resp.Code, Remark: resp.Remark}
 	}
 	var list struct {
 		TopicList []string `json:"topicList"`
@@ -316,7 +317,7 @@ func (b *Broker) offset(ctx context.Context, code int, topic string, queue int) 
 		return 0, err
 	}
 	if resp.Code != respSuccess {
-		return 0, &RemoteError{b.Addr, code, resp.Code, resp.Remark}
+		return 0, &RemoteError{Addr: b.Addr, Code: code, Status: resp.Code, Remark: resp.Remark}
 	}
 	var n int64
 	_, err = fmt.Sscan(resp.ExtFields["offset"], &n)
@@ -349,7 +350,7 @@ func (b *Broker) ConsumerOffset(ctx context.Context, group, topic string, queue 
 	case respQueryNotFound:
 		return 0, false, nil
 	}
-	return 0, false, &RemoteError{b.Addr, codeQueryConsumerOffset, resp.Code, resp.Remark}
+	return 0, false, &RemoteError{Addr: b.Addr, Code: codeQueryConsumerOffset, Status: resp.Code, Remark: resp.Remark}
 }
 
 // inspectGroup is the consumer group Messages pulls under; pulls with
@@ -403,7 +404,7 @@ func (b *Broker) QueueMessages(ctx context.Context, topic string, queue int, off
 			all = append(all, primitive.DecodeMessage(resp.Body)...)
 		case respPullNotFound, respPullRetry, respPullOffsetMoved:
 		default:
-			return nil, &RemoteError{b.Addr, codePullMessage, resp.Code, resp.Remark}
+			return nil, &RemoteError{Addr: b.Addr, Code: codePullMessage, Status: resp.Code, Remark: resp.Remark}
 		}
 		if next <= off {
 			break
@@ -424,7 +425,7 @@ func (b *Broker) Consumers(ctx context.Context, group string) ([]string, error) 
 		if strings.Contains(resp.Remark, "no consumer") {
 			return nil, nil
 		}
-		return nil, &RemoteError{b.Addr, codeGetConsumerListByGroup, resp.Code, resp.Remark}
+		return nil, &RemoteError{Addr: b.Addr, Code: codeGetConsumerListByGroup, Status: resp.Code, Remark: resp.Remark}
 	}
 	var list struct {
 		ConsumerIDList []string `json:"consumerIdList"`
@@ -447,7 +448,7 @@ func (b *Broker) Subscriptions(ctx context.Context, group string) ([]string, err
 		return nil, nil
 	}
 	if resp.Code != respSuccess {
-		return nil, &RemoteError{b.Addr, codeGetConsumerConnections, resp.Code, resp.Remark}
+		return nil, &RemoteError{Addr: b.Addr, Code: codeGetConsumerConnections, Status: resp.Code, Remark: resp.Remark}
 	}
 	var conns struct {
 		SubscriptionTable map[string]any `json:"subscriptionTable"`
