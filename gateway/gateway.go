@@ -281,10 +281,14 @@ func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
 		g.state.Store(stateClosed)
 		var errs []error
+		var consumers []rocketmq.PushConsumer
 		for _, c := range []rocketmq.PushConsumer{g.consumer, g.revoker} {
 			if c != nil {
-				errs = append(errs, g.rebalance.Shutdown(c))
+				consumers = append(consumers, c)
 			}
+		}
+		if len(consumers) > 0 {
+			errs = append(errs, g.rebalance.Shutdown(consumers...))
 		}
 		g.consuming.stop()
 		g.broker.Close()

@@ -16,10 +16,14 @@ import (
 // broker for the group's members and offsets. A rebalance that a
 // NOTIFY_CONSUMER_IDS_CHANGED or the client's 20-second timer started, or
 // one that ran without any later synchronisation with the test, is
-// reported against the Shutdown. A guard closes that gap: its Strategy
+// reported against the Shutdown. A guard narrows that gap to what a
+// request slower than a bound could still hit: Shutdown first suspends the
+// consumer, which makes it skip notified and timed rebalances; its Strategy
 // takes a lock the guard's Shutdown takes too, so every rebalance that
-// reached its allocation happens before the Shutdown; and Shutdown first
-// suspends the consumer, which makes it skip notified and timed rebalances.
+// reached its allocation happens before the Shutdown; and Shutdown waits
+// until a rebalance still in flight has had time to finish its requests
+// (a quarter of a second after the suspension and after the last
+// allocation, a second after the last that took on a queue).
 // Wait for the group with Server.WaitForConsumers before the test ends, so
 // that the start-up rebalance is over too.
 //
@@ -53,6 +57,7 @@ func (g *ConsumerGuard) Strategy(next consumer.AllocateStrategy) consumer.Alloca
 	return g.g.Strategy(next)
 }
 
-// Shutdown suspends c, waits for any allocation in progress, and shuts c
-// down, returning its Shutdown error. c must use the guard's Strategy.
-func (g *ConsumerGuard) Shutdown(c rocketmq.PushConsumer) error { return g.g.Shutdown(c) }
+// Shutdown suspends the consumers, waits until none of their rebalances
+// can be in flight, and shuts them down, returning their Shutdown errors
+// joined. Every consumer must use the guard's Strategy.
+func (g *ConsumerGuard) Shutdown(cs ...rocketmq.PushConsumer) error { return g.g.Shutdown(cs...) }
