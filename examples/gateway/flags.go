@@ -21,6 +21,7 @@ import (
 type options struct {
 	cfg      gateway.Config
 	metrics  string // address of the metrics listener; empty for none
+	pprof    bool   // Go's profiles on the metrics listener too
 	tokenAPI string // address of the token service; empty for none
 	trial    string // address of an in-process RocketMQ to run; empty for none
 	verbose  bool
@@ -72,6 +73,7 @@ func parseFlags(stdout io.Writer, args []string) (o options, err error) {
 	fs.DurationVar(&o.cfg.SnapshotInterval, "snapshot-interval", gateway.DefaultSnapshotInterval, "how often an instance writes all it holds to the directory; silent for three times this, it is taken for dead")
 	fs.IntVar(&o.cfg.MaxOfflineMessages, "max-offline-messages", gateway.DefaultMaxOfflineMessages, "most messages a persistent session gets of what came while it was away (the newest)")
 	fs.StringVar(&o.metrics, "metrics", "", "serve counters in Prometheus's text format at http://`address`/metrics, e.g. :9100")
+	fs.BoolVar(&o.pprof, "pprof", false, "also serve Go's runtime profiles (net/http/pprof) at /debug/pprof/ on the -metrics address; for diagnosis, not for a listener the public reaches")
 	fs.BoolVar(&o.verbose, "v", false, "log everything (-log-level debug)")
 	o.operator.define(fs)
 	access := accessFlagsOn(fs) // presence, tokens, permissions: access.go
@@ -138,6 +140,9 @@ func parseFlags(stdout io.Writer, args []string) (o options, err error) {
 		if _, _, err := net.SplitHostPort(o.metrics); err != nil {
 			return o, fmt.Errorf("-metrics %q: want host:port, such as :9100: %w", o.metrics, err)
 		}
+	}
+	if o.pprof && o.metrics == "" {
+		return o, errors.New("-pprof serves on the -metrics address: give -metrics too")
 	}
 	if o.cfg.MaxPayload <= 0 {
 		return o, fmt.Errorf("-max-payload %d: want a positive number of bytes", o.cfg.MaxPayload)

@@ -57,7 +57,7 @@ func TestServe(t *testing.T) {
 		done <- run(ctx, &out, []string{
 			"-listen", "127.0.0.1:0", "-namesrv", srv.Addr(), "-topics", "vehicles",
 			"-instance-id", id, "-access-keys-file", keys, "-mqtt-instance", instance,
-			"-require-hosted-client-id", "-metrics", "127.0.0.1:0", "-drain-grace", "100ms",
+			"-require-hosted-client-id", "-metrics", "127.0.0.1:0", "-pprof", "-drain-grace", "100ms",
 		})
 	}()
 	addr := out.WaitFor(t, regexp.MustCompile(`msg=serving mqtt=(\S+)`))
@@ -135,6 +135,17 @@ func TestServe(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
+	}
+
+	// -pprof: Go's profiles beside the metrics.
+	res, err = http.Get(strings.TrimSuffix(metricsURL, "/metrics") + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "heap profile:") {
+		t.Errorf("GET /debug/pprof/heap: %s %.200q; want 200 and a heap profile", res.Status, body)
 	}
 
 	// Let the gateway's consumer catch up before it shuts down; see
@@ -231,6 +242,7 @@ var flagErrors = []struct {
 	{[]string{"-namesrv", "127.0.0.1:9876", "-rocketmqtest", "127.0.0.1:9877", "-topics", "v"}, "not both"},
 	{[]string{"-rocketmqtest", "localhost:9876", "-topics", "v"}, `-rocketmqtest "localhost:9876": want ip:port`},
 	{[]string{"-namesrv", "127.0.0.1:9876"}, "-topics is required"},
+	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v", "-pprof"}, "-pprof serves on the -metrics address"},
 	{[]string{"-namesrv", "localhost:9876", "-topics", "v"}, `-namesrv "localhost:9876": want ip:port`},
 	{[]string{"-namesrv", "127.0.0.1:9876,10.0.0.1", "-topics", "v"}, `-namesrv "10.0.0.1": want ip:port`},
 	{[]string{"-namesrv", "127.0.0.1:9876", "-topics", "v,a/b", "-auth", "allow-all"}, "-topics: "},

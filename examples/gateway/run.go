@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"time"
 
@@ -91,6 +92,13 @@ func run(ctx context.Context, stdout io.Writer, args []string) error {
 		mux.Handle("GET /metrics", g.MetricsHandler())
 		mux.Handle("GET /healthz", g.HealthHandler())
 		mux.Handle("GET /readyz", g.ReadyHandler())
+		if o.pprof {
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+			mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		}
 		metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go metrics.Serve(ln)
 		metricsURL = "http://" + ln.Addr().String() + "/metrics"
