@@ -2,6 +2,7 @@ package mqttrmq_test
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -224,4 +225,48 @@ func TestFanOutDoesNotAllocate(t *testing.T) {
 			t.Errorf("%s allocates %v times per call; want %v", name, n, c.want)
 		}
 	}
+}
+
+// BenchmarkFilterSetMemory reports what a FilterSet holds per filter for
+// a fleet's own filters, one per device (vehicles/{id}/cmd), beside
+// mochi-mqtt's TopicsIndex holding the same: the live heap after a
+// collection, over that before the filters, per filter.
+//
+//	go test -run '^$' -bench FilterSetMemory .
+func BenchmarkFilterSetMemory(b *testing.B) {
+	const n = 100000
+	live := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	filters := make([]string, n)
+	for i := range filters {
+		filters[i] = "vehicles/" + strconv.Itoa(i) + "/cmd"
+	}
+	b.Run("impl=mqttrmq", func(b *testing.B) {
+		for b.Loop() {
+			before := live()
+			var fs mqttrmq.FilterSet
+			for _, f := range filters {
+				if err := fs.Add(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(live()-before)/n, "B/filter")
+			runtime.KeepAlive(&fs)
+		}
+	})
+	b.Run("impl=mochi", func(b *testing.B) {
+		for b.Loop() {
+			before := live()
+			idx := mochi.NewTopicsIndex()
+			for i, f := range filters {
+				idx.Subscribe(strconv.Itoa(i), packets.Subscription{Filter: f})
+			}
+			b.ReportMetric(float64(live()-before)/n, "B/filter")
+			runtime.KeepAlive(idx)
+		}
+	})
 }

@@ -34,10 +34,17 @@ type FilterSet struct {
 // filterNode is one level of the trie. As in a NATS sublist, the wildcard
 // children are fields rather than map keys, so a match visits them without a
 // lookup.
+//
+// A node's literal children are kept inline while it has one, as every
+// level of a device's own filter (devices/{id}/cmd) but the shared ones
+// does, and in a map from the second on: a map for one child costs several
+// times the node itself, and a gateway holds a filter per device.
 type filterNode struct {
-	literal map[string]*filterNode
-	plus    *filterNode // the child for a '+' level
-	hash    *filterNode // the child for a '#' level, always a leaf
+	oneLevel string                 // the level of the inline child
+	one      *filterNode            // the only literal child, while literal is nil
+	literal  map[string]*filterNode // the literal children, once there are two
+	plus     *filterNode            // the child for a '+' level
+	hash     *filterNode            // the child for a '#' level, always a leaf
 
 	// A filter ends at this node when refs > 0.
 	refs   int
@@ -47,7 +54,50 @@ type filterNode struct {
 }
 
 func (n *filterNode) empty() bool {
-	return n.refs == 0 && len(n.literal) == 0 && n.plus == nil && n.hash == nil
+	return n.refs == 0 && n.one == nil && len(n.literal) == 0 && n.plus == nil && n.hash == nil
+}
+
+// literalChild returns n's child for a literal level, or nil.
+func (n *filterNode) literalChild(level string) *filterNode {
+	if n.literal != nil {
+		return n.literal[level]
+	}
+	if n.one != nil && n.oneLevel == level {
+		return n.one
+	}
+	return nil
+}
+
+// setLiteral makes c n's child for a literal level it has no child for.
+func (n *filterNode) setLiteral(level string, c *filterNode) {
+	switch {
+	case n.literal != nil:
+		n.literal[level] = c
+	case n.one == nil:
+		n.oneLevel, n.one = level, c
+	default:
+		n.literal = map[string]*filterNode{n.oneLevel: n.one, level: c}
+		n.oneLevel, n.one = "", nil
+	}
+}
+
+// deleteLiteral removes n's child for a literal level.
+func (n *filterNode) deleteLiteral(level string) {
+	if n.literal != nil {
+		delete(n.literal, level)
+	} else if n.oneLevel == level {
+		n.oneLevel, n.one = "", nil
+	}
+}
+
+// eachLiteral calls f with every literal child of n.
+func (n *filterNode) eachLiteral(f func(*filterNode)) {
+	if n.one != nil {
+		f(n.one)
+	}
+	for _, c := range n.literal {
+		f(c)
+	}
 }
 
 // checkSetFilter checks a filter for the set and returns its inner filter: a
@@ -130,14 +180,11 @@ func (n *filterNode) child(level string) *filterNode {
 	case "#":
 		p = &n.hash
 	default:
-		if c := n.literal[level]; c != nil {
+		if c := n.literalChild(level); c != nil {
 			return c
 		}
-		if n.literal == nil {
-			n.literal = make(map[string]*filterNode)
-		}
 		c := &filterNode{}
-		n.literal[strings.Clone(level)] = c
+		n.setLiteral(strings.Clone(level), c)
 		return c
 	}
 	if *p == nil {
@@ -154,7 +201,7 @@ func (n *filterNode) lookup(level string) *filterNode {
 	case "#":
 		return n.hash
 	}
-	return n.literal[level]
+	return n.literalChild(level)
 }
 
 // levelEnd returns the index of the '/' that ends the level starting at
@@ -218,7 +265,7 @@ func (s *FilterSet) remove(inner string) bool {
 		case "#":
 			parent.hash = nil
 		default:
-			delete(parent.literal, path[i].level)
+			parent.deleteLiteral(path[i].level)
 		}
 	}
 	return true
@@ -272,15 +319,12 @@ func (s *FilterSet) Replace(firstTopic string, filters []string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old := s.root.literal[firstTopic]; old != nil {
+	if old := s.root.literalChild(firstTopic); old != nil {
 		s.n -= countFilters(old)
-		delete(s.root.literal, firstTopic)
+		s.root.deleteLiteral(firstTopic)
 	}
-	if sub := fresh.root.literal[firstTopic]; sub != nil {
-		if s.root.literal == nil {
-			s.root.literal = make(map[string]*filterNode)
-		}
-		s.root.literal[firstTopic] = sub
+	if sub := fresh.root.literalChild(firstTopic); sub != nil {
+		s.root.setLiteral(strings.Clone(firstTopic), sub)
 		s.n += fresh.n
 	}
 	return nil
@@ -306,9 +350,7 @@ func countFilters(n *filterNode) int {
 	if n.refs > 0 {
 		c++
 	}
-	for _, child := range n.literal {
-		c += countFilters(child)
-	}
+	n.eachLiteral(func(child *filterNode) { c += countFilters(child) })
 	if n.plus != nil {
 		c += countFilters(n.plus)
 	}
@@ -342,9 +384,7 @@ func (s *FilterSet) Filters() []string {
 		if n.refs > 0 {
 			out = append(out, n.filter)
 		}
-		for _, c := range n.literal {
-			visit(c)
-		}
+		n.eachLiteral(visit)
 		if n.plus != nil {
 			visit(n.plus)
 		}
@@ -532,7 +572,7 @@ func walk[S matchSink[S]](n *filterNode, topic string, start int, out S) S {
 	if n.hash != nil && wild {
 		out = out.add(n.hash) // '#' takes this level and all below it
 	}
-	if c := n.literal[topic[start:end]]; c != nil {
+	if c := n.literalChild(topic[start:end]); c != nil {
 		out = step(c, topic, end, out)
 	}
 	if n.plus != nil && wild {
