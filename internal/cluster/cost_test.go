@@ -46,3 +46,31 @@ func BenchmarkDirectoryMemory(b *testing.B) {
 	b.ReportMetric(float64(size), "record-B")
 	runtime.KeepAlive(v)
 }
+
+// BenchmarkDirectoryMemoryOwnFilters measures the directory per client of
+// a fleet in which every device subscribes, on a clean session, to a
+// filter of its own (vehicles/{client}/cmd): b.N clients over 100
+// instances. Reported as heap bytes per client.
+func BenchmarkDirectoryMemoryOwnFilters(b *testing.B) {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	v := newDirectory("gw-0", Names{Cluster: "mqttrmq"}, func(string) {})
+	now := time.Now()
+	for i := range 100 {
+		name := fmt.Sprintf("gw-%d", i)
+		v.apply([]record{{Kind: kindSnapBegin, Instance: name}, {Kind: kindSnapEnd, Instance: name}}, now)
+	}
+	for i := range b.N {
+		name := fmt.Sprintf("gw-%d", i%100)
+		client := fmt.Sprintf("GID_vehicle@@@car%07d", i)
+		v.apply([]record{
+			{Kind: kindConnect, Instance: name, Client: client, At: now.UnixNano() + int64(i)},
+			{Kind: kindSubscribe, Instance: name, Filter: "vehicles/" + client + "/cmd"},
+		}, now)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "heap-B/client")
+	runtime.KeepAlive(v)
+}

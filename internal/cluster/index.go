@@ -17,7 +17,7 @@ type target struct {
 // are matched one by one.
 type interest struct {
 	set    mqttrmq.FilterSet
-	held   map[string]map[target]int
+	held   map[string]holders
 	others map[string]bool // filters the set refused
 
 	// changed, if set, hears a filter held by someone for the first
@@ -25,18 +25,59 @@ type interest struct {
 	changed func(filter string, added bool)
 }
 
+// holders counts who holds one filter. Most filters have one holder (a
+// device's own command topic, held by the instance it is connected to),
+// so the first is kept inline and only the others in a map: a map for one
+// holder would cost more than the rest of the filter's entry.
+type holders struct {
+	first target
+	n     int            // first's count; 0 when first holds nothing
+	more  map[target]int // everyone else, nil until needed
+}
+
+func (h *holders) add(t target, n int) {
+	switch {
+	case h.n > 0 && h.first == t:
+		h.n += n
+	case h.n == 0 && h.more[t] == 0:
+		h.first, h.n = t, n
+	default:
+		if h.more == nil {
+			h.more = map[target]int{}
+		}
+		h.more[t] += n
+	}
+}
+
+// remove takes n from t's count and reports whether t held the filter.
+func (h *holders) remove(t target, n int) bool {
+	if h.n > 0 && h.first == t {
+		if h.n -= n; h.n <= 0 {
+			h.first, h.n = target{}, 0
+		}
+		return true
+	}
+	if h.more[t] == 0 {
+		return false
+	}
+	if h.more[t] -= n; h.more[t] <= 0 {
+		delete(h.more, t)
+	}
+	return true
+}
+
+func (h *holders) empty() bool { return h.n == 0 && len(h.more) == 0 }
+
 func (x *interest) add(filter string, t target, n int) {
 	if n <= 0 {
 		return
 	}
 	if x.held == nil {
-		x.held = map[string]map[target]int{}
+		x.held = map[string]holders{}
 		x.others = map[string]bool{}
 	}
-	m := x.held[filter]
-	if m == nil {
-		m = map[target]int{}
-		x.held[filter] = m
+	h, ok := x.held[filter]
+	if !ok {
 		if err := x.set.Add(filter); err != nil {
 			x.others[filter] = true
 		}
@@ -44,28 +85,27 @@ func (x *interest) add(filter string, t target, n int) {
 			x.changed(filter, true)
 		}
 	}
-	m[t] += n
+	h.add(t, n)
+	x.held[filter] = h
 }
 
 func (x *interest) remove(filter string, t target, n int) {
-	m := x.held[filter]
-	if m == nil || m[t] == 0 {
+	h, ok := x.held[filter]
+	if !ok || !h.remove(t, n) {
 		return
 	}
-	m[t] -= n
-	if m[t] <= 0 {
-		delete(m, t)
+	if !h.empty() {
+		x.held[filter] = h
+		return
 	}
-	if len(m) == 0 {
-		delete(x.held, filter)
-		if x.others[filter] {
-			delete(x.others, filter)
-		} else {
-			x.set.Remove(filter)
-		}
-		if x.changed != nil {
-			x.changed(filter, false)
-		}
+	delete(x.held, filter)
+	if x.others[filter] {
+		delete(x.others, filter)
+	} else {
+		x.set.Remove(filter)
+	}
+	if x.changed != nil {
+		x.changed(filter, false)
 	}
 }
 
@@ -82,7 +122,11 @@ func (x *interest) match(topic string, f func(target)) {
 		}
 	}
 	for _, fl := range filters {
-		for t := range x.held[fl] {
+		h := x.held[fl]
+		if h.n > 0 {
+			f(h.first)
+		}
+		for t := range h.more {
 			f(t)
 		}
 	}
