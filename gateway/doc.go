@@ -147,10 +147,13 @@
 //     wants, 1 per instance with a receiver for a device's message, and 1
 //     more (the router) for a backend's.
 //   - Memory for the interest table: every instance holds the whole
-//     directory, measured at 280 bytes of heap a client (a connection, and
+//     directory, measured at 226 bytes of heap a client (a connection, and
 //     for one in ten a persistent session with one subscription;
-//     BenchmarkDirectoryMemory in internal/cluster): 280 MB an instance
-//     for a million clients. That design held only its own clients' state.
+//     BenchmarkDirectoryMemory in internal/cluster): 226 MB an instance
+//     for a million clients; 702 bytes a client where every device
+//     subscribes to a filter of its own on a clean session
+//     (BenchmarkDirectoryMemoryOwnFilters). That design held only its
+//     own clients' state.
 //   - Interest traffic: a connect or disconnect is one record of about 80
 //     bytes, written once and read by every instance: at a churn of 1% of
 //     the devices reconnecting a minute (167 a second), 334 records a
