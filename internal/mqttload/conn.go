@@ -3,14 +3,18 @@ package mqttload
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // Defaults of a Dialer.
@@ -60,6 +64,13 @@ type Dialer struct {
 	// reading makes a write fail after it instead of blocking its caller
 	// for good. The connection is unusable after such a failure.
 	WriteTimeout time.Duration
+	// TLS, when set, makes each connection TLS (MQTT over TLS, as on port
+	// 8883, or secure WebSocket with WebSocket) with this configuration.
+	TLS *tls.Config
+	// WebSocket, when set, is the path of the server's MQTT-over-WebSocket
+	// endpoint, such as "/mqtt": each connection is then a WebSocket
+	// (subprotocol "mqtt") carrying MQTT in binary messages.
+	WebSocket string
 
 	next atomic.Uint64
 }
@@ -71,7 +82,8 @@ func (d *Dialer) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-// Dial opens a TCP connection to the server and sends CONNECT, then waits
+// Dial opens a connection to the server (TCP unless TLS or WebSocket say
+// otherwise) and sends CONNECT, then waits
 // for the CONNACK. It returns an error wrapping ErrRefused when the server
 // answers with a non-zero return code, and the dial's or the read's error
 // otherwise; ctx bounds the whole handshake.
@@ -95,7 +107,7 @@ func (d *Dialer) Dial(ctx context.Context, c Connect) (*Conn, error) {
 			return serr
 		}
 	}
-	nc, err := nd.DialContext(ctx, "tcp", d.Server)
+	nc, err := d.dial(ctx, &nd)
 	if err != nil {
 		return nil, fmt.Errorf("mqttload: dial %s: %w", d.Server, err)
 	}
@@ -105,6 +117,37 @@ func (d *Dialer) Dial(ctx context.Context, c Connect) (*Conn, error) {
 		return nil, err
 	}
 	return conn, nil
+}
+
+// dial opens the connection MQTT travels on: TCP, TLS, or a WebSocket
+// over either.
+func (d *Dialer) dial(ctx context.Context, nd *net.Dialer) (net.Conn, error) {
+	if d.WebSocket != "" {
+		u := url.URL{Scheme: "ws", Host: d.Server, Path: d.WebSocket}
+		if d.TLS != nil {
+			u.Scheme = "wss"
+		}
+		wd := websocket.Dialer{NetDialContext: nd.DialContext, TLSClientConfig: d.TLS, Subprotocols: []string{"mqtt"},
+			ReadBufferSize: readBufferSize, WriteBufferSize: readBufferSize}
+		ws, res, err := wd.DialContext(ctx, u.String(), nil)
+		if res != nil && res.Body != nil {
+			res.Body.Close()
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &wsConn{ws: ws}, nil
+	}
+	nc, err := nd.DialContext(ctx, "tcp", d.Server)
+	if err != nil || d.TLS == nil {
+		return nc, err
+	}
+	tc := tls.Client(nc, d.TLS)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // Conn is one MQTT connection. It has no goroutine of its own: Publish,
