@@ -40,8 +40,8 @@ type subscription struct {
 type index struct {
 	mu     sync.RWMutex
 	set    mqttrmq.FilterSet
-	byKey  map[string]*filterSubs // by the queue name the FilterSet reports
-	others map[string]*filterSubs // by filter, for those it refuses
+	subs   map[string]*filterSubs // by filter, the set's and the others
+	others map[string]*filterSubs // by filter, those the set refuses
 }
 
 // filterSubs are the subscriptions to one filter: plain ones, and those
@@ -60,32 +60,29 @@ type shareGroup struct {
 }
 
 func (x *index) init() {
-	x.byKey = map[string]*filterSubs{}
+	x.subs = map[string]*filterSubs{}
 	x.others = map[string]*filterSubs{}
 }
 
 // entry returns the subscriptions of a filter, creating them if create.
-func (x *index) entry(filter string, create bool) (fs *filterSubs, inSet bool, key string) {
-	key, err := mqttrmq.LMQQueue(filter)
-	m := x.byKey
-	if err != nil {
-		key, m = filter, x.others
-	}
-	fs = m[key]
+// They are keyed by the filter string the subscription holds already, so
+// that an entry costs no string of its own.
+func (x *index) entry(filter string, create bool) *filterSubs {
+	fs := x.subs[filter]
 	if fs == nil && create {
 		fs = &filterSubs{filter: filter}
-		m[key] = fs
-		if err == nil {
-			x.set.Add(filter) // cannot fail: LMQQueue named it
+		x.subs[filter] = fs
+		if x.set.Add(filter) != nil {
+			x.others[filter] = fs
 		}
 	}
-	return fs, err == nil, key
+	return fs
 }
 
 func (x *index) add(sub *subscription) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	fs, _, _ := x.entry(sub.inner, true)
+	fs := x.entry(sub.inner, true)
 	if sub.group == "" {
 		sub.pos = len(fs.direct)
 		fs.direct = append(fs.direct, sub)
@@ -106,7 +103,7 @@ func (x *index) add(sub *subscription) {
 func (x *index) remove(sub *subscription) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	fs, inSet, key := x.entry(sub.inner, false)
+	fs := x.entry(sub.inner, false)
 	if fs == nil {
 		return
 	}
@@ -119,11 +116,11 @@ func (x *index) remove(sub *subscription) {
 		}
 	}
 	if len(fs.direct) == 0 && len(fs.groups) == 0 {
-		if inSet {
-			delete(x.byKey, key)
-			x.set.Remove(sub.inner)
+		delete(x.subs, fs.filter)
+		if x.others[fs.filter] != nil {
+			delete(x.others, fs.filter)
 		} else {
-			delete(x.others, key)
+			x.set.Remove(fs.filter)
 		}
 	}
 }
@@ -149,12 +146,12 @@ func (x *index) match(topic string, out []*subscription) []*subscription {
 	var buf [16]string
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	keys, err := x.set.AppendMatches(buf[:0], topic)
+	filters, err := x.set.AppendFilters(buf[:0], topic)
 	if err != nil {
 		return out
 	}
-	for _, k := range keys {
-		out = x.byKey[k].appendTo(out)
+	for _, f := range filters {
+		out = x.subs[f].appendTo(out)
 	}
 	for _, fs := range x.others {
 		if mqttrmq.MatchTopic(fs.filter, topic) {
