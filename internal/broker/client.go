@@ -20,36 +20,25 @@ import (
 // through Data on the transport's poller goroutine, and everything it
 // keeps between packets is below.
 type Client struct {
+	// The fields are grouped by size, the small ones last, so that a
+	// connection's state packs into as few bytes as it can: the server
+	// holds one per connection.
 	srv    *Server
 	tc     transport.Conn
-	kind   transport.Kind
 	serial uint64 // numbers the connection: its channel ID
 
 	// mu serialises the inbound side: Data, and what it changes.
-	mu        sync.Mutex
-	partial   []byte // bytes of a packet not yet whole; nil when none
-	connected bool   // CONNECT accepted
-	ended     bool   // Closed ran
-	gotDisc   bool   // the client sent DISCONNECT
-	keepWill  bool   // ... with reason 0x04: the will goes anyway
-	aliasIn   map[uint16]string
+	mu      sync.Mutex
+	partial []byte // bytes of a packet not yet whole; nil when none
+	aliasIn map[uint16]string
 
 	// Set by CONNECT, read-only afterwards.
-	version    byte
-	id         string
-	username   string
-	keepAlive  uint16 // effective, seconds
-	persistent bool
-	expiry     time.Duration // how long its session outlives it
-	present    bool          // the CONNACK said the session was resumed
-	recvMax    uint16        // the client's receive maximum: our outbound window
-	maxPacket  uint32        // the client's maximum packet size; 0 for none
-	aliasMax   uint16        // the client's topic alias maximum: our outbound aliases
-	noProblem  bool          // the client asked for no reason strings or user properties on errors
-	sess       *session
-	will       *Message // nil without a will, or after a DISCONNECT
-	willDelay  uint32
-	data       atomic.Value // the hooks' own state for this client
+	id       string
+	username string
+	expiry   time.Duration // how long its session outlives it
+	sess     *session
+	will     *Message     // nil without a will, or after a DISCONNECT
+	data     atomic.Value // the hooks' own state for this client
 
 	// Outbound state, under sess.mu.
 	aliasOut map[string]uint16
@@ -63,12 +52,32 @@ type Client struct {
 	inflightIn int                 // QoS 1 not yet acknowledged, QoS 2 not yet released
 	qos2held   map[uint16]struct{} // QoS 2 received here and counted in inflightIn until PUBREL
 
-	paused   atomic.Bool  // an MQTT 3.1.1 client over the receive maximum: its bytes wait in partial
 	lastRead atomic.Int64 // unix nanoseconds of the last bytes received
 	timer    *time.Timer  // connect timeout, then keep-alive
-	closed   atomic.Bool  // close was asked for
 	cause    atomic.Pointer[closeCause]
-	discCode ReasonCode // the reason code of the client's DISCONNECT
+
+	// Set by CONNECT, read-only afterwards: the small ones.
+	maxPacket uint32 // the client's maximum packet size; 0 for none
+	willDelay uint32
+	keepAlive uint16 // effective, seconds
+	recvMax   uint16 // the client's receive maximum: our outbound window
+	aliasMax  uint16 // the client's topic alias maximum: our outbound aliases
+	version   byte
+	kind      transport.Kind
+
+	persistent bool
+	present    bool // the CONNACK said the session was resumed
+	noProblem  bool // the client asked for no reason strings or user properties on errors
+
+	// Under mu.
+	connected bool // CONNECT accepted
+	ended     bool // Closed ran
+	gotDisc   bool // the client sent DISCONNECT
+	keepWill  bool // ... with reason 0x04: the will goes anyway
+
+	paused   atomic.Bool // an MQTT 3.1.1 client over the receive maximum: its bytes wait in partial
+	closed   atomic.Bool // close was asked for
+	discCode ReasonCode  // the reason code of the client's DISCONNECT
 }
 
 // closeCause is why the server closed a connection, for its log line.
