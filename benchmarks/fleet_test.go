@@ -3,6 +3,9 @@ package benchmarks
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +24,12 @@ import (
 // same devices connected and silent.
 //
 //	go test -run '^$' -bench FleetCPU -count 3 ./benchmarks/
+//
+// With -gateway-profile FILE it also writes a CPU profile of the gateway
+// process over the publishing period, where its CPU goes:
+//
+//	go test -run '^$' -bench 'FleetCPU/server=gateway' -count 1 ./benchmarks/ -gateway-profile gateway.pprof
+//	go tool pprof -top gateway.pprof
 func BenchmarkFleetCPU(b *testing.B) {
 	var r results
 	for _, k := range kinds {
@@ -85,6 +94,7 @@ func fleetCPU(b *testing.B, sz sizes, k kind, r *results) {
 	for i := range topics {
 		topics[i] = fmt.Sprintf("%s/telemetry/%d", parentTopic, i)
 	}
+	profiled := profile(b, s, sz.fleetPeriod)
 	cpu0, rmq0 := s.cpu(b)
 	start := time.Now()
 	// Device i publishes at start + i/n s, then every second: a steady
@@ -109,6 +119,9 @@ func fleetCPU(b *testing.B, sz sizes, k kind, r *results) {
 	}
 	elapsed := time.Since(start)
 	cpu1, rmq1 := s.cpu(b)
+	if err := <-profiled; err != nil {
+		b.Error(err)
+	}
 
 	got := acked.Load()
 	if got < int64(total) {
@@ -126,4 +139,39 @@ func fleetCPU(b *testing.B, sz sizes, k kind, r *results) {
 		b.ReportMetric(perSecond(idleRMQ1-idleRMQ0), "rocketmq-idle-cpu-ms/s")
 		r.set(s.name+"+rocketmq", perMsg+rmqPerMsg)
 	}
+}
+
+// profile takes a CPU profile of the gateway s over the next period,
+// with -gateway-profile, and writes it to the flag's file; the channel
+// hears how that went. Without the flag, or for another server, it does
+// nothing.
+func profile(b *testing.B, s *server, period time.Duration) <-chan error {
+	done := make(chan error, 1)
+	if *profileFlag == "" || s.pprof == "" {
+		done <- nil
+		return done
+	}
+	go func() {
+		done <- func() error {
+			res, err := http.Get(fmt.Sprintf("%sprofile?seconds=%d", s.pprof, int(period/time.Second)))
+			if err != nil {
+				return fmt.Errorf("gateway profile: %w", err)
+			}
+			defer res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				return fmt.Errorf("gateway profile: %s", res.Status)
+			}
+			f, err := os.Create(*profileFlag)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, res.Body); err != nil {
+				f.Close()
+				return fmt.Errorf("gateway profile: %w", err)
+			}
+			b.Logf("gateway CPU profile: %s", *profileFlag)
+			return f.Close()
+		}()
+	}()
+	return done
 }

@@ -24,6 +24,8 @@ import (
 const parentTopic = "bench"
 
 // sizeFlag picks the benchmarks' sizes; see sizes.
+var profileFlag = flag.String("gateway-profile", "", "write a CPU profile of the gateway process, taken over BenchmarkFleetCPU's publishing period, to this `file` (go tool pprof reads it beside the gateway's binary)")
+
 var sizeFlag = flag.String("size", "auto", "benchmark sizes: full (the figures: 10,000 and 19,000 connections, 1,000 devices, …), smoke (a few hundred connections and seconds, to check the benchmarks work), or auto: smoke at -benchtime 1x or -short, full otherwise")
 
 // sizes are one run's dimensions.
@@ -187,6 +189,7 @@ type server struct {
 	addr     string              // MQTT address, host:port
 	proc     *serverproc.Process // the MQTT server
 	rocketmq *serverproc.Process // the gateway's RocketMQ; nil for the others
+	pprof    string              // the gateway's profiles, http://host:port/debug/pprof/, with -gateway-profile
 	goServer bool                // whose goroutines DumpGoroutines counts
 }
 
@@ -251,14 +254,18 @@ func startGateway(b *testing.B) *server {
 func startGatewayOn(b *testing.B, rmq *serverproc.Process) *server {
 	b.Helper()
 	addr := freeAddr(b)
-	p := startProcess(b, serverproc.Spec{
-		Name: "gateway", Path: serverBinary(b, "examples/gateway"), Addr: addr,
-		Args: []string{
-			"-listen", addr, "-namesrv", rmq.Addr, "-topics", parentTopic,
-			"-auth", "allow-all", "-instance-id", fmt.Sprintf("bench%d", instanceSeq.Add(1)),
-		},
-	})
-	return &server{name: "gateway", addr: addr, proc: p, rocketmq: rmq, goServer: true}
+	args := []string{
+		"-listen", addr, "-namesrv", rmq.Addr, "-topics", parentTopic,
+		"-auth", "allow-all", "-instance-id", fmt.Sprintf("bench%d", instanceSeq.Add(1)),
+	}
+	pprof := ""
+	if *profileFlag != "" {
+		metrics := freeAddr(b)
+		args = append(args, "-metrics", metrics, "-pprof")
+		pprof = "http://" + metrics + "/debug/pprof/"
+	}
+	p := startProcess(b, serverproc.Spec{Name: "gateway", Path: serverBinary(b, "examples/gateway"), Addr: addr, Args: args})
+	return &server{name: "gateway", addr: addr, proc: p, rocketmq: rmq, goServer: true, pprof: pprof}
 }
 
 // startMochi runs a plain mochi-mqtt broker with its default options.
