@@ -46,12 +46,20 @@ type filterNode struct {
 	plus     *filterNode            // the child for a '+' level
 	hash     *filterNode            // the child for a '#' level, always a leaf
 
-	// A filter ends at this node when refs > 0.
-	refs   int
-	filter string // the filter, unshared
-	queue  string // its Light Message Queue
-	exact  bool   // the filter has no wildcard: it matches only itself
+	// A filter ends at this node when refs > 0. Its filter and its
+	// Light Message Queue's name are one string, text, split at split,
+	// so that a node fits in 80 bytes rather than 96.
+	refs  int
+	text  string
+	split uint16 // a filter is at most 65535 bytes [MQTT-4.7.3-3]
+	exact bool   // the filter has no wildcard: it matches only itself
 }
+
+// filter returns the filter that ends at n, unshared.
+func (n *filterNode) filter() string { return n.text[:n.split] }
+
+// queue returns the Light Message Queue of the filter that ends at n.
+func (n *filterNode) queue() string { return n.text[n.split:] }
 
 func (n *filterNode) empty() bool {
 	return n.refs == 0 && n.one == nil && len(n.literal) == 0 && n.plus == nil && n.hash == nil
@@ -165,8 +173,11 @@ func (s *FilterSet) add(inner string, refs int) {
 	}
 	if n.refs == 0 {
 		s.n++
-		n.filter = strings.Clone(inner)
-		n.queue = lmqName(inner)
+		var b strings.Builder
+		b.Grow(len(inner) + lmqLen(inner))
+		b.WriteString(inner)
+		writeLMQ(&b, inner)
+		n.text, n.split = b.String(), uint16(len(inner))
 		n.exact = !strings.ContainsAny(inner, "+#")
 	}
 	n.refs += refs
@@ -253,7 +264,7 @@ func (s *FilterSet) remove(inner string) bool {
 		return false
 	}
 	if n.refs--; n.refs == 0 {
-		n.filter, n.queue, n.exact = "", "", false
+		n.text, n.split, n.exact = "", 0, false
 		s.n--
 	}
 	// Unlink every node that holds nothing any more.
@@ -382,7 +393,7 @@ func (s *FilterSet) Filters() []string {
 	var visit func(n *filterNode)
 	visit = func(n *filterNode) {
 		if n.refs > 0 {
-			out = append(out, n.filter)
+			out = append(out, n.filter())
 		}
 		n.eachLiteral(visit)
 		if n.plus != nil {
@@ -536,11 +547,11 @@ type matchSink[S any] interface {
 
 type allQueues []string
 
-func (q allQueues) add(n *filterNode) allQueues { return append(q, n.queue) }
+func (q allQueues) add(n *filterNode) allQueues { return append(q, n.queue()) }
 
 type allFilters []string
 
-func (q allFilters) add(n *filterNode) allFilters { return append(q, n.filter) }
+func (q allFilters) add(n *filterNode) allFilters { return append(q, n.filter()) }
 
 type fanOut []string
 
@@ -548,7 +559,7 @@ func (q fanOut) add(n *filterNode) fanOut {
 	if n.exact {
 		return q // the topic itself, whose queue is listed first
 	}
-	return append(q, n.queue)
+	return append(q, n.queue())
 }
 
 type dispatchList []byte
@@ -558,7 +569,7 @@ func (d dispatchList) add(n *filterNode) dispatchList {
 		return d
 	}
 	d = append(d, dispatchSeparator)
-	return append(d, n.queue...)
+	return append(d, n.queue()...)
 }
 
 // walk adds to out every filter under n that matches the levels of topic

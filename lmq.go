@@ -56,6 +56,12 @@ func LMQQueue(topicOrFilter string) (string, error) {
 func lmqName(s string) string {
 	var b strings.Builder
 	b.Grow(lmqLen(s))
+	writeLMQ(&b, s)
+	return b.String()
+}
+
+// writeLMQ writes the queue name of a checked topic or filter to b.
+func writeLMQ(b *strings.Builder, s string) {
 	b.WriteString(LMQPrefix)
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c == '/' {
@@ -67,7 +73,6 @@ func lmqName(s string) string {
 	if strings.IndexByte(s, '/') >= 0 {
 		b.WriteByte('%')
 	}
-	return b.String()
 }
 
 // appendLMQ appends the queue name of a checked topic or filter.
