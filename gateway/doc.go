@@ -147,10 +147,10 @@
 //     wants, 1 per instance with a receiver for a device's message, and 1
 //     more (the router) for a backend's.
 //   - Memory for the interest table: every instance holds the whole
-//     directory, measured at 226 bytes of heap a client (a connection, and
+//     directory, measured at 221 bytes of heap a client (a connection, and
 //     for one in ten a persistent session with one subscription;
-//     BenchmarkDirectoryMemory in internal/cluster): 226 MB an instance
-//     for a million clients; 702 bytes a client where every device
+//     BenchmarkDirectoryMemory in internal/cluster): 221 MB an instance
+//     for a million clients; 654 bytes a client where every device
 //     subscribes to a filter of its own on a clean session
 //     (BenchmarkDirectoryMemoryOwnFilters). That design held only its
 //     own clients' state.
