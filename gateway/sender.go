@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,6 +63,14 @@ type sendRequest struct {
 	msg    *primitive.Message
 	more   []*primitive.Message // routed copies, sent after msg
 	report func(error)          // hears whether RocketMQ took msg and more
+	acks   ackHolder            // the client report acknowledges to, or nil
+}
+
+// ackHolder is a client whose acknowledgements can wait while several of
+// its publishes are answered, to go out in one write (broker.Client).
+type ackHolder interface {
+	HoldAcks()
+	ReleaseAcks()
 }
 
 // alone reports whether a request must be sent by itself: the broker
@@ -99,8 +108,10 @@ func laneOf(clientID string) int {
 
 // sendAndForget queues msg, and the routed copies more to send after it,
 // for a client; report hears the outcome, from the lane's goroutine (or
-// at once, for a closed sender or a full lane).
-func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*primitive.Message, report func(error)) {
+// at once, for a closed sender or a full lane). acks, if not nil, is the
+// client report acknowledges to: the lane holds its acknowledgements while
+// it reports a whole batch.
+func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*primitive.Message, acks ackHolder, report func(error)) {
 	i := laneOf(clientID)
 	msg.Queue = &primitive.MessageQueue{QueueId: i} // read by laneSelector
 	for _, m := range more {
@@ -118,7 +129,7 @@ func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*
 		}
 		return
 	}
-	l.queue = append(l.queue, &sendRequest{msg: msg, more: more, report: report})
+	l.queue = append(l.queue, &sendRequest{msg: msg, more: more, report: report, acks: acks})
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
@@ -198,10 +209,32 @@ func (s *sender) sendBatch(batch []*sendRequest) {
 				err = s.send(m)
 			}
 		}
-		for _, r := range batch[:n] {
-			r.report(err)
-		}
+		reportAll(batch[:n], err)
 		batch = batch[n:]
+	}
+}
+
+// reportAll answers every request of a batch RocketMQ took or refused as
+// one: each client's acknowledgements are held until all are answered, so
+// that a client with several publishes in the batch gets their
+// acknowledgements in one write.
+func reportAll(batch []*sendRequest, err error) {
+	if len(batch) == 1 {
+		batch[0].report(err)
+		return
+	}
+	held := make([]ackHolder, 0, len(batch))
+	for _, r := range batch {
+		if r.acks != nil && !slices.Contains(held, r.acks) {
+			r.acks.HoldAcks()
+			held = append(held, r.acks)
+		}
+	}
+	for _, r := range batch {
+		r.report(err)
+	}
+	for _, h := range held {
+		h.ReleaseAcks()
 	}
 }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/rand"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func TestSenderBatchFits(t *testing.T) {
 		body := make([]byte, n)
 		rand.Read(body) // incompressible, as the client compresses a big body
 		m := primitive.NewMessage("vehicles", body)
-		snd.sendAndForget("GID_car@@@v1", m, nil, func(err error) { reports <- err })
+		snd.sendAndForget("GID_car@@@v1", m, nil, nil, func(err error) { reports <- err })
 	}
 	snd.start()
 	defer snd.close()
@@ -54,5 +55,36 @@ func TestSenderBatchFits(t *testing.T) {
 	}
 	if got := len(s.Messages("vehicles")); got != len(sizes) {
 		t.Errorf("RocketMQ holds %d messages; want %d", got, len(sizes))
+	}
+}
+
+// recordingHolder records the holds and releases of a client's
+// acknowledgements, and the reports between them.
+type recordingHolder struct {
+	name string
+	log  *[]string
+}
+
+func (h recordingHolder) HoldAcks()    { *h.log = append(*h.log, "hold "+h.name) }
+func (h recordingHolder) ReleaseAcks() { *h.log = append(*h.log, "release "+h.name) }
+
+// TestReportAllHoldsAcks: the answers to a batch are given with each
+// client's acknowledgements held, once a client, so that a client with
+// several publishes in the batch gets their acknowledgements in one write.
+func TestReportAllHoldsAcks(t *testing.T) {
+	var log []string
+	a, b := recordingHolder{"a", &log}, recordingHolder{"b", &log}
+	req := func(h ackHolder, name string) *sendRequest {
+		return &sendRequest{acks: h, report: func(error) { log = append(log, "report "+name) }}
+	}
+	reportAll([]*sendRequest{req(a, "a1"), req(b, "b1"), req(a, "a2"), req(nil, "presence")}, nil)
+	want := []string{"hold a", "hold b", "report a1", "report b1", "report a2", "report presence", "release a", "release b"}
+	if !slices.Equal(log, want) {
+		t.Errorf("reportAll did %q; want %q", log, want)
+	}
+	log = nil
+	reportAll([]*sendRequest{req(a, "alone")}, nil)
+	if want := []string{"report alone"}; !slices.Equal(log, want) {
+		t.Errorf("reportAll of one did %q; want %q", log, want)
 	}
 }

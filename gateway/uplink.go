@@ -58,7 +58,7 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 	g.sendStarted() // ended by the last outcome, see Drain
 	if ack == nil || p.QoS == mqttrmq.AtMostOnce {
 		// Nobody waits for a will or a QoS 0 message: one attempt.
-		g.sender.sendAndForget(c.ID(), msg, more, func(err error) {
+		g.sender.sendAndForget(c.ID(), msg, more, nil, func(err error) {
 			if g.countSend(c.ID(), err) {
 				g.broker.Retain(m)
 			}
@@ -106,7 +106,7 @@ func (r *retry) send() {
 		r.more = r.g.dispatchTo(r.msg, r.p)
 	}
 	r.again = true
-	r.g.sender.sendAndForget(r.c.ID(), r.msg, r.more, r.report)
+	r.g.sender.sendAndForget(r.c.ID(), r.msg, r.more, r.c, r.report)
 }
 
 func (r *retry) report(err error) {

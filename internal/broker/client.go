@@ -50,6 +50,7 @@ type Client struct {
 	acks       []pendingAck
 	ackSeq     uint64
 	inflightIn int                 // QoS 1 not yet acknowledged, QoS 2 not yet released
+	ackHold    int                 // HoldAcks not yet released
 	qos2held   map[uint16]struct{} // QoS 2 received here and counted in inflightIn until PUBREL
 
 	lastRead atomic.Int64 // unix nanoseconds of the last bytes received

@@ -149,10 +149,40 @@ func (c *Client) acked(seq uint64, code ReasonCode) {
 			break
 		}
 	}
-	if !found { // QoS 0: nothing to send
+	if !found || c.ackHold > 0 { // QoS 0: nothing to send; held: ReleaseAcks sends
 		c.ackMu.Unlock()
 		return
 	}
+	c.sendAcks()
+}
+
+// HoldAcks keeps the acknowledgements that come due from being written
+// until as many calls of ReleaseAcks: a hook answering several of a
+// client's publishes at once (a batch RocketMQ took) lets their
+// acknowledgements go out in one write instead of one write each. Their
+// order is kept either way [MQTT-4.6.0-2].
+func (c *Client) HoldAcks() {
+	c.ackMu.Lock()
+	c.ackHold++
+	c.ackMu.Unlock()
+}
+
+// ReleaseAcks ends one HoldAcks; the last writes what came due meanwhile.
+func (c *Client) ReleaseAcks() {
+	c.ackMu.Lock()
+	if c.ackHold > 0 {
+		c.ackHold--
+	}
+	if c.ackHold > 0 {
+		c.ackMu.Unlock()
+		return
+	}
+	c.sendAcks()
+}
+
+// sendAcks writes the acknowledgements due and resumes reading a paused
+// client; ackMu is held, and released.
+func (c *Client) sendAcks() {
 	giveUp := c.flushAcks()
 	resume := c.inflightIn < int(c.srv.opts.ReceiveMaximum)
 	c.ackMu.Unlock()
@@ -169,6 +199,12 @@ func (c *Client) acked(seq uint64, code ReasonCode) {
 // ackMu is held. It reports whether one of them gives up on its publish.
 func (c *Client) flushAcks() (giveUp bool) {
 	n := 0
+	var out []byte // every acknowledgement due, for one write
+	defer func() {
+		if len(out) > 0 {
+			c.write(out)
+		}
+	}()
 	for n < len(c.acks) && c.acks[n].done {
 		a := c.acks[n]
 		n++
@@ -183,7 +219,7 @@ func (c *Client) flushAcks() (giveUp bool) {
 		if c.version != packet.V5 {
 			code = 0 // MQTT 3.1.1 cannot refuse a publish [MQTT-3.3.5-2]
 		}
-		c.write(packet.AppendAck(nil, c.version, ackPacket(a.qos), a.id, code, ""))
+		out = packet.AppendAck(out, c.version, ackPacket(a.qos), a.id, code, "")
 	}
 	if n > 0 {
 		c.acks = append(c.acks[:0], c.acks[n:]...)
