@@ -462,3 +462,42 @@ func instanceKilled(t *testing.T, s rocketMQ, bin string) {
 		t.Errorf("the backend sent %d messages; want a steady downlink", total)
 	}
 }
+
+// TestResubscribeMovesWithSession: a persistent session that subscribes
+// again to a filter it holds, with another QoS, has its subscription
+// replaced [MQTT-3.8.4-3], and the new QoS goes with the session to the
+// instance its client connects to next, without subscribing again.
+func TestResubscribeMovesWithSession(t *testing.T) {
+	onBoth(t, resubscribeMovesWithSession)
+}
+
+func resubscribeMovesWithSession(t *testing.T, s rocketMQ) {
+	_, gws := startInstances(t, s, 2, nil)
+	const id, filter = "GID_car@@@resub", "vehicles/cmd/+"
+	d := connect(t, gws[0], id, persistent)
+	d.mustSubscribe(t, filter, 0)
+	eventually(t, "the session's record with QoS 0 on instance 2", func() bool {
+		qos, ok := gws[1].SessionQoS(id, filter)
+		return ok && qos == 0
+	})
+	d.mustSubscribe(t, filter, 1)
+	eventually(t, "the session's record with QoS 1 on instance 2", func() bool {
+		qos, ok := gws[1].SessionQoS(id, filter)
+		return ok && qos == 1
+	})
+	d.Disconnect(250)
+
+	moved := connect(t, gws[1], id, persistent) // no SUBSCRIBE
+	knows(t, gws[1], "vehicles/cmd/all", "", 2) // the session's queue and instance 2's inbox
+	m := primitive.NewMessage("vehicles", []byte("after the move"))
+	m.WithTag(mqttrmq.TagToMQTT)
+	if _, err := mqttrmq.SetTopic(m, "vehicles/cmd/all"); err != nil {
+		t.Fatal(err)
+	}
+	mqttrmq.SetQoS(m, 1)
+	newBackend(t, s).send(t, m)
+	got := moved.next(t)
+	if got.Topic != "vehicles/cmd/all" || got.Payload != "after the move" || got.QoS != 1 {
+		t.Errorf("after the move the device got %+v; want vehicles/cmd/all at QoS 1, the subscription's QoS since it subscribed again", got)
+	}
+}

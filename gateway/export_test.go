@@ -21,3 +21,19 @@ func IssueToken(g *Gateway, accessKey string, app mqttrmq.TokenApplication) (str
 func (g *Gateway) DispatchOf(topic, p2p string) []string {
 	return g.node.Dispatch(topic, p2p, false)
 }
+
+// SessionQoS returns the QoS of a persistent session's subscription to
+// filter as the directory's record of the session says now, and whether
+// the record holds that subscription.
+func (g *Gateway) SessionQoS(client, filter string) (byte, bool) {
+	s := g.node.Session(client)
+	if s == nil {
+		return 0, false
+	}
+	for _, sub := range s.Subs {
+		if sub.Filter == filter {
+			return sub.QoS, true
+		}
+	}
+	return 0, false
+}

@@ -86,6 +86,18 @@ func (h *hooks) Unsubscribed(clientID, filter string) {
 	}
 }
 
+// Resubscribed writes a persistent session's record again when a
+// SUBSCRIBE replaced one of its subscriptions, so that the new options
+// (the QoS above all) go with the session wherever its client connects
+// next [MQTT-3.8.4-3]. A clean session's filters are the instance's, and
+// the directory holds filters only: nothing changes there.
+func (h *hooks) Resubscribed(clientID, filter string) {
+	g := h.gw()
+	if g.sessions.isKept(clientID) && g.broker.Pending(clientID) >= 0 {
+		g.putSession(clientID, g.sessions.get(clientID), true)
+	}
+}
+
 // Connected and Disconnected tell the directory (see clusterConnected),
 // send presence events and track a Token-mode client's tokens (see
 // access.go).

@@ -33,6 +33,13 @@ type Hooks interface {
 	Subscribed(clientID, filter string)
 	Unsubscribed(clientID, filter string)
 
+	// Resubscribed reports a subscription a SUBSCRIBE replaced: the filter
+	// was held already, and the new subscription's options (its QoS, no
+	// local, retain as published, retain handling, identifier) replace the
+	// old ones [MQTT-3.8.4-3]. The filter is held as before; Subscribed is
+	// not called for it again.
+	Resubscribed(clientID, filter string)
+
 	// Connected is called once a client's CONNACK is written, and
 	// Disconnected once its connection has ended; err is nil for a
 	// DISCONNECT from the client.
@@ -67,6 +74,9 @@ func (NopHooks) Subscribed(string, string) {}
 
 // Unsubscribed does nothing.
 func (NopHooks) Unsubscribed(string, string) {}
+
+// Resubscribed does nothing.
+func (NopHooks) Resubscribed(string, string) {}
 
 // Connected does nothing.
 func (NopHooks) Connected(*Client) {}

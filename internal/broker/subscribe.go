@@ -23,7 +23,7 @@ func (c *Client) onSubscribe(h packet.Header, body []byte) error {
 		subID = ids[0]
 	}
 	codes := make([]byte, len(sp.Filters))
-	var added []*subscription
+	var added, replaced []*subscription
 	type replay struct {
 		sub *subscription
 	}
@@ -67,6 +67,8 @@ func (c *Client) onSubscribe(h packet.Header, body []byte) error {
 			sub.since = time.Now()
 			s.index.add(sub)
 			added = append(added, sub)
+		} else {
+			replaced = append(replaced, sub)
 		}
 		// Retained messages: on every subscription (handling 0), on a new
 		// one (1), or never (2) [MQTT-3.3.1-9] [MQTT-3.3.1-10]
@@ -81,6 +83,9 @@ func (c *Client) onSubscribe(h packet.Header, body []byte) error {
 	sess.mu.Unlock()
 	for _, sub := range added {
 		s.hooks.Subscribed(c.id, sub.filter)
+	}
+	for _, sub := range replaced {
+		s.hooks.Resubscribed(c.id, sub.filter)
 	}
 	now := time.Now()
 	for _, r := range replays {
