@@ -82,6 +82,7 @@ type served struct {
 	mu       sync.Mutex
 	next     map[string]int64 // broker address → next queue offset to hand over
 	catching bool             // a catch-up runs: copies wait in pending
+	settled  bool             // the catch-up a directory propagation after serving began has started
 	pending  []queued
 	moved    bool  // it connected elsewhere since
 	offline  bool  // its connection ended
@@ -357,6 +358,7 @@ func (g *Gateway) serve(sv *served, id string, existed bool, left map[string]int
 		sv.mu.Lock()
 		again := !sv.catching && !sv.client.IsClosed()
 		sv.catching = sv.catching || again
+		sv.settled = true
 		sv.mu.Unlock()
 		if again {
 			g.catchUp(sv, id)

@@ -37,3 +37,17 @@ func (g *Gateway) SessionQoS(client, filter string) (byte, bool) {
 	}
 	return 0, false
 }
+
+// SessionSettled reports whether the persistent session of client served
+// here has had its second catch-up, a directory propagation after serving
+// began, and no catch-up runs now: from then on its queue is read only
+// for what its inbox copies miss.
+func (g *Gateway) SessionSettled(client string) bool {
+	sv := g.sessions.get(client)
+	if sv == nil {
+		return false
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	return sv.settled && !sv.catching
+}
