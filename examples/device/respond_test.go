@@ -97,7 +97,11 @@ func TestRespond(t *testing.T) {
 			t.Fatalf("send: %v, %v", r, err)
 		}
 	}
+	// The two go to different queues, which the gateway routes each in
+	// its own order: the request goes only once the device has the first,
+	// so that the device does not answer and stop before it.
 	send("hello", false)
+	out.WaitFor(t, regexp.MustCompile(`hello \(P2P\), not a request`))
 	send("status?", true)
 	select {
 	case err := <-done:
