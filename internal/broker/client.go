@@ -54,17 +54,20 @@ type Client struct {
 	qos2held   map[uint16]struct{} // QoS 2 received here and counted in inflightIn until PUBREL
 
 	lastRead atomic.Int64 // unix nanoseconds of the last bytes received
-	timer    *time.Timer  // connect timeout, then keep-alive
+	opened   int64        // unix nanoseconds of the connection's start
 	cause    atomic.Pointer[closeCause]
 
 	// Set by CONNECT, read-only afterwards: the small ones.
 	maxPacket uint32 // the client's maximum packet size; 0 for none
 	willDelay uint32
-	keepAlive uint16 // effective, seconds
-	recvMax   uint16 // the client's receive maximum: our outbound window
-	aliasMax  uint16 // the client's topic alias maximum: our outbound aliases
-	version   byte
-	kind      transport.Kind
+	// deadlineSeq numbers the connection's watches by the server's
+	// deadlines, under their lock: the latest is the one that counts.
+	deadlineSeq uint32
+	keepAlive   uint16 // effective, seconds
+	recvMax     uint16 // the client's receive maximum: our outbound window
+	aliasMax    uint16 // the client's topic alias maximum: our outbound aliases
+	version     byte
+	kind        transport.Kind
 
 	persistent bool
 	present    bool // the CONNACK said the session was resumed
@@ -365,32 +368,37 @@ func (c *Client) connectedNow() bool {
 	return c.connected && !c.ended
 }
 
-// connectTimedOut closes a connection that sent no CONNECT in time.
-func (c *Client) connectTimedOut() {
+// checkDeadline closes a connection whose deadline passed, and otherwise
+// watches it again for what is left: before CONNECT the connect timeout
+// from its start, then 1.5 times its keep-alive from the last bytes it sent
+// [MQTT-3.1.2-22] (MQTT 5: [MQTT-3.1.2-22] too), and nothing without a
+// keep-alive.
+func (c *Client) checkDeadline() {
 	c.mu.Lock()
-	done := c.connected || c.ended
+	ended, connected, keepAlive := c.ended, c.connected, c.keepAlive
 	c.mu.Unlock()
-	if !done {
-		c.close(errors.New("no CONNECT in time"))
-	}
-}
-
-// keepAliveCheck closes a connection silent for 1.5 times its keep-alive
-// [MQTT-3.1.2-22] (MQTT 5: [MQTT-3.1.2-22] too), and otherwise looks again
-// when that time would next be up.
-func (c *Client) keepAliveCheck() {
-	limit := time.Duration(c.keepAlive) * 1500 * time.Millisecond
-	idle := time.Since(time.Unix(0, c.lastRead.Load()))
-	if idle >= limit {
-		c.srv.stats.keepAliveTimeout.Add(1)
-		c.disconnect(KeepAliveTimeout, "no packet within 1.5 times the keep-alive")
+	if ended {
 		return
 	}
-	c.mu.Lock()
-	if !c.ended {
-		c.timer.Reset(limit - idle)
+	now := time.Now()
+	if !connected {
+		if left := c.srv.opts.ConnectTimeout - now.Sub(time.Unix(0, c.opened)); left > 0 {
+			c.srv.deadlines.watch(c, left)
+			return
+		}
+		c.close(errors.New("no CONNECT in time"))
+		return
 	}
-	c.mu.Unlock()
+	if keepAlive == 0 {
+		return
+	}
+	limit := time.Duration(keepAlive) * 1500 * time.Millisecond
+	if idle := now.Sub(time.Unix(0, c.lastRead.Load())); idle < limit {
+		c.srv.deadlines.watch(c, limit-idle)
+		return
+	}
+	c.srv.stats.keepAliveTimeout.Add(1)
+	c.disconnect(KeepAliveTimeout, "no packet within 1.5 times the keep-alive")
 }
 
 // Closed ends the connection's part in its session (transport.Session):
@@ -407,9 +415,6 @@ func (c *Client) Closed(err error) {
 	c.ended = true
 	c.partial = nil
 	connected := c.connected
-	if c.timer != nil {
-		c.timer.Stop()
-	}
 	c.mu.Unlock()
 	if !connected {
 		return

@@ -158,10 +158,7 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 	s.stats.connects.Add(1)
 	s.stats.connected.Add(1)
 	if c.keepAlive > 0 {
-		c.timer.Stop()
-		c.timer = time.AfterFunc(time.Duration(c.keepAlive)*1500*time.Millisecond, c.keepAliveCheck)
-	} else {
-		c.timer.Stop()
+		s.deadlines.watch(c, time.Duration(c.keepAlive)*1500*time.Millisecond) // in place of the connect timeout
 	}
 	s.opts.Observer.ConnectHandled(c.kind, Success, time.Since(start))
 	s.event("client connected", "client", id, "remote", c.RemoteAddr().String(), "transport", c.kind.String(), "version", c.version, "persistent", c.persistent, "keepalive", c.keepAlive)

@@ -22,14 +22,15 @@ type Server struct {
 	hooks Hooks
 	log   *slog.Logger
 
-	shards   [numShards]shard // sessions by client ID
-	seed     maphash.Seed
-	index    index         // every session's subscriptions
-	retained retainStore   // retained messages by topic
-	stats    counters      // what Stats reports
-	serial   atomic.Uint64 // numbers connections and sessions
-	closing  atomic.Bool   // CONNECTs are refused
-	shut     atomic.Bool   // Close ran: connections are closed at once
+	shards    [numShards]shard // sessions by client ID
+	seed      maphash.Seed
+	index     index         // every session's subscriptions
+	retained  retainStore   // retained messages by topic
+	stats     counters      // what Stats reports
+	serial    atomic.Uint64 // numbers connections and sessions
+	closing   atomic.Bool   // CONNECTs are refused
+	shut      atomic.Bool   // Close ran: connections are closed at once
+	deadlines deadlines     // connect timeouts and keep-alives
 
 	// Set by Drain with a server reference, for the CONNECTs that still
 	// arrive: MQTT 5 clients are sent there.
@@ -73,13 +74,14 @@ func (s *Server) shard(id string) *shard {
 // Open starts serving a new connection (transport.Handler): the client has
 // Options.ConnectTimeout to send CONNECT.
 func (s *Server) Open(tc transport.Conn, kind transport.Kind) transport.Session {
-	c := &Client{srv: s, tc: tc, kind: kind, serial: s.serial.Add(1)}
-	c.lastRead.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	c := &Client{srv: s, tc: tc, kind: kind, serial: s.serial.Add(1), opened: now}
+	c.lastRead.Store(now)
 	if s.shut.Load() {
 		tc.Close()
 		return c
 	}
-	c.timer = time.AfterFunc(s.opts.ConnectTimeout, c.connectTimedOut)
+	s.deadlines.watch(c, s.opts.ConnectTimeout)
 	return c
 }
 
@@ -159,6 +161,7 @@ func (s *Server) Drain(code ReasonCode, serverReference string) []*Client {
 func (s *Server) Close() {
 	s.shut.Store(true)
 	s.closing.Store(true)
+	s.deadlines.close()
 	for _, c := range s.connected() {
 		c.setCause(ServerShuttingDown, "the server closed")
 		c.close(nil)
