@@ -16,10 +16,13 @@
 // partial buffer), a QoS 1/2 publish awaits its hook (an acknowledgement
 // slot), or a message awaits the client (its session's queue). Bytes
 // arrive on the transport's poller goroutines, which parse and handle
-// every whole packet in place. Timers (connect timeout, keep-alive, will
-// delay, session expiry) are runtime timers, not goroutines; a keep-alive
-// timer fires once per 1.5 × keep-alive and looks at when the client last
-// sent anything.
+// every whole packet in place. A connection's deadlines (the connect
+// timeout, then 1.5 × its keep-alive) are no timer of its own: one wheel a
+// server, in 100 ms slots, holds an entry a connection and looks, when
+// the entry's slot comes, at when the client opened or last sent
+// anything; a runtime timer and its closure would cost several times the
+// entry. Will delays and session expiries, which only ended connections
+// have, are runtime timers, not goroutines.
 //
 // # No client holds up another
 //
