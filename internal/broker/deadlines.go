@@ -8,8 +8,8 @@ import (
 // deadlines watches every connection's deadline — the connect timeout,
 // then the keep-alive — on one goroutine a server, in slots of
 // deadlineTick, instead of a runtime timer a connection: a connection in a
-// slot costs a pointer, where a timer and its closure cost about a hundred
-// bytes, and a server holds very many idle connections.
+// slot costs a 16-byte entry, where a timer and its closure cost about a
+// hundred bytes, and a server holds very many idle connections.
 //
 // A connection sits in the slot of the tick its deadline falls in, or, when
 // that is further off than the wheel reaches, in the furthest slot, where

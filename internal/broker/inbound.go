@@ -200,11 +200,6 @@ func (c *Client) sendAcks() {
 func (c *Client) flushAcks() (giveUp bool) {
 	n := 0
 	var out []byte // every acknowledgement due, for one write
-	defer func() {
-		if len(out) > 0 {
-			c.write(out)
-		}
-	}()
 	for n < len(c.acks) && c.acks[n].done {
 		a := c.acks[n]
 		n++
@@ -220,6 +215,9 @@ func (c *Client) flushAcks() (giveUp bool) {
 			code = 0 // MQTT 3.1.1 cannot refuse a publish [MQTT-3.3.5-2]
 		}
 		out = packet.AppendAck(out, c.version, ackPacket(a.qos), a.id, code, "")
+	}
+	if len(out) > 0 {
+		c.write(out)
 	}
 	if n > 0 {
 		c.acks = append(c.acks[:0], c.acks[n:]...)
