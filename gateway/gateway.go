@@ -16,6 +16,7 @@ import (
 	"github.com/mqttrmq/mqttrmq/internal/broker"
 	"github.com/mqttrmq/mqttrmq/internal/cluster"
 	"github.com/mqttrmq/mqttrmq/internal/consumerguard"
+	"github.com/mqttrmq/mqttrmq/internal/remoting"
 	"github.com/mqttrmq/mqttrmq/internal/transport"
 )
 
@@ -32,7 +33,8 @@ type Gateway struct {
 
 	broker    *broker.Server
 	net       *transport.Server
-	producer  rocketmq.Producer
+	producer  rocketmq.Producer  // the router's, the directory's and the revocations' sends
+	lanes     *remoting.Producer // the sender's: every device message
 	sender    *sender
 	node      *cluster.Node                // this instance's part in the cluster
 	joined    atomic.Pointer[cluster.Node] // node, for Stats, which may run while Start does
@@ -189,7 +191,14 @@ func (g *Gateway) start(ctx context.Context) error {
 		return fmt.Errorf("gateway: producer: %w", err)
 	}
 	g.producer = p
-	g.sender = newSender(p, g.cfg.SendTimeout).start()
+	g.lanes = remoting.NewProducer(remoting.ProducerConfig{
+		NameServers: g.cfg.NameServer,
+		Group:       producerGroup,
+		Credentials: g.cfg.Credentials,
+		Retries:     2,
+		Timeout:     g.cfg.SendTimeout,
+	})
+	g.sender = newSender(g.lanes).start()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -205,6 +214,7 @@ func (g *Gateway) start(ctx context.Context) error {
 	node, err := cluster.Start(ctx, cluster.Config{
 		Instance:      g.cfg.InstanceID,
 		NameServer:    g.cfg.NameServer[0],
+		Credentials:   g.cfg.Credentials,
 		Names:         g.cfg.names(),
 		SnapshotEvery: g.cfg.SnapshotInterval,
 		Topics:        topics,
@@ -301,6 +311,7 @@ func (g *Gateway) Close() error {
 		}
 		if g.sender != nil {
 			g.sender.close()
+			g.lanes.Close()
 		}
 		if g.producer != nil {
 			errs = append(errs, g.producer.Shutdown())

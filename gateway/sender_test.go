@@ -6,10 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
-	"github.com/apache/rocketmq-client-go/v2/producer"
 
+	"github.com/mqttrmq/mqttrmq/internal/remoting"
 	"github.com/mqttrmq/mqttrmq/rocketmqtest"
 )
 
@@ -21,28 +20,18 @@ func TestSenderBatchFits(t *testing.T) {
 	if err := s.CreateTopic("vehicles", 1); err != nil {
 		t.Fatal(err)
 	}
-	p, err := rocketmq.NewProducer(
-		producer.WithNameServer([]string{s.Addr()}),
-		producer.WithGroupName("sender-test"),
-		producer.WithInstanceName("sender-test"),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer p.Shutdown()
+	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "sender-test", Timeout: 30 * time.Second})
+	defer p.Close()
 
 	// Queued before the lanes start, so that they are all there for the
 	// first batch: a small message, one just under maxBatchBytes, and one
 	// that together with them is over RocketMQ's 4 MB limit.
-	snd := newSender(p, 30*time.Second)
+	snd := newSender(p)
 	sizes := []int{100, maxBatchBytes - 200, 3<<20 + 512<<10}
 	reports := make(chan error, len(sizes))
 	for _, n := range sizes {
 		body := make([]byte, n)
-		rand.Read(body) // incompressible, as the client compresses a big body
+		rand.Read(body)
 		m := primitive.NewMessage("vehicles", body)
 		snd.sendAndForget("GID_car@@@v1", m, nil, nil, func(err error) { reports <- err })
 	}

@@ -22,6 +22,9 @@ type Config struct {
 	Instance string
 	// NameServer is a RocketMQ name server, "ip:port".
 	NameServer string
+	// Credentials sign every request for an ACL-enabled RocketMQ; zero
+	// for none.
+	Credentials primitive.Credentials
 	// Names names the cluster's topics, groups and queues; every instance
 	// writes its records to Names.Topic("directory") and reads everyone's
 	// from there.
@@ -122,7 +125,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger, own: newInstance(), wake: make(chan struct{}, 1),
 		closing: make(chan struct{}), written: make(chan struct{}),
 		directoryTopic: cfg.Names.Topic("directory"), run: strconv.FormatInt(time.Now().UnixNano(), 36), sessionGroup: cfg.Names.Group("sessions"),
-		ns: remoting.NewConn(cfg.NameServer), brokers: map[string]*remoting.Conn{}, inboxes: map[string]bool{}, commits: map[commitKey]int64{}}
+		ns: remoting.NewConn(cfg.NameServer, cfg.Credentials), brokers: map[string]*remoting.Conn{}, inboxes: map[string]bool{}, commits: map[commitKey]int64{}}
 	n.dir = newDirectory(cfg.Instance, cfg.Names, func(c string) {
 		if cfg.Takeover != nil {
 			cfg.Takeover(c)
@@ -210,7 +213,7 @@ func (n *Node) broker(addr string) *remoting.Conn {
 	defer n.bmu.Unlock()
 	br := n.brokers[addr]
 	if br == nil {
-		br = remoting.NewConn(addr)
+		br = remoting.NewConn(addr, n.cfg.Credentials)
 		n.brokers[addr] = br
 	}
 	return br

@@ -128,7 +128,7 @@ func lock(tb testing.TB, ns string) {
 // Dial asks the name server at ns for its cluster and returns its first
 // master broker.
 func Dial(ctx context.Context, ns string) (*Broker, error) {
-	b := &Broker{NameServer: ns, ns: remoting.NewConn(ns)}
+	b := &Broker{NameServer: ns, ns: remoting.NewConn(ns, primitive.Credentials{})}
 	resp, err := b.ns.Call(ctx, codeGetBrokerClusterInfo, nil, nil)
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func Dial(ctx context.Context, ns string) (*Broker, error) {
 		bd := info.BrokerAddrTable[name]
 		if addr, ok := bd.BrokerAddrs["0"]; ok {
 			b.Addr, b.Cluster, b.Name = addr, bd.Cluster, bd.BrokerName
-			b.br = remoting.NewConn(addr)
+			b.br = remoting.NewConn(addr, primitive.Credentials{})
 			return b, nil
 		}
 	}

@@ -4,13 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
 )
 
 // Command is one remoting frame.
@@ -49,7 +50,8 @@ func (e *Error) Error() string {
 // Conn is a connection to one name server or broker, dialled on first use
 // and again after a failure.
 type Conn struct {
-	addr string
+	addr  string
+	creds primitive.Credentials
 
 	mu      sync.Mutex
 	nc      net.Conn
@@ -61,8 +63,10 @@ type Conn struct {
 }
 
 // NewConn returns a Conn to addr ("ip:port"); nothing is dialled yet.
-func NewConn(addr string) *Conn {
-	return &Conn{addr: addr, pending: map[int32]chan *Command{}}
+// With credentials (an AccessKey), every request is signed for an
+// ACL-enabled RocketMQ.
+func NewConn(addr string, creds primitive.Credentials) *Conn {
+	return &Conn{addr: addr, creds: creds, pending: map[int32]chan *Command{}}
 }
 
 // Addr returns the address the Conn talks to.
@@ -124,23 +128,19 @@ func (c *Conn) send(ctx context.Context, code int, ext map[string]string, body [
 		go c.read(nc, c.gen)
 	}
 	c.opaque++
-	req := Command{Code: code, Language: "GO", Version: 317, Opaque: c.opaque, ExtFields: ext}
-	header, err := json.Marshal(&req)
-	if err != nil {
-		return nil, 0, err
+	fields := make([]field, 0, len(ext))
+	for k, v := range ext {
+		fields = append(fields, field{k, v})
 	}
-	frame := make([]byte, 8, 8+len(header)+len(body))
-	binary.BigEndian.PutUint32(frame[0:], uint32(4+len(header)+len(body)))
-	binary.BigEndian.PutUint32(frame[4:], uint32(len(header)))
-	frame = append(append(frame, header...), body...)
+	frame := appendFrame(nil, code, c.opaque, fields, body, c.creds)
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.nc.Write(frame); err != nil {
 		c.nc.Close() // the reader fails every pending call
 		return nil, 0, err
 	}
 	ch := make(chan *Command, 1)
-	c.pending[req.Opaque] = ch
-	return ch, req.Opaque, nil
+	c.pending[c.opaque] = ch
+	return ch, c.opaque, nil
 }
 
 // read hands every response on nc to its caller until nc fails, then fails
@@ -198,8 +198,8 @@ func readCommand(r io.Reader) (*Command, error) {
 		return nil, fmt.Errorf("remoting: header of %d bytes in a frame of %d", hl, n)
 	}
 	var cmd Command
-	if err := json.Unmarshal(frame[4:4+hl], &cmd); err != nil {
-		return nil, fmt.Errorf("remoting: header: %w", err)
+	if err := parseHeader(frame[4:4+hl], &cmd); err != nil {
+		return nil, err
 	}
 	cmd.Body = frame[4+hl:]
 	return &cmd, nil

@@ -1,9 +1,12 @@
 // Package remoting is a small client of RocketMQ's remoting protocol, for
-// the few requests the gateway's cluster layer makes that
-// rocketmq-client-go does not offer: pulling a Light Message Queue, or a
-// topic's queue from an offset of its own choosing (found by time), and
-// reading and committing consumer offsets of Light Message Queues, which
-// the name server's routes do not list.
+// what the gateway needs and rocketmq-client-go does not offer, or offers
+// at a cost the gateway cannot pay:
+//
+//   - the cluster layer's requests: pulling a Light Message Queue, or a
+//     topic's queue from an offset of its own choosing (found by time),
+//     and reading and committing consumer offsets of Light Message
+//     Queues, which the name server's routes do not list (Conn);
+//   - the uplink's sends, every device message (Producer and Lane).
 //
 // One Conn multiplexes every request to one address over one TCP
 // connection: requests carry an opaque number, one reader goroutine hands
@@ -12,8 +15,23 @@
 // (NOTIFY_CONSUMER_IDS_CHANGED and the like) are ignored: this client
 // registers no consumer group.
 //
+// A Lane sends one request at a time on connections of its own and reads
+// the answer itself: one write and one read a send, no goroutine between
+// them. rocketmq-client-go's SendSync writes a request in four writes
+// (lengths, header, body) and hands the answer over from a reader
+// goroutine; at a thousand devices each sending a message a second that
+// was half of the gateway's CPU time. A Lane sends SEND_MESSAGE_V2 (or
+// SEND_BATCH_MESSAGE), finds the topic's writable queues as RocketMQ's
+// clients do (sorted by broker name, the default topic's route for a topic
+// not created yet), retries on the answers they retry on, and signs
+// requests for an ACL-enabled broker as their ACL hook does. It does not
+// compress bodies: the gateway's messages are small, and a consumer reads
+// either.
+//
 // Frames are the protocol's: a 4-byte length, a 4-byte header length whose
 // top byte is the serialisation type (0, JSON), the JSON header, the body.
-// Messages in pull responses are decoded by rocketmq-client-go's
-// primitive.DecodeMessage.
+// Headers are written and read by hand (frame.go, header.go), fuzzed
+// against encoding/json. Messages in pull responses are decoded by
+// rocketmq-client-go's primitive.DecodeMessage, and messages to send are
+// its primitive.Message.
 package remoting

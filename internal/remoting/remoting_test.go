@@ -76,7 +76,7 @@ func pullAndOffsets(t *testing.T, namesrv string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	group := fmt.Sprintf("remoting-test-%d", time.Now().UnixNano())
-	ns := remoting.NewConn(namesrv)
+	ns := remoting.NewConn(namesrv, primitive.Credentials{})
 	defer ns.Close()
 	route, err := remoting.GetRoute(ctx, ns, "remoting_test")
 	if err != nil || len(route.Brokers) != 1 {
@@ -86,7 +86,7 @@ func pullAndOffsets(t *testing.T, namesrv string) {
 	for _, a := range route.Brokers {
 		addr = a
 	}
-	br := remoting.NewConn(addr)
+	br := remoting.NewConn(addr, primitive.Credentials{})
 	defer br.Close()
 
 	before := time.Now()

@@ -21,6 +21,10 @@ const (
 	codeGetRouteInfoByTopic  = 105
 )
 
+// permWrite is the permission bit of queues that take messages
+// [PermName.PERM_WRITE].
+const permWrite = 1 << 1
+
 // Response codes (org.apache.rocketmq.remoting.protocol.ResponseCode).
 const (
 	respSuccess         = 0
@@ -35,6 +39,9 @@ const (
 type Route struct {
 	Brokers map[string]string // broker name → master address
 	Queues  map[string]int    // broker name → read queues
+	// Writable is, for each broker name whose queues take messages
+	// (PermName.PERM_WRITE), how many queues a producer sends to.
+	Writable map[string]int
 }
 
 // GetRoute asks a name server for a topic's route.
@@ -48,8 +55,10 @@ func GetRoute(ctx context.Context, ns *Conn, topic string) (Route, error) {
 	}
 	var rd struct {
 		QueueDatas []struct {
-			BrokerName    string `json:"brokerName"`
-			ReadQueueNums int    `json:"readQueueNums"`
+			BrokerName     string `json:"brokerName"`
+			ReadQueueNums  int    `json:"readQueueNums"`
+			WriteQueueNums int    `json:"writeQueueNums"`
+			Perm           int    `json:"perm"`
 		} `json:"queueDatas"`
 		BrokerDatas []struct {
 			BrokerName  string            `json:"brokerName"`
@@ -59,7 +68,7 @@ func GetRoute(ctx context.Context, ns *Conn, topic string) (Route, error) {
 	if err := decodeJSON(resp.Body, &rd); err != nil {
 		return Route{}, fmt.Errorf("remoting: route of %s: %w", topic, err)
 	}
-	r := Route{Brokers: map[string]string{}, Queues: map[string]int{}}
+	r := Route{Brokers: map[string]string{}, Queues: map[string]int{}, Writable: map[string]int{}}
 	for _, b := range rd.BrokerDatas {
 		if a, ok := b.BrokerAddrs["0"]; ok {
 			r.Brokers[b.BrokerName] = a
@@ -67,6 +76,9 @@ func GetRoute(ctx context.Context, ns *Conn, topic string) (Route, error) {
 	}
 	for _, q := range rd.QueueDatas {
 		r.Queues[q.BrokerName] = q.ReadQueueNums
+		if q.Perm&permWrite != 0 && q.WriteQueueNums > 0 {
+			r.Writable[q.BrokerName] = q.WriteQueueNums
+		}
 	}
 	return r, nil
 }

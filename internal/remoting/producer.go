@@ -1,0 +1,365 @@
+package remoting
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+)
+
+// Send request codes [RequestCode.SEND_MESSAGE_V2, SEND_BATCH_MESSAGE].
+const (
+	codeSendMessageV2    = 310
+	codeSendBatchMessage = 320
+)
+
+// Send response codes a send is tried again after, as RocketMQ's own
+// clients do [DefaultMQProducer.retryResponseCodes].
+const (
+	respSystemError         = 1
+	respServiceNotAvailable = 14
+	respNoPermission        = 16
+)
+
+// defaultTopic is the topic whose route a producer uses for a topic the
+// name server does not know, and which the broker creates the topic from
+// [TopicValidator.AUTO_CREATE_TOPIC_KEY_TOPIC]; defaultTopicQueues is how
+// many queues such a topic gets.
+const (
+	defaultTopic       = "TBW102"
+	defaultTopicQueues = 4
+)
+
+// routeTTL is how long a producer sends by a route before it asks the
+// name server again, as RocketMQ's clients poll routes every 30 s.
+const routeTTL = 30 * time.Second
+
+// maxIdle is how long a lane's connection may stay unused before it is
+// dialled anew rather than trusted: a broker closes connections idle for
+// 120 s [NettyServerConfig.serverChannelMaxIdleTimeSeconds].
+const maxIdle = 60 * time.Second
+
+// ProducerConfig configures a Producer.
+type ProducerConfig struct {
+	// NameServers are RocketMQ's name servers, "ip:port", asked in turn.
+	NameServers []string
+	// Group is the producer group the requests name.
+	Group string
+	// Credentials sign every request for an ACL-enabled RocketMQ; zero
+	// for none.
+	Credentials primitive.Credentials
+	// Retries is how many times a send is tried again after a failure
+	// (a connection lost, or an answer RocketMQ's clients retry on).
+	Retries int
+	// Timeout bounds a send, its retries included (as a context's
+	// deadline would, without a timer for each send); 0 for none but
+	// the context's.
+	Timeout time.Duration
+}
+
+// Producer sends messages to RocketMQ's brokers through Lanes: each lane
+// sends one request at a time on connections of its own, writing each
+// request with one write and reading its answer itself, so a send costs
+// the two system calls it must and no goroutine hand-offs. Routes are
+// shared by the lanes and asked of the name server again after routeTTL.
+type Producer struct {
+	cfg ProducerConfig
+	ns  []*Conn
+
+	mu     sync.Mutex
+	routes map[string]*publishRoute
+}
+
+// publishRoute is where a topic's messages can go: its writable queues in
+// the order RocketMQ's clients list them (by broker name, then queue).
+type publishRoute struct {
+	queues  []brokerQueue
+	fetched time.Time
+}
+
+type brokerQueue struct {
+	broker, addr string
+	id           int
+}
+
+// NewProducer returns a Producer; nothing is dialled until a lane sends.
+func NewProducer(cfg ProducerConfig) *Producer {
+	p := &Producer{cfg: cfg, routes: map[string]*publishRoute{}}
+	for _, a := range cfg.NameServers {
+		p.ns = append(p.ns, NewConn(a, cfg.Credentials))
+	}
+	return p
+}
+
+// Close closes the connections to the name servers. Lanes are closed by
+// whoever uses them.
+func (p *Producer) Close() {
+	for _, c := range p.ns {
+		c.Close()
+	}
+}
+
+// route returns where topic's messages go, from the cache while it is
+// fresh, and forgets the cached route when fresh is false.
+func (p *Producer) route(ctx context.Context, topic string, fresh bool) (*publishRoute, error) {
+	p.mu.Lock()
+	r := p.routes[topic]
+	p.mu.Unlock()
+	if fresh && r != nil && time.Since(r.fetched) < routeTTL {
+		return r, nil
+	}
+	nr, err := p.fetchRoute(ctx, topic)
+	if err != nil {
+		if r != nil {
+			return r, nil // the route we had beats none
+		}
+		return nil, err
+	}
+	p.mu.Lock()
+	p.routes[topic] = nr
+	p.mu.Unlock()
+	return nr, nil
+}
+
+// fetchRoute asks the name servers for topic's route, and for the default
+// topic's when none knows topic (the broker creates the topic as it takes
+// the first message).
+func (p *Producer) fetchRoute(ctx context.Context, topic string) (*publishRoute, error) {
+	if len(p.ns) == 0 {
+		return nil, errors.New("remoting: no name server")
+	}
+	var err error
+	for _, ns := range p.ns {
+		var rt Route
+		rt, err = GetRoute(ctx, ns, topic)
+		var re *Error
+		if errors.As(err, &re) && re.Status == respTopicNotExist {
+			rt, err = GetRoute(ctx, ns, defaultTopic)
+			for b, n := range rt.Writable {
+				rt.Writable[b] = min(n, defaultTopicQueues)
+			}
+		}
+		if err != nil {
+			continue
+		}
+		r := &publishRoute{fetched: time.Now()}
+		brokers := make([]string, 0, len(rt.Writable))
+		for b := range rt.Writable {
+			if rt.Brokers[b] != "" {
+				brokers = append(brokers, b)
+			}
+		}
+		slices.Sort(brokers)
+		for _, b := range brokers {
+			for i := range rt.Writable[b] {
+				r.queues = append(r.queues, brokerQueue{b, rt.Brokers[b], i})
+			}
+		}
+		if len(r.queues) == 0 {
+			err = fmt.Errorf("remoting: topic %s has no writable queue", topic)
+			continue
+		}
+		return r, nil
+	}
+	return nil, err
+}
+
+// SendResult is where RocketMQ stored what one send took.
+type SendResult struct {
+	Broker string
+	Queue  int
+	Offset int64 // the queue offset of the first message
+}
+
+// Lane sends one request at a time; it is not safe for concurrent use.
+type Lane struct {
+	p      *Producer
+	conns  map[string]*laneConn
+	opaque int32
+	buf    []byte
+	fields []field
+}
+
+// laneConn is a lane's connection to one broker.
+type laneConn struct {
+	nc       net.Conn
+	r        *bufio.Reader
+	lastUsed time.Time
+}
+
+// NewLane returns a lane sending through p.
+func (p *Producer) NewLane() *Lane {
+	return &Lane{p: p, conns: map[string]*laneConn{}}
+}
+
+// Close closes the lane's connections.
+func (l *Lane) Close() {
+	for a, c := range l.conns {
+		c.nc.Close()
+		delete(l.conns, a)
+	}
+}
+
+// Send sends msgs, all to one topic, to the queue numbered pick (modulo
+// how many the topic has) — one message alone, several as one batch —
+// and returns once RocketMQ stored them. Each message without a
+// UNIQ_KEY gets one, kept for a retry. It fails when ctx ends or the
+// producer's Timeout passes first, or with a *Error when RocketMQ
+// refused them.
+func (l *Lane) Send(ctx context.Context, pick int, msgs ...*primitive.Message) (SendResult, error) {
+	if len(msgs) == 0 {
+		return SendResult{}, errors.New("remoting: send of no message")
+	}
+	topic := msgs[0].Topic
+	for _, m := range msgs {
+		if m.Topic != topic {
+			return SendResult{}, fmt.Errorf("remoting: a batch for topics %s and %s", topic, m.Topic)
+		}
+		if m.GetProperty(primitive.PropertyUniqueClientMessageIdKeyIndex) == "" {
+			m.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, primitive.CreateUniqID())
+		}
+	}
+	deadline, ok := ctx.Deadline()
+	if t := l.p.cfg.Timeout; t > 0 && (!ok || time.Until(deadline) > t) {
+		deadline, ok = time.Now().Add(t), true
+	}
+	if !ok {
+		deadline = time.Now().Add(time.Minute)
+	}
+	var err error
+	fresh := true
+	for range 1 + l.p.cfg.Retries {
+		if ctx.Err() != nil || !time.Now().Before(deadline) {
+			break
+		}
+		var r *publishRoute
+		r, err = l.p.route(ctx, topic, fresh)
+		if err != nil {
+			continue
+		}
+		q := r.queues[pick%len(r.queues)]
+		var resp *Command
+		resp, err = l.roundTrip(ctx, deadline, q, msgs)
+		if err != nil {
+			continue
+		}
+		switch resp.Code {
+		case respSuccess:
+			off, _ := strconv.ParseInt(resp.ExtFields["queueOffset"], 10, 64)
+			return SendResult{Broker: q.broker, Queue: q.id, Offset: off}, nil
+		case respTopicNotExist, respServiceNotAvailable, respSystemError, respNoPermission:
+			err = &Error{q.addr, sendCode(msgs), resp.Code, resp.Remark}
+			fresh = resp.Code != respTopicNotExist && resp.Code != respNoPermission
+			continue
+		}
+		return SendResult{}, &Error{q.addr, sendCode(msgs), resp.Code, resp.Remark}
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = fmt.Errorf("remoting: send to %s: %w", topic, os.ErrDeadlineExceeded)
+	}
+	return SendResult{}, err
+}
+
+func sendCode(msgs []*primitive.Message) int {
+	if len(msgs) > 1 {
+		return codeSendBatchMessage
+	}
+	return codeSendMessageV2
+}
+
+// roundTrip writes one send request to q's broker and reads its answer
+// before deadline.
+func (l *Lane) roundTrip(ctx context.Context, deadline time.Time, q brokerQueue, msgs []*primitive.Message) (*Command, error) {
+	c, err := l.conn(ctx, q.addr)
+	if err != nil {
+		return nil, err
+	}
+	l.opaque++
+	opaque := l.opaque
+	l.buf = l.appendSend(l.buf[:0], opaque, q, msgs)
+	c.nc.SetDeadline(deadline)
+	fail := func(err error) (*Command, error) {
+		c.nc.Close()
+		delete(l.conns, q.addr)
+		return nil, fmt.Errorf("remoting: send to %s: %w", q.addr, err)
+	}
+	if _, err := c.nc.Write(l.buf); err != nil {
+		return fail(err)
+	}
+	for {
+		resp, err := readCommand(c.r)
+		if err != nil {
+			return fail(err)
+		}
+		if resp.Flag&responseFlag != 0 && resp.Opaque == opaque {
+			c.lastUsed = time.Now()
+			return resp, nil
+		}
+		// A request from the broker, or the late answer to a request
+		// given up on: not for this send.
+	}
+}
+
+// conn returns the lane's connection to addr, dialling it if need be.
+func (l *Lane) conn(ctx context.Context, addr string) (*laneConn, error) {
+	if c := l.conns[addr]; c != nil {
+		if time.Since(c.lastUsed) < maxIdle {
+			return c, nil
+		}
+		c.nc.Close()
+		delete(l.conns, addr)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("remoting: send to %s: %w", addr, err)
+	}
+	c := &laneConn{nc: nc, r: bufio.NewReaderSize(nc, 4<<10), lastUsed: time.Now()}
+	l.conns[addr] = c
+	return c, nil
+}
+
+// appendSend appends the frame of a SEND_MESSAGE_V2 request for one
+// message, or of a SEND_BATCH_MESSAGE request for several (their bodies
+// and properties encoded one after the other as the broker decodes a
+// batch [MessageDecoder.decodeMessages]).
+func (l *Lane) appendSend(dst []byte, opaque int32, q brokerQueue, msgs []*primitive.Message) []byte {
+	m := msgs[0]
+	body, props, batch := m.Body, m.MarshallProperties(), "false"
+	if len(msgs) > 1 {
+		body, props, batch = nil, "", "true"
+		for _, m := range msgs {
+			body = append(body, m.Marshal()...)
+		}
+	}
+	// SendMessageRequestHeaderV2's short names.
+	l.fields = append(l.fields[:0],
+		field{"a", l.p.cfg.Group},
+		field{"b", m.Topic},
+		field{"c", defaultTopic},
+		field{"d", strconv.Itoa(defaultTopicQueues)},
+		field{"e", strconv.Itoa(q.id)},
+		field{"f", "0"}, // sysFlag: not compressed, not transactional
+		field{"g", strconv.FormatInt(time.Now().UnixMilli(), 10)},
+		field{"h", strconv.Itoa(int(m.Flag))},
+		field{"i", props},
+		field{"j", "0"},
+		field{"k", "false"},
+		field{"m", batch},
+		field{"n", q.broker},
+	)
+	return appendFrame(dst, sendCode(msgs), opaque, l.fields, body, l.p.cfg.Credentials)
+}
