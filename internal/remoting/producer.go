@@ -108,14 +108,17 @@ func (p *Producer) Close() {
 }
 
 // route returns where topic's messages go, from the cache while it is
-// fresh, and forgets the cached route when fresh is false.
-func (p *Producer) route(ctx context.Context, topic string, fresh bool) (*publishRoute, error) {
+// fresh, and asks the name servers again, before deadline, when it is not
+// or when fresh is false.
+func (p *Producer) route(ctx context.Context, deadline time.Time, topic string, fresh bool) (*publishRoute, error) {
 	p.mu.Lock()
 	r := p.routes[topic]
 	p.mu.Unlock()
 	if fresh && r != nil && time.Since(r.fetched) < routeTTL {
 		return r, nil
 	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	nr, err := p.fetchRoute(ctx, topic)
 	if err != nil {
 		if r != nil {
@@ -241,7 +244,7 @@ func (l *Lane) Send(ctx context.Context, pick int, msgs ...*primitive.Message) (
 			break
 		}
 		var r *publishRoute
-		r, err = l.p.route(ctx, topic, fresh)
+		r, err = l.p.route(ctx, deadline, topic, fresh)
 		if err != nil {
 			continue
 		}
@@ -281,7 +284,7 @@ func sendCode(msgs []*primitive.Message) int {
 // roundTrip writes one send request to q's broker and reads its answer
 // before deadline.
 func (l *Lane) roundTrip(ctx context.Context, deadline time.Time, q brokerQueue, msgs []*primitive.Message) (*Command, error) {
-	c, err := l.conn(ctx, q.addr)
+	c, err := l.conn(ctx, deadline, q.addr)
 	if err != nil {
 		return nil, err
 	}
@@ -311,8 +314,9 @@ func (l *Lane) roundTrip(ctx context.Context, deadline time.Time, q brokerQueue,
 	}
 }
 
-// conn returns the lane's connection to addr, dialling it if need be.
-func (l *Lane) conn(ctx context.Context, addr string) (*laneConn, error) {
+// conn returns the lane's connection to addr, dialling it (for at most 5
+// s, and not past deadline) if need be.
+func (l *Lane) conn(ctx context.Context, deadline time.Time, addr string) (*laneConn, error) {
 	if c := l.conns[addr]; c != nil {
 		if time.Since(c.lastUsed) < maxIdle {
 			return c, nil
@@ -320,9 +324,9 @@ func (l *Lane) conn(ctx context.Context, addr string) (*laneConn, error) {
 		c.nc.Close()
 		delete(l.conns, addr)
 	}
-	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	var d net.Dialer
+	d := net.Dialer{Timeout: 5 * time.Second}
 	nc, err := d.DialContext(dctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("remoting: send to %s: %w", addr, err)

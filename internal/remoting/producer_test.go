@@ -165,6 +165,19 @@ func TestProducerFaults(t *testing.T) {
 	if err := send(ctx, "4"); err != nil {
 		t.Errorf("send after the pause: %v", err)
 	}
+
+	// A producer that has no route yet, its Timeout the only bound, and a
+	// name server that does not answer: the send fails, it does not hang.
+	fresh := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "remoting-faults", Timeout: 300 * time.Millisecond})
+	defer fresh.Close()
+	fl := fresh.NewLane()
+	defer fl.Close()
+	s.Pause(time.Minute)
+	_, err = fl.Send(context.Background(), 0, primitive.NewMessage("remoting_faults", []byte("no route")))
+	s.Resume()
+	if err == nil {
+		t.Error("a send with no name server answering succeeded")
+	}
 	var bodies []string
 	for _, m := range s.Messages("remoting_faults") {
 		bodies = append(bodies, string(m.Body))
