@@ -147,7 +147,7 @@ type presenceSend struct {
 // away, so that events follow soon after it is back.
 const maxPresenceBackoff = 2 * time.Second
 
-func (s *presenceSend) send() { s.g.sender.sendAndForget(s.clientID, s.msg, nil, nil, s.report) }
+func (s *presenceSend) send() { s.g.sender.sendAndForget(s.clientID, s.msg, nil, nil, nil, s.report) }
 
 func (s *presenceSend) report(err error) {
 	p := &s.g.presence

@@ -63,10 +63,14 @@ var errSenderClosed = errors.New("gateway: closed")
 var errBacklog = errors.New("gateway: RocketMQ send backlog full")
 
 type sendRequest struct {
-	msg    *primitive.Message
-	more   []*primitive.Message // routed copies, sent after msg
-	report func(error)          // hears whether RocketMQ took msg and more
-	acks   ackHolder            // the client report acknowledges to, or nil
+	msg  *primitive.Message
+	more []*primitive.Message // routed copies, sent after msg
+	// stored, if not nil, hears that RocketMQ took msg, before more is
+	// sent: what must hold before anyone can have a copy (a retained
+	// message kept here) is done there, not in report.
+	stored func()
+	report func(error) // hears whether RocketMQ took msg and more
+	acks   ackHolder   // the client report acknowledges to, or nil
 }
 
 // ackHolder is a client whose acknowledgements can wait while several of
@@ -111,10 +115,11 @@ func laneOf(clientID string) int {
 
 // sendAndForget queues msg, and the routed copies more to send after it,
 // for a client; report hears the outcome, from the lane's goroutine (or
-// at once, for a closed sender or a full lane). acks, if not nil, is the
-// client report acknowledges to: the lane holds its acknowledgements while
-// it reports a whole batch.
-func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*primitive.Message, acks ackHolder, report func(error)) {
+// at once, for a closed sender or a full lane), and stored, if not nil,
+// hears from there that RocketMQ took msg, before its copies are sent.
+// acks, if not nil, is the client report acknowledges to: the lane holds
+// its acknowledgements while it reports a whole batch.
+func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*primitive.Message, acks ackHolder, stored func(), report func(error)) {
 	l := &s.lanes[laneOf(clientID)]
 	l.mu.Lock()
 	if l.closed || len(l.queue) >= maxLaneBacklog {
@@ -127,7 +132,7 @@ func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*
 		}
 		return
 	}
-	l.queue = append(l.queue, &sendRequest{msg: msg, more: more, report: report, acks: acks})
+	l.queue = append(l.queue, &sendRequest{msg: msg, more: more, stored: stored, report: report, acks: acks})
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
@@ -202,6 +207,13 @@ func (s *sender) sendBatch(out *remoting.Lane, queue int, batch []*sendRequest) 
 			msgs[i] = r.msg
 		}
 		err := s.send(out, queue, msgs...)
+		if err == nil {
+			for _, r := range batch[:n] {
+				if r.stored != nil {
+					r.stored()
+				}
+			}
+		}
 		if n == 1 {
 			for _, m := range batch[0].more {
 				if err != nil {

@@ -33,7 +33,7 @@ func TestSenderBatchFits(t *testing.T) {
 		body := make([]byte, n)
 		rand.Read(body)
 		m := primitive.NewMessage("vehicles", body)
-		snd.sendAndForget("GID_car@@@v1", m, nil, nil, func(err error) { reports <- err })
+		snd.sendAndForget("GID_car@@@v1", m, nil, nil, nil, func(err error) { reports <- err })
 	}
 	snd.start()
 	defer snd.close()
@@ -75,5 +75,34 @@ func TestReportAllHoldsAcks(t *testing.T) {
 	reportAll([]*sendRequest{req(a, "alone")}, nil)
 	if want := []string{"report alone"}; !slices.Equal(log, want) {
 		t.Errorf("reportAll of one did %q; want %q", log, want)
+	}
+}
+
+// TestSenderStoredBeforeCopies: stored hears that RocketMQ took a message
+// before its routed copies are sent, so that what must hold before anyone
+// has a copy (a retained will kept here) holds; report hears after them.
+func TestSenderStoredBeforeCopies(t *testing.T) {
+	s := rocketmqtest.NewServer(t)
+	for _, topic := range []string{"vehicles", "copies"} {
+		if err := s.CreateTopic(topic, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "sender-test", Timeout: 30 * time.Second})
+	defer p.Close()
+	snd := newSender(p).start()
+	defer snd.close()
+	var atStored, atReport [2]int
+	done := make(chan error, 1)
+	held := func() [2]int { return [2]int{len(s.Messages("vehicles")), len(s.Messages("copies"))} }
+	snd.sendAndForget("GID_car@@@v1", primitive.NewMessage("vehicles", []byte("will")),
+		[]*primitive.Message{primitive.NewMessage("copies", []byte("will"))}, nil,
+		func() { atStored = held() },
+		func(err error) { atReport = held(); done <- err })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if atStored != [2]int{1, 0} || atReport != [2]int{1, 1} {
+		t.Errorf("RocketMQ held (message, copy) %v when stored was called and %v at report; want [1 0] and [1 1]", atStored, atReport)
 	}
 }

@@ -56,12 +56,11 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		return
 	}
 	g.sendStarted() // ended by the last outcome, see Drain
+	r := &retry{g: g, c: c, m: m, msg: msg, p: p, more: more, ack: ack}
 	if ack == nil || p.QoS == mqttrmq.AtMostOnce {
 		// Nobody waits for a will or a QoS 0 message: one attempt.
-		g.sender.sendAndForget(c.ID(), msg, more, nil, func(err error) {
-			if g.countSend(c.ID(), err) {
-				g.broker.Retain(m)
-			}
+		g.sender.sendAndForget(c.ID(), msg, more, nil, r.stored(), func(err error) {
+			g.countSend(c.ID(), err)
 			g.sendEnded()
 		})
 		if ack != nil {
@@ -75,7 +74,7 @@ func (g *Gateway) uplink(c *broker.Client, m *broker.Message, ack func(broker.Re
 		// it should hear back within half of it.
 		budget = ka / 2
 	}
-	r := &retry{g: g, c: c, m: m, msg: msg, p: p, more: more, ack: ack, giveUp: time.Now().Add(budget), backoff: 20 * time.Millisecond}
+	r.giveUp, r.backoff = time.Now().Add(budget), 20*time.Millisecond
 	r.send()
 }
 
@@ -106,12 +105,26 @@ func (r *retry) send() {
 		r.more = r.g.dispatchTo(r.msg, r.p)
 	}
 	r.again = true
-	r.g.sender.sendAndForget(r.c.ID(), r.msg, r.more, r.c, r.report)
+	r.g.sender.sendAndForget(r.c.ID(), r.msg, r.more, r.c, r.stored(), r.report)
 }
+
+// stored is what the sender calls once RocketMQ took the message: retain
+// for a retained message, nothing otherwise.
+func (r *retry) stored() func() {
+	if !r.m.Retain {
+		return nil
+	}
+	return r.retain
+}
+
+// retain keeps a retained message as its topic's here once RocketMQ took
+// it — a retained message is this instance's at once — and before its
+// routed copies are sent, so that whoever has a copy finds it retained
+// here too.
+func (r *retry) retain() { r.g.broker.Retain(r.m) }
 
 func (r *retry) report(err error) {
 	if r.g.countSend(r.c.ID(), err) {
-		r.g.broker.Retain(r.m) // a retained message is this instance's at once
 		r.ack(broker.Success)
 		r.g.metrics.uplinkAcked(r.m.QoS, r.m.Created)
 		r.g.sendEnded()
