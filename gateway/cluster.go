@@ -3,7 +3,6 @@ package gateway
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -460,10 +459,7 @@ func (g *Gateway) dispatchTo(msg *primitive.Message, p mqttrmq.Publish) []*primi
 
 // sendDirectory writes a directory message to the queue it names.
 func (g *Gateway) sendDirectory(ctx context.Context, m *primitive.Message) error {
-	res, err := g.producer.SendSync(ctx, m)
-	if err == nil && res.Status != primitive.SendOK {
-		err = fmt.Errorf("RocketMQ send status %d", res.Status)
-	}
+	_, err := g.sendSync(ctx, m.Queue.QueueId, m)
 	return err
 }
 

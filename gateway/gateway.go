@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2"
-	"github.com/apache/rocketmq-client-go/v2/producer"
 
 	"github.com/mqttrmq/mqttrmq"
 	"github.com/mqttrmq/mqttrmq/internal/broker"
@@ -33,8 +32,8 @@ type Gateway struct {
 
 	broker    *broker.Server
 	net       *transport.Server
-	producer  rocketmq.Producer  // the router's, the directory's and the revocations' sends
-	lanes     *remoting.Producer // the sender's: every device message
+	lanes     *remoting.Producer // every send: the sender's lanes, and spare's
+	spare     *lanePool          // lanes for the router's, the directory's and the revocations' sends
 	sender    *sender
 	node      *cluster.Node                // this instance's part in the cluster
 	joined    atomic.Pointer[cluster.Node] // node, for Stats, which may run while Start does
@@ -171,26 +170,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 }
 
 func (g *Gateway) start(ctx context.Context) error {
-	// The producer is given no namespace: rocketmq-client-go prefixes
-	// msg.Topic with it on every send, without looking whether it did
-	// already, and a publish RocketMQ did not take is sent again. The
-	// uplink writes each message's namespaced topic itself (g.topics).
-	p, err := rocketmq.NewProducer(
-		producer.WithNameServer(g.cfg.NameServer),
-		producer.WithGroupName(producerGroup),
-		producer.WithInstanceName(g.clientName("producer")),
-		producer.WithQueueSelector(laneSelector{}), // one client's messages keep their order in one queue
-		producer.WithSendMsgTimeout(g.cfg.SendTimeout),
-		producer.WithRetry(2),
-		producer.WithCredentials(g.cfg.Credentials),
-	)
-	if err != nil {
-		return fmt.Errorf("gateway: producer: %w", err)
-	}
-	if err := p.Start(); err != nil {
-		return fmt.Errorf("gateway: producer: %w", err)
-	}
-	g.producer = p
+	// The uplink writes each message's namespaced topic itself
+	// (g.topics); the producer knows no namespace.
 	g.lanes = remoting.NewProducer(remoting.ProducerConfig{
 		NameServers: g.cfg.NameServer,
 		Group:       producerGroup,
@@ -198,6 +179,7 @@ func (g *Gateway) start(ctx context.Context) error {
 		Retries:     2,
 		Timeout:     g.cfg.SendTimeout,
 	})
+	g.spare = &lanePool{p: g.lanes}
 	g.sender = newSender(g.lanes).start()
 	if err := ctx.Err(); err != nil {
 		return err
@@ -311,10 +293,8 @@ func (g *Gateway) Close() error {
 		}
 		if g.sender != nil {
 			g.sender.close()
+			g.spare.close()
 			g.lanes.Close()
-		}
-		if g.producer != nil {
-			errs = append(errs, g.producer.Shutdown())
 		}
 		g.closeErr = errors.Join(errs...)
 		g.log.Info("gateway stopped", "stats", g.Stats())

@@ -163,14 +163,7 @@ func (g *Gateway) announce(ctx context.Context, n revocationNotice) error {
 	m := primitive.NewMessage(g.tokens.topic, body)
 	m.WithTag(tagRevoke)
 	m.WithKeys([]string{n.TokenID})
-	m.Queue = &primitive.MessageQueue{QueueId: laneOf(n.TokenID)} // read by laneSelector
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.SendTimeout)
-	defer cancel()
-	res, err := g.producer.SendSync(ctx, m)
-	if err == nil && res.Status != primitive.SendOK {
-		err = fmt.Errorf("RocketMQ send status %d", res.Status)
-	}
-	if err != nil {
+	if _, err := g.sendSync(ctx, laneOf(n.TokenID), m); err != nil {
 		return fmt.Errorf("gateway: revocation not sent to %s: %w", g.tokens.topic, err)
 	}
 	g.access.revocationsSent.Add(1)
@@ -351,27 +344,20 @@ func (g *Gateway) loadRevocations(ctx context.Context) (int, error) {
 }
 
 // sendMarkers sends a marker to every queue of the topic and returns the
-// queues. The producer's selector puts a message on queue lane % queues,
-// so markers go to lanes 0, 1, 2... until one lands on a queue that has
-// one.
+// queues. A send picks queue pick % queues, so markers go to picks 0, 1,
+// 2... until one lands on a queue that has one.
 func (g *Gateway) sendMarkers(ctx context.Context, topic, marker string) ([]*primitive.MessageQueue, error) {
 	var queues []*primitive.MessageQueue
 	seen := map[primitive.MessageQueue]bool{}
-	for lane := 0; lane < 1024; lane++ {
+	for pick := 0; pick < 1024; pick++ {
 		m := primitive.NewMessage(topic, []byte(marker))
 		m.WithTag(tagStart)
 		m.WithKeys([]string{marker})
-		m.Queue = &primitive.MessageQueue{QueueId: lane}
-		sctx, cancel := context.WithTimeout(ctx, g.cfg.SendTimeout)
-		res, err := g.producer.SendSync(sctx, m)
-		cancel()
-		if err == nil && res.Status != primitive.SendOK {
-			err = fmt.Errorf("RocketMQ send status %d", res.Status)
-		}
+		res, err := g.sendSync(ctx, pick, m)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: revocations: marker not sent to %s: %w", topic, err)
 		}
-		q := *res.MessageQueue
+		q := primitive.MessageQueue{Topic: topic, BrokerName: res.Broker, QueueId: res.Queue}
 		if seen[q] {
 			return queues, nil
 		}

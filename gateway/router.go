@@ -96,14 +96,8 @@ func (g *Gateway) route(_ context.Context, msgs ...*primitive.MessageExt) (consu
 		}
 		copies := routedCopies(g.routeTopic(), topic, m.MsgId, born, m.MarshallProperties(), m.Body, queues)
 		for _, cp := range copies {
-			cp.Queue = &primitive.MessageQueue{QueueId: m.Queue.QueueId} // read by laneSelector
-			ctx, cancel := context.WithTimeout(context.Background(), g.cfg.SendTimeout)
-			res, err := g.producer.SendSync(ctx, cp)
-			cancel()
-			if err == nil && res.Status != primitive.SendOK {
-				err = fmt.Errorf("RocketMQ send status %d", res.Status)
-			}
-			if err != nil {
+			// The copies of a queue's messages go to one queue, in order.
+			if _, err := g.sendSync(context.Background(), m.Queue.QueueId, cp); err != nil {
 				g.stats.routeFailures.Add(1)
 				g.log.Warn("routing failed; retrying later", "topic", m.Topic, "msgId", m.MsgId, "error", err)
 				return consumer.ConsumeRetryLater, nil

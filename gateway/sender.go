@@ -263,16 +263,3 @@ func (s *sender) close() {
 	close(s.quit)
 	s.wg.Wait()
 }
-
-// laneSelector sends a message (or a batch, which carries its first
-// message's marker) to the queue its lane maps to; it serves the
-// rocketmq-client-go producer the gateway's other senders use.
-type laneSelector struct{}
-
-func (laneSelector) Select(msg *primitive.Message, mqs []*primitive.MessageQueue, _ string) *primitive.MessageQueue {
-	lane := 0
-	if msg.Queue != nil {
-		lane = msg.Queue.QueueId
-	}
-	return mqs[lane%len(mqs)]
-}
