@@ -93,7 +93,10 @@ var libraryLogs sync.Once
 
 type slogAdapter struct{}
 
-func (slogAdapter) Debug(format string, v ...any) { slogf(slog.LevelDebug, format, v) }
+func (slogAdapter) Debug(format string, v ...any) {
+	notePollerStart(format, v)
+	slogf(slog.LevelDebug, format, v)
+}
 func (slogAdapter) Info(format string, v ...any)  { slogf(slog.LevelDebug, format, v) }
 func (slogAdapter) Warn(format string, v ...any)  { slogf(slog.LevelWarn, format, v) }
 func (slogAdapter) Error(format string, v ...any) { slogf(slog.LevelWarn, format, v) }

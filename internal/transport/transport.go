@@ -195,8 +195,9 @@ func (s *Server) pollers() int {
 
 // startStream serves raw MQTT on ln, over TLS when tlsCfg is set.
 func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, error) {
+	name := engineName("tcp")
 	e := nbio.NewEngine(nbio.Config{
-		Name:               "mqtt",
+		Name:               name,
 		Network:            "tcp",
 		Addrs:              []string{ln.Addr().String()},
 		Listen:             func(string, string) (net.Listener, error) { return ln, nil },
@@ -229,7 +230,7 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 		e.OnData(t.data)
 		e.OnClose(t.closed)
 	}
-	if err := e.Start(); err != nil {
+	if err := startEngine(name, e.NPoller+len(e.Addrs), e.Start); err != nil {
 		return nil, err
 	}
 	return e, nil

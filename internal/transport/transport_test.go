@@ -2,6 +2,7 @@ package transport
 
 import (
 	"net"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -59,6 +60,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(end) {
 			t.Fatalf("%s: not within 10 s", what)
 		}
+	}
+}
+
+// TestCloseRightAfterListen: a Server closed as soon as Listen returned,
+// before the event loops had a chance to run (one P, nothing yielding),
+// closes: nbio's Stop hangs on a poller that starts after it, which
+// startEngine prevents (without it this test never ends).
+func TestCloseRightAfterListen(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for range 100 {
+		s, err := Listen(Config{TCP: "127.0.0.1:0", WebSocket: "127.0.0.1:0"}, &recorder{closed: make(chan error, 10)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
 	}
 }
 

@@ -53,8 +53,9 @@ func (s *Server) startWebSocket(ln net.Listener, tlsCfg *tls.Config) (stopper, e
 			s.log.Debug("WebSocket upgrade refused", "remote", r.RemoteAddr, "error", err)
 		}
 	})
+	name := engineName(kind.String())
 	e := nbhttp.NewEngine(nbhttp.Config{
-		Name:               "mqtt-" + kind.String(),
+		Name:               name,
 		Network:            "tcp",
 		NPoller:            s.pollers(),
 		MaxWriteBufferSize: s.cfg.MaxWriteBuffer,
@@ -66,7 +67,7 @@ func (s *Server) startWebSocket(ln net.Listener, tlsCfg *tls.Config) (stopper, e
 		handoff()
 		return e.Engine.PollerBufferPtr(c)
 	})
-	if err := e.Start(); err != nil {
+	if err := startEngine(name, e.Engine.NPoller+len(e.Engine.Addrs), e.Start); err != nil {
 		return nil, err
 	}
 	// The transport accepts, rather than nbhttp, so that each connection
