@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/mqttrmq/mqttrmq/internal/jsonwire"
 )
 
 // The remoting frame, as both Apache RocketMQ and rocketmq-client-go write it:
@@ -386,7 +387,7 @@ func (r *reply) appendJSONHeader(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(r.flag), 10)
 	if r.remark != "" {
 		b = append(b, `,"remark":`...)
-		b = appendJSONString(b, r.remark)
+		b = jsonwire.AppendString(b, r.remark)
 	}
 	if len(r.fields) > 0 {
 		b = append(b, `,"extFields":{`...)
@@ -394,9 +395,9 @@ func (r *reply) appendJSONHeader(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, f.key)
+			b = jsonwire.AppendString(b, f.key)
 			b = append(b, ':')
-			b = appendJSONString(b, f.value)
+			b = jsonwire.AppendString(b, f.value)
 		}
 		b = append(b, '}')
 	}
@@ -423,50 +424,4 @@ func (r *reply) appendBinaryHeader(b []byte) []byte {
 		b = append(b, f.value...)
 	}
 	return b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Control characters are
-// escaped as \u00XX (property strings carry \x01 and \x02); invalid UTF-8
-// becomes U+FFFD, as encoding/json writes it.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

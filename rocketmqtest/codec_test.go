@@ -51,30 +51,6 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 }
 
-// The JSON header the server writes must be JSON that encoding/json (and
-// so the client's json-iterator) reads back to the same strings.
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{
-		"", "plain", "\x00\x01\x02\x1f\x7f", `"\`, "\n\r\t", "日本語", "emoji 🎉", "<html>&",
-		"\u2028\u2029",
-	} {
-		b := appendJSONString(nil, s)
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Errorf("appendJSONString(%q) = %s: not JSON: %v", s, b, err)
-			continue
-		}
-		if got != s {
-			t.Errorf("appendJSONString(%q) decodes to %q", s, got)
-		}
-	}
-	// Invalid UTF-8 becomes U+FFFD, as encoding/json writes it.
-	var got string
-	if err := json.Unmarshal(appendJSONString(nil, "a\xffb"), &got); err != nil || got != "a\uFFFDb" {
-		t.Errorf("appendJSONString(%q) decodes to %q, %v; want %q", "a\xffb", got, err, "a\uFFFDb")
-	}
-}
-
 // decodeRequestRejects lists frames a broker refuses to decode; the
 // connection that sends one is closed.
 var decodeRequestRejects = []struct {

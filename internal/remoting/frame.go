@@ -8,9 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
+
+	"github.com/mqttrmq/mqttrmq/internal/jsonwire"
 )
 
 // field is one of a request's ext fields. A request's fields are a slice,
@@ -46,9 +47,9 @@ func appendFrame(dst []byte, code int, opaque int32, fields []field, body []byte
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, f.key)
+			dst = jsonwire.AppendString(dst, f.key)
 			dst = append(dst, ':')
-			dst = appendJSONString(dst, f.value)
+			dst = jsonwire.AppendString(dst, f.value)
 		}
 		dst = append(dst, '}')
 	}
@@ -78,49 +79,4 @@ func sign(fields []field, body []byte, creds primitive.Credentials) []field {
 	}
 	mac.Write(body)
 	return append(signed, field{fieldSignature, base64.StdEncoding.EncodeToString(mac.Sum(nil))})
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters (the \x01 and \x02 of a properties string) escaped,
-// invalid UTF-8 written as U+FFFD, as encoding/json writes it.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b >= 0x20 && b != '"' && b != '\\' && b < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if b < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
