@@ -471,7 +471,7 @@ func (g *Gateway) clusterConnected(c *broker.Client) {
 	id := c.ID()
 	at := time.Now()
 	g.connAt.Store(c.ConnectionID(), at.UnixNano())
-	g.node.Connected(id, at)
+	g.node.Connected(id, at, c.Persistent())
 	switch {
 	case c.Persistent():
 		g.sessions.keep(id, true)

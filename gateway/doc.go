@@ -112,7 +112,11 @@
 //     it connects to reads its queue when it connects and once more 2 s
 //     later, so that a message a writer dispatched meanwhile by the old
 //     record (to the queue alone, or to the previous instance's inbox) is
-//     still delivered.
+//     still delivered. A persistent client's connect record says it
+//     persists, so that from then until its session's record arrives its
+//     P2P messages go to its session's queue as well as to its instance's
+//     inbox: were it to leave and that instance to close in those
+//     milliseconds, the queue still has them.
 //   - An instance joining reads two snapshot intervals of the directory,
 //     which holds a snapshot of every live instance, before it accepts
 //     connections, and writes its own snapshot; it knows everyone at once,

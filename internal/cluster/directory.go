@@ -20,6 +20,12 @@ type directory struct {
 	insts    map[string]*instance
 	sessions map[string]*Session
 	clientAt map[string]located // client ID → where it is connected
+	// awaiting holds persistent clients whose connect record came and
+	// whose session's record has not: their P2P messages go to their
+	// session's queue too, not only to their instance's inbox, which would
+	// lose them if the client left and the instance closed before the
+	// record came. Empty but for those few milliseconds.
+	awaiting map[string]located
 	want     interest
 
 	// takeover hears of a client connected here that connected again
@@ -42,7 +48,7 @@ type located struct {
 }
 
 func newDirectory(self string, names Names, takeover func(string)) *directory {
-	return &directory{self: self, names: names, insts: map[string]*instance{}, sessions: map[string]*Session{}, clientAt: map[string]located{}, takeover: takeover}
+	return &directory{self: self, names: names, insts: map[string]*instance{}, sessions: map[string]*Session{}, clientAt: map[string]located{}, awaiting: map[string]located{}, takeover: takeover}
 }
 
 func newInstance() *instance {
@@ -115,6 +121,12 @@ func (d *directory) apply1(r record, now time.Time) (takenOver string) {
 		}
 	case kindConnect:
 		d.connect(r.Instance, in, r.Client, r.At)
+		switch {
+		case !r.Persistent:
+			delete(d.awaiting, r.Client)
+		case d.sessions[r.Client] == nil:
+			d.awaiting[r.Client] = located{r.Instance, r.At}
+		}
 		return d.takesOver(r)
 	case kindDisconnect:
 		d.disconnect(r.Instance, in, r.Client, r.At)
@@ -132,6 +144,7 @@ func (d *directory) apply1(r record, now time.Time) (takenOver string) {
 	case kindSession:
 		return d.putSession(r.Session)
 	case kindSessionGone:
+		delete(d.awaiting, r.Client)
 		if s := d.sessions[r.Client]; s != nil && (r.Session == nil || r.Session.Version >= s.Version) {
 			d.dropSession(s)
 		}
@@ -177,6 +190,9 @@ func (d *directory) replace(name string, in, next *instance) {
 		if d.clientAt[c].instance == name {
 			delete(d.clientAt, c)
 		}
+		if _, still := next.clients[c]; !still && d.awaiting[c].instance == name {
+			delete(d.awaiting, c)
+		}
 	}
 	in.clients, in.filters, in.next = next.clients, next.filters, nil
 	for f, n := range in.filters {
@@ -212,6 +228,7 @@ func (d *directory) putSession(s *Session) (takenOver string) {
 	if s == nil {
 		return ""
 	}
+	delete(d.awaiting, s.Client)
 	old := d.sessions[s.Client]
 	if old != nil && s.Version < old.Version {
 		return ""
@@ -312,7 +329,12 @@ func (d *directory) dispatch(topic, p2p string, retained bool) []string {
 	if p2p != "" {
 		if s := d.sessions[p2p]; s != nil {
 			session(s)
-		} else if l, ok := d.clientAt[p2p]; ok {
+			return out
+		}
+		if _, ok := d.awaiting[p2p]; ok {
+			add(d.names.Session(p2p))
+		}
+		if l, ok := d.clientAt[p2p]; ok {
 			add(d.names.Inbox(l.instance))
 		}
 		return out

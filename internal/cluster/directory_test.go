@@ -331,3 +331,48 @@ func TestRecordsRoundTrip(t *testing.T) {
 		t.Error("decodeRecords took a malformed message")
 	}
 }
+
+// A P2P message to a persistent client whose connect record came and
+// whose session's record has not yet goes to the session's queue as well
+// as to the inbox: if the client leaves and its instance closes before
+// the record comes, the queue still has it. Once the record came, or for
+// a clean session, it is as before.
+func TestDispatchAwaitingSession(t *testing.T) {
+	v := newView("a")
+	v.synced("a", "b")
+	now := time.Now()
+	session := testNames.Session("dev1")
+	v.apply([]record{{Kind: kindConnect, Instance: "b", Client: "dev1", At: 10, Persistent: true}}, now)
+	if got, want := v.queues("", "dev1", false), sorted(session, testNames.Inbox("b")); !slices.Equal(got, want) {
+		t.Errorf("P2P before the session's record: %v, want %v", got, want)
+	}
+	// It left before the record came: the queue still takes its messages.
+	v.apply([]record{{Kind: kindDisconnect, Instance: "b", Client: "dev1", At: 10}}, now)
+	if got, want := v.queues("", "dev1", false), []string{session}; !slices.Equal(got, want) {
+		t.Errorf("P2P after it left, before its record: %v, want %v", got, want)
+	}
+	v.apply([]record{{Kind: kindSession, Instance: "b", Client: "dev1", Session: &Session{Client: "dev1", Owner: "b", Version: 10}}}, now)
+	if got, want := v.queues("", "dev1", false), []string{session}; !slices.Equal(got, want) {
+		t.Errorf("P2P once its offline record came: %v, want %v", got, want)
+	}
+	if len(v.awaiting) != 0 {
+		t.Errorf("still awaiting %v after the record", v.awaiting)
+	}
+	// A clean session: its inbox alone.
+	v.apply([]record{{Kind: kindConnect, Instance: "b", Client: "dev2", At: 20}}, now)
+	if got, want := v.queues("", "dev2", false), inboxes("b"); !slices.Equal(got, want) {
+		t.Errorf("P2P to a clean session: %v, want %v", got, want)
+	}
+	// A persistent connect whose instance's snapshot then no longer has
+	// it (the instance went before writing the record) awaits no more.
+	v.apply([]record{{Kind: kindConnect, Instance: "b", Client: "dev3", At: 30, Persistent: true}}, now)
+	v.apply([]record{{Kind: kindSnapBegin, Instance: "b"}, {Kind: kindSnapEnd, Instance: "b"}}, now)
+	if got := v.queues("", "dev3", false); len(got) != 0 || len(v.awaiting) != 0 {
+		t.Errorf("P2P to a client the snapshot dropped: %v (awaiting %v), want nowhere", got, v.awaiting)
+	}
+	// The session ended before its record came (a clean start elsewhere).
+	v.apply([]record{{Kind: kindConnect, Instance: "b", Client: "dev4", At: 40, Persistent: true}, {Kind: kindSessionGone, Instance: "b", Client: "dev4"}}, now)
+	if len(v.awaiting) != 0 {
+		t.Errorf("awaiting %v after the session was gone", v.awaiting)
+	}
+}

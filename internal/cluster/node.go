@@ -319,9 +319,10 @@ func (n *Node) say(rs ...record) {
 	}
 }
 
-// Connected says a client connected here.
-func (n *Node) Connected(client string, at time.Time) {
-	n.say(record{Kind: kindConnect, Client: client, At: at.UnixNano()})
+// Connected says a client connected here; persistent says its session
+// persists (its record follows, see PutSession).
+func (n *Node) Connected(client string, at time.Time, persistent bool) {
+	n.say(record{Kind: kindConnect, Client: client, At: at.UnixNano(), Persistent: persistent})
 }
 
 // Disconnected says a client's connection here ended; at is when it

@@ -49,6 +49,9 @@ type record struct {
 	Count    int      `json:"n,omitempty"` // how many clean sessions here hold Filter, in a snapshot
 	At       int64    `json:"t,omitempty"`
 	Session  *Session `json:"s,omitempty"`
+	// Persistent marks the connect record of a client whose session
+	// persists, which its session's record follows.
+	Persistent bool `json:"p,omitempty"`
 }
 
 func encodeRecords(rs []record) ([]byte, error) { return json.Marshal(rs) }
