@@ -211,8 +211,13 @@ func (l *Lane) Close() {
 	}
 }
 
+// maxKeptBuffer is the largest frame buffer a lane keeps for its next
+// send; a bigger one (a batch near RocketMQ's limit) is let go.
+const maxKeptBuffer = 64 << 10
+
 // Send sends msgs, all to one topic, to the queue numbered pick (modulo
-// how many the topic has) — one message alone, several as one batch —
+// how many the topic has; a negative pick is taken as 0) — one message
+// alone, several as one batch —
 // and returns once RocketMQ stored them. Each message without a
 // UNIQ_KEY gets one, kept for a retry. It fails when ctx ends or the
 // producer's Timeout passes first, or with a *Error when RocketMQ
@@ -221,6 +226,12 @@ func (l *Lane) Send(ctx context.Context, pick int, msgs ...*primitive.Message) (
 	if len(msgs) == 0 {
 		return SendResult{}, errors.New("remoting: send of no message")
 	}
+	pick = max(pick, 0)
+	defer func() {
+		if cap(l.buf) > maxKeptBuffer {
+			l.buf = nil
+		}
+	}()
 	topic := msgs[0].Topic
 	for _, m := range msgs {
 		if m.Topic != topic {

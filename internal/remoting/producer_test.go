@@ -139,6 +139,9 @@ func TestProducerFaults(t *testing.T) {
 	if err := send(ctx, "1"); err != nil {
 		t.Fatal(err)
 	}
+	if res, err := l.Send(ctx, -3, primitive.NewMessage("remoting_faults", []byte("negative pick"))); err != nil || res.Queue != 0 {
+		t.Errorf("a negative pick: %+v, %v; want queue 0", res, err)
+	}
 	if s.DropConnections() == 0 {
 		t.Fatal("no connection to drop")
 	}
@@ -183,7 +186,7 @@ func TestProducerFaults(t *testing.T) {
 		bodies = append(bodies, string(m.Body))
 	}
 	// "paused" may be stored: the broker read it before it stopped answering.
-	want := map[string]bool{"1": true, "2": true, "3": true, "4": true, "paused": false}
+	want := map[string]bool{"1": true, "negative pick": true, "2": true, "3": true, "4": true, "paused": false}
 	for _, b := range bodies {
 		if _, ok := want[b]; !ok {
 			t.Errorf("RocketMQ holds %q", b)
