@@ -144,7 +144,7 @@ func newMetrics(g *Gateway) *metrics {
 	})
 	m.connect = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "mqttrmq_connect_seconds",
-		Help:    "Time from a CONNECT read to its CONNACK written, accepted or refused, by transport.",
+		Help:    "Time from a CONNECT read to its CONNACK queued for the client, accepted or refused, by transport.",
 		Buckets: connectBuckets,
 	}, []string{"transport"})
 	for k := range m.connectBy {

@@ -22,7 +22,7 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 			// version reads, then closed.
 			s.stats.refuse(refConnack, UnsupportedProtocolVersion)
 			s.event("connection refused", "client", "", "remote", c.RemoteAddr().String(), "transport", c.kind.String(), "code", UnsupportedProtocolVersion, "reason", pe.Reason)
-			defer func() { s.opts.Observer.ConnectHandled(c.kind, UnsupportedProtocolVersion, time.Since(start)) }()
+			s.opts.Observer.ConnectHandled(c.kind, UnsupportedProtocolVersion, time.Since(start))
 			c.write(packet.AppendConnack(nil, packet.V311, false, v3BadProtocolVersion, nil))
 			return errClose
 		}
@@ -35,7 +35,9 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 	// the hook logs itself, knowing why.
 	refuse := func(code ReasonCode, reason string) error {
 		s.stats.refuse(refConnack, code)
-		defer func() { s.opts.Observer.ConnectHandled(c.kind, code, time.Since(start)) }()
+		// Observed before the CONNACK is queued: a client that has read
+		// its CONNACK finds it counted.
+		s.opts.Observer.ConnectHandled(c.kind, code, time.Since(start))
 		if reason != "" {
 			s.event("connection refused", "client", cp.ClientID, "remote", c.RemoteAddr().String(), "transport", c.kind.String(), "code", code, "reason", reason)
 		}
@@ -145,7 +147,7 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 	}
 
 	c.connected = true
-	old, err := s.attach(c, cp.CleanStart, expiry, &ack)
+	old, err := s.attach(c, cp.CleanStart, expiry, &ack, start)
 	if err != nil {
 		return err
 	}
@@ -160,7 +162,6 @@ func (c *Client) onConnect(h packet.Header, body []byte) error {
 	if c.keepAlive > 0 {
 		s.deadlines.watch(c, time.Duration(c.keepAlive)*1500*time.Millisecond) // in place of the connect timeout
 	}
-	s.opts.Observer.ConnectHandled(c.kind, Success, time.Since(start))
 	s.event("client connected", "client", id, "remote", c.RemoteAddr().String(), "transport", c.kind.String(), "version", c.version, "persistent", c.persistent, "keepalive", c.keepAlive)
 	s.hooks.Connected(c)
 	return nil

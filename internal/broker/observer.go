@@ -12,7 +12,10 @@ import (
 type Observer interface {
 	// ConnectHandled reports a CONNECT answered: code is Success or the
 	// refusal its CONNACK carried, took the time from the whole packet
-	// being read to the CONNACK being written (authentication included).
+	// being read to the CONNACK being queued for the client
+	// (authentication included). It is called before the CONNACK is
+	// queued, so that a client that has read its CONNACK finds it
+	// reported.
 	ConnectHandled(kind transport.Kind, code ReasonCode, took time.Duration)
 
 	// Written reports the first PUBLISH of m written to a client, at

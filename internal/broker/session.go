@@ -78,8 +78,10 @@ type outbound struct {
 // closed). A clean start ends the old session first [MQTT-3.1.2-4]. The
 // CONNACK is written here, under the session's lock, followed by whatever
 // the session has to resend and send [MQTT-4.4.0-1], so that nothing is
-// delivered before it.
-func (s *Server) attach(c *Client, clean bool, expiry time.Duration, ack *packet.Properties) (old *Client, err error) {
+// delivered before it. The CONNECT's handling, begun at start, is
+// observed before its CONNACK is queued, so that a client that has read
+// its CONNACK finds it counted.
+func (s *Server) attach(c *Client, clean bool, expiry time.Duration, ack *packet.Properties, start time.Time) (old *Client, err error) {
 	var saved *SessionState
 	if keeper, ok := s.hooks.(SessionKeeper); ok && !clean {
 		saved = keeper.LoadSession(c.id) // used only if no session is held here
@@ -139,6 +141,7 @@ func (s *Server) attach(c *Client, clean bool, expiry time.Duration, ack *packet
 	}
 	// [MQTT-3.2.2-2] [MQTT-3.2.2-3]: session present says whether the
 	// session was resumed.
+	s.opts.Observer.ConnectHandled(c.kind, Success, time.Since(start))
 	c.write(packet.AppendConnack(nil, c.version, present, code, ack))
 	if present {
 		s.resend(sess, c)
