@@ -125,16 +125,22 @@ func queueBounds(t *testing.T, tg *diffTarget, what, topic string) string {
 // Queues) a moment after it answered the send.
 func waitMaxOffset(t *testing.T, tg *diffTarget, topic string, n int64) {
 	t.Helper()
+	waitQueueOffset(t, tg, topic, 0, n)
+}
+
+// waitQueueOffset waits until queue q of topic holds n messages.
+func waitQueueOffset(t *testing.T, tg *diffTarget, topic string, q int, n int64) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
-		got, err := tg.raw.MaxOffset(ctx, topic, 0)
+		got, err := tg.raw.MaxOffset(ctx, topic, q)
 		if err == nil && got >= n {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s holds %d messages (%v); want %d", topic, got, err, n)
+			t.Fatalf("queue %d of %s holds %d messages (%v); want %d", q, topic, got, err, n)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

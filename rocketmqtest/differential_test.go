@@ -313,6 +313,7 @@ func sessionSendAndPull(t *testing.T, tg *diffTarget) []string {
 		m.WithProperty("p", "v")
 		lines = append(lines, sendLine(p.SendSync(context.Background(), onQueue(m, 1))))
 	}
+	waitQueueOffset(t, tg, topic, 1, 3) // readable once the broker has indexed them
 	return append(lines, pullLines(t, tg, topic, 1, 0, 1, 3, 100)...)
 }
 
@@ -328,6 +329,7 @@ func sessionBatch(t *testing.T, tg *diffTarget) []string {
 		msgs = append(msgs, onQueue(m, 2))
 	}
 	lines := []string{sendLine(p.SendSync(context.Background(), msgs...))}
+	waitQueueOffset(t, tg, topic, 2, 3)
 	return append(lines, pullLines(t, tg, topic, 2, 0)...)
 }
 

@@ -79,21 +79,17 @@ func produce(t *testing.T, namesrv, newTopic string) {
 		br = remoting.NewConn(a, primitive.Credentials{})
 	}
 	defer br.Close()
-	pull := func(topic string, queue int) []*primitive.MessageExt {
+	pull := func(topic string, queue, want int) []*primitive.MessageExt {
 		t.Helper()
-		r, err := remoting.Pull(ctx, br, "remoting-send-test", topic, queue, 0, 32, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.Messages
+		return pullUntil(ctx, t, br, "remoting-send-test", topic, queue, 0, want).Messages
 	}
-	got := pull("remoting_send", 1)
+	got := pull("remoting_send", 1, 1)
 	if len(got) != 1 || string(got[0].Body) != "alone\x00\xff" || got[0].Flag != 3 ||
 		got[0].GetProperty("mqttSecondTopic") != "/a/b" || got[0].GetTags() != "t1" {
 		t.Fatalf("queue 1 holds %v", got)
 	}
 	ids := map[string]bool{got[0].GetProperty(primitive.PropertyUniqueClientMessageIdKeyIndex): true}
-	got = pull("remoting_send", 0)
+	got = pull("remoting_send", 0, 3)
 	if len(got) != 3 {
 		t.Fatalf("queue 0 holds %d messages; want the batch's 3", len(got))
 	}
@@ -112,7 +108,7 @@ func produce(t *testing.T, namesrv, newTopic string) {
 	if _, err := l.Send(ctx, 0, primitive.NewMessage(newTopic, []byte("first"))); err != nil {
 		t.Fatalf("send to a new topic: %v", err)
 	}
-	if got := pull(newTopic, 0); len(got) != 1 || string(got[0].Body) != "first" {
+	if got := pull(newTopic, 0, 1); len(got) != 1 || string(got[0].Body) != "first" {
 		t.Errorf("the new topic holds %v", got)
 	}
 }
