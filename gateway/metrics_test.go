@@ -1,11 +1,13 @@
 package gateway_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -115,8 +117,7 @@ func TestMetricsMove(t *testing.T) {
 		t.Fatal("a client ID not of the hosted form was let in")
 	}
 
-	after := scrape(t, h)
-	for _, c := range []struct {
+	want := []struct {
 		name   string
 		labels []string
 		want   float64
@@ -136,10 +137,30 @@ func TestMetricsMove(t *testing.T) {
 		{"mqttrmq_connect_seconds", []string{"transport=tcp"}, 3},
 		{"mqttrmq_uplink_pending", nil, 0},
 		{"mqttrmq_outbound_inflight_messages", nil, 0},
-	} {
-		if got := value(t, after, c.name, c.labels...); got != c.want {
-			t.Errorf("%s%v = %v; want %v", c.name, c.labels, got, c.want)
+	}
+	// What a device saw is counted a moment later: a delivery and an
+	// acknowledgement once written, the subscriber's last PUBACK once it
+	// reaches the gateway. The series must come to these values, not
+	// pass them.
+	var after map[string]*dto.MetricFamily
+	for end := time.Now().Add(deadline); ; {
+		after = scrape(t, h)
+		var wrong []string
+		for _, c := range want {
+			if got := value(t, after, c.name, c.labels...); got != c.want {
+				wrong = append(wrong, fmt.Sprintf("%s%v = %v; want %v", c.name, c.labels, got, c.want))
+			}
 		}
+		if len(wrong) == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			for _, w := range wrong {
+				t.Error(w)
+			}
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if f := after["mqttrmq_uplink_ack_seconds"]; f.GetType() != dto.MetricType_HISTOGRAM {
 		t.Errorf("mqttrmq_uplink_ack_seconds is a %v; want a histogram", f.GetType())

@@ -334,10 +334,17 @@ func (c *Client) reasonString(reason string) string {
 	return reason
 }
 
-// write sends bytes; a failed write means the connection is closing.
+// write sends bytes; a failed write means the connection is closing. It
+// is marked closed at once — the transport closed it already, with its
+// reason, and tells Closed later — so that nothing meanwhile takes it for
+// a live one: a slow consumer over its write buffer is not cut off, and
+// counted, a second time for its queue.
 func (c *Client) write(b []byte) bool {
-	_, err := c.tc.Write(b)
-	return err == nil
+	if _, err := c.tc.Write(b); err != nil {
+		c.close(err)
+		return false
+	}
+	return true
 }
 
 // close closes the connection; Closed does the rest.
@@ -422,13 +429,16 @@ func (c *Client) Closed(err error) {
 	if errors.Is(err, transport.ErrSlowConsumer) {
 		c.srv.stats.slowConsumers.Add(1)
 	}
-	c.srv.stats.connected.Add(-1)
 	c.srv.detach(c)
 	if c.gotDisc {
 		err = nil
 	}
 	c.logDisconnected(err)
 	c.srv.hooks.Disconnected(c, err)
+	// Counted out last: a count of connected clients that has come down
+	// means their ends are wholly handled (sessions detached, lines
+	// logged, hooks heard).
+	c.srv.stats.connected.Add(-1)
 }
 
 // deadConn stands in for the connection of a client long gone, whose will
