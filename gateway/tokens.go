@@ -281,6 +281,42 @@ type tokenLogin struct {
 	held []*heldToken // at most one per type
 	live bool         // connected, tokens registered and timed
 	gone bool         // invalidated or disconnected: no more notices
+
+	// What is told the client on $SYS topics is told in the order it
+	// happened, by one goroutine at a time (see inOrder).
+	omu     sync.Mutex
+	pending []func()
+	telling bool
+}
+
+// inOrder runs f after what was given before it, on a goroutine, never on
+// the caller's: the callers include the broker's hooks, which hold locks
+// that delivering and disconnecting take. Notices of two uploads reach
+// the client in the order of the uploads.
+func (l *tokenLogin) inOrder(f func()) {
+	l.omu.Lock()
+	l.pending = append(l.pending, f)
+	if l.telling {
+		l.omu.Unlock()
+		return
+	}
+	l.telling = true
+	l.omu.Unlock()
+	go func() {
+		for {
+			l.omu.Lock()
+			if len(l.pending) == 0 {
+				l.telling, l.pending = false, nil
+				l.omu.Unlock()
+				return
+			}
+			f := l.pending[0]
+			l.pending[0] = nil
+			l.pending = l.pending[1:]
+			l.omu.Unlock()
+			f()
+		}
+	}()
 }
 
 // accept checks one token for a type of the password and returns it held,
@@ -427,7 +463,9 @@ func (l *tokenLogin) expiryNotice(h *heldToken) {
 	}
 	l.g.access.expiryNotices.Add(1)
 	body := fmt.Sprintf(`{"expireTime":%d,"type":%q}`, h.claims.Expire, h.typ)
-	l.g.broker.PublishTo(l.client.ID(), &broker.Message{Topic: TopicTokenExpireNotice, Payload: []byte(body)})
+	l.inOrder(func() {
+		l.g.broker.PublishTo(l.client.ID(), &broker.Message{Topic: TopicTokenExpireNotice, Payload: []byte(body)})
+	})
 }
 
 // invalidate tells the client its token stopped working, on
@@ -447,12 +485,10 @@ func (l *tokenLogin) invalidate(h *heldToken, code int) {
 	g.access.tokensInvalidated.Add(1)
 	g.log.Info("token no longer valid: client disconnected", "client", c.ID(), "type", h.typ, "why", checkCodeText(code))
 	body := fmt.Sprintf(`{"code":%d,"type":%q}`, code, h.typ)
-	// On a goroutine of its own: the callers include the broker's hooks,
-	// which hold locks that delivering and disconnecting take.
-	go func() {
+	l.inOrder(func() {
 		g.broker.PublishTo(c.ID(), &broker.Message{Topic: TopicTokenInvalidNotice, Payload: []byte(body)})
 		c.Disconnect(broker.NotAuthorized, "token "+checkCodeText(code))
-	}()
+	})
 }
 
 // allows reports whether the login's tokens allow an action (R or W) on a
@@ -525,19 +561,22 @@ type uploadMessage struct {
 // does not work is refused (0x87) and the client told why on
 // $SYS/tokenInvalidNotice, keeping the tokens it had.
 func (g *Gateway) uploadToken(c *broker.Client, m *broker.Message, ack func(broker.ReasonCode)) {
+	ca := accessOf(c)
 	refuse := func(code broker.ReasonCode, why string, notice int, typ string) {
 		g.access.uploadsRefused.Add(1)
 		g.log.Info("token upload refused", "client", c.ID(), "code", code, "reason", why)
-		if notice != 0 {
+		if notice != 0 { // only for a token login's upload
 			body := fmt.Sprintf(`{"code":%d,"type":%q}`, notice, typ)
-			// Not under the client's own lock, which holds this hook.
-			go g.broker.PublishTo(c.ID(), &broker.Message{Topic: TopicTokenInvalidNotice, Payload: []byte(body)})
+			// Not under the client's own lock, which holds this hook,
+			// and after the notices of the uploads before.
+			ca.login.inOrder(func() {
+				g.broker.PublishTo(c.ID(), &broker.Message{Topic: TopicTokenInvalidNotice, Payload: []byte(body)})
+			})
 		}
 		if ack != nil {
 			ack(code)
 		}
 	}
-	ca := accessOf(c)
 	if ca == nil || ca.login == nil {
 		refuse(broker.NotAuthorized, "the client did not log in with a token", 0, "")
 		return

@@ -350,6 +350,21 @@ func tokenExpiryAndUpload(t *testing.T, s rocketMQ) {
 	if n := up.notice(t, gateway.TopicTokenInvalidNotice); n["code"] != float64(mqttrmq.TokenActionMismatch) {
 		t.Errorf("mismatched upload: notice %v; want code 5", n)
 	}
+	// Notices come in the order of the uploads.
+	var order []float64
+	for i := range 20 {
+		payload, code := `{"token":"`+forged+`","type":"W"}`, float64(mqttrmq.TokenForged)
+		if i%3 == 0 {
+			payload, code = `{"token":"`+r+`","type":"W"}`, float64(mqttrmq.TokenActionMismatch)
+		}
+		up.publish(t, gateway.TopicUploadToken, 0, payload)
+		order = append(order, code)
+	}
+	for i, want := range order {
+		if n := up.notice(t, gateway.TopicTokenInvalidNotice); n["code"] != want {
+			t.Fatalf("notice %d of 20 bad uploads in a row: %v; want code %v, in the uploads' order", i, n, want)
+		}
+	}
 
 	// A good upload, and the old token's expiry passes unnoticed.
 	w2 := apply(t, api, mqttrmq.TokenWrite, time.Hour, "vehicles/#")
@@ -402,7 +417,7 @@ func tokenExpiryAndUpload(t *testing.T, s rocketMQ) {
 
 	eventually(t, "uploads counted", func() bool {
 		st := g.AccessStats()
-		return st.TokenUploads == 1 && st.TokenUploadsRefused == 7 && st.ExpiryNotices >= 2 && st.TokensInvalidated == 1
+		return st.TokenUploads == 1 && st.TokenUploadsRefused == 7+20 && st.ExpiryNotices >= 2 && st.TokensInvalidated == 1
 	})
 }
 
