@@ -104,8 +104,22 @@ func inNamespace(namespace, topic string) string {
 
 // channelID names a connection: unique per connection of every instance
 // and every start of it.
-func (p *presence) channelID(c *broker.Client) string {
-	return p.channel + strconv.FormatUint(c.ConnectionID(), 10)
+func (p *presence) channelID(c *broker.Client) string { return p.channelOf(c.ConnectionID()) }
+
+// channelOf names the connection numbered serial, its number in base 36
+// at a fixed width, so that a later connection's name sorts after an
+// earlier one's: a consumer that sees a client's two connects in the same
+// millisecond takes the greater channel ID as the current one (SPEC §8,
+// mqttrmq.PresenceTracker), which must then be the later connection.
+func (p *presence) channelOf(serial uint64) string {
+	const width = 13 // digits of the greatest uint64 in base 36
+	var b [width]byte
+	for i := range b {
+		b[i] = '0'
+	}
+	n := strconv.AppendUint(b[:0:0], serial, 36)
+	copy(b[width-len(n):], n)
+	return p.channel + string(b[:])
 }
 
 // presenceEvent sends one event of c's, never waiting.
