@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -113,13 +114,8 @@ func (p *presence) channelID(c *broker.Client) string { return p.channelOf(c.Con
 // mqttrmq.PresenceTracker), which must then be the later connection.
 func (p *presence) channelOf(serial uint64) string {
 	const width = 13 // digits of the greatest uint64 in base 36
-	var b [width]byte
-	for i := range b {
-		b[i] = '0'
-	}
-	n := strconv.AppendUint(b[:0:0], serial, 36)
-	copy(b[width-len(n):], n)
-	return p.channel + string(b[:])
+	n := strconv.FormatUint(serial, 36)
+	return p.channel + strings.Repeat("0", width-len(n)) + n
 }
 
 // presenceEvent sends one event of c's, never waiting.
