@@ -36,12 +36,13 @@ func tlsConfig(c *tls.Config) *nbtls.Config {
 // nbio session is a tlsConn, which decrypts what the poller reads and
 // hands the plaintext to the MQTT session.
 type tlsTransport struct {
-	s   *Server
-	cfg *nbtls.Config
+	s     *Server
+	cfg   *nbtls.Config
+	loops *loopYield
 }
 
-func newTLSTransport(s *Server, c *tls.Config) *tlsTransport {
-	return &tlsTransport{s: s, cfg: tlsConfig(c)}
+func newTLSTransport(s *Server, c *tls.Config, loops *loopYield) *tlsTransport {
+	return &tlsTransport{s: s, cfg: tlsConfig(c), loops: loops}
 }
 
 // tlsConn is one TLS connection: the TLS state over the nbio connection,
@@ -69,6 +70,7 @@ func (t *tlsTransport) data(c *nbio.Conn, b []byte) {
 		return
 	}
 	handoff()
+	t.loops.pass(c)
 	defer tc.ResetOrFreeBuffer()
 	in, out := b, b
 	for {

@@ -204,6 +204,7 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 		NPoller:            s.pollers(),
 		MaxWriteBufferSize: s.cfg.MaxWriteBuffer,
 	})
+	loops := newLoopYield(e.NPoller)
 	if tlsCfg == nil {
 		e.OnOpen(func(c *nbio.Conn) {
 			closeOnExec(c)
@@ -212,6 +213,7 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 		})
 		e.OnData(func(c *nbio.Conn, b []byte) {
 			handoff()
+			loops.pass(c)
 			if ss, ok := c.Session().(Session); ok {
 				if err := ss.Data(b); err != nil {
 					c.CloseWithError(err)
@@ -225,7 +227,7 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 			}
 		})
 	} else {
-		t := newTLSTransport(s, tlsCfg)
+		t := newTLSTransport(s, tlsCfg, loops)
 		e.OnOpen(t.open)
 		e.OnData(t.data)
 		e.OnClose(t.closed)

@@ -63,8 +63,10 @@ func (s *Server) startWebSocket(ln net.Listener, tlsCfg *tls.Config) (stopper, e
 		IOMod:              nbhttp.IOModNonBlocking,
 	})
 	e.OnOpen(closeOnExec)
+	loops := newLoopYield(e.Engine.NPoller)
 	e.Engine.OnReadBufferAlloc(func(c *nbio.Conn) *[]byte {
 		handoff()
+		loops.pass(c)
 		return e.Engine.PollerBufferPtr(c)
 	})
 	if err := startEngine(name, e.Engine.NPoller+len(e.Engine.Addrs), e.Start); err != nil {

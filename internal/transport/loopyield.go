@@ -1,0 +1,61 @@
+package transport
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/lesismal/nbio"
+)
+
+// An nbio event loop is a goroutine that never waits in Go: it waits in
+// epoll_wait, a system call, and runs the callbacks of what it reads,
+// without passing through the scheduler. Go's runtime monitor (sysmon)
+// takes a processor whose goroutine has not been rescheduled for 10 ms as
+// running too long, and takes it from the thread when it finds that thread
+// in a system call, which is where an event loop mostly is. Each time, the
+// monitor starts again to wake every 20 µs for a millisecond or more, and
+// the loop's thread, back from epoll_wait, has to find a processor again.
+// On a gateway of many quiet devices that cost more CPU than reading,
+// mapping, sending and acknowledging their messages: the README's fleet
+// benchmark, 1,000 devices at one message a second each, went from about
+// 165 to 94 µs of CPU a message when the loops yielded.
+//
+// So a loop passes through the scheduler (runtime.Gosched) when it
+// handles a read and has not for yieldEvery: its processor's scheduling
+// count moves, and the monitor leaves it alone. A loop that reads nothing
+// for longer waits in epoll_wait, where being taken costs nothing more
+// than one wake-up.
+const yieldEvery = time.Millisecond
+
+// loopYield keeps the event loops of one nbio engine passing through the
+// scheduler, each at most once every yieldEvery.
+type loopYield struct {
+	start time.Time
+	due   []atomic.Int64 // per event loop: when it yields next, since start
+	now   func() time.Duration
+	yield func()
+}
+
+// newLoopYield serves an engine of n event loops.
+func newLoopYield(n int) *loopYield {
+	y := &loopYield{start: time.Now(), due: make([]atomic.Int64, max(n, 1)), yield: runtime.Gosched}
+	y.now = func() time.Duration { return time.Since(y.start) }
+	return y
+}
+
+// pass is called by the event loop serving c as it handles a read of c's:
+// nbio gives a connection to loop Hash() % n, so each slot of due is
+// touched by one loop (were it another, a loop would only yield more or
+// less often than it should).
+func (y *loopYield) pass(c *nbio.Conn) {
+	y.passLoop(c.Hash())
+}
+
+func (y *loopYield) passLoop(hash int) {
+	slot := &y.due[uint(hash)%uint(len(y.due))]
+	now := int64(y.now())
+	if due := slot.Load(); now >= due && slot.CompareAndSwap(due, now+int64(yieldEvery)) {
+		y.yield()
+	}
+}
