@@ -313,10 +313,14 @@ func (g *Gateway) loadRevocations(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// A client name of its own, not the push consumer's: rocketmq-client-go
+	// gives consumers of one name one client, and making the second one
+	// rewrites that client's fields while the first one's route updates
+	// read them (a data race, seen under the race detector).
 	pc, err := rocketmq.NewPullConsumer(
 		consumer.WithNameServer(g.cfg.NameServer),
 		consumer.WithGroupName(g.ConsumerGroup()+"-revocations"),
-		consumer.WithInstance(g.clientName("revocations")),
+		consumer.WithInstance(g.clientName("revocations-load")),
 		consumer.WithCredentials(g.cfg.Credentials),
 	)
 	if err != nil {
