@@ -21,7 +21,10 @@ import (
 // and system, from /proc) per message over that period, counting every
 // PUBACK; for the gateway also its RocketMQ's, which runs in a process of
 // its own; and, as a reference, the CPU the server uses a second with the
-// same devices connected and silent.
+// same devices connected and silent. Beside the gateway and its two
+// baselines it runs the gateway's MQTT core with nothing behind it
+// (server=core, internal/cmd/mqttcore): the floor, what the gateway spends
+// before the mapping and RocketMQ.
 //
 //	go test -run '^$' -bench FleetCPU -count 3 ./benchmarks/
 //
@@ -32,7 +35,7 @@ import (
 //	go tool pprof -top gateway.pprof
 func BenchmarkFleetCPU(b *testing.B) {
 	var r results
-	for _, k := range kinds {
+	for _, k := range append(kinds[:len(kinds):len(kinds)], floor) {
 		b.Run("server="+k.name, func(b *testing.B) {
 			sz := prepare(b)
 			for range b.N {
@@ -45,6 +48,8 @@ func BenchmarkFleetCPU(b *testing.B) {
 		{"gateway/mosquitto-cpu", "gateway", "mosquitto"},
 		{"gateway/mochi-cpu", "gateway", "mochi"},
 		{"gateway+rocketmq/mosquitto-cpu", "gateway+rocketmq", "mosquitto"},
+		{"gateway/core-cpu", "gateway", "core"},
+		{"core/mochi-cpu", "core", "mochi"},
 	})
 }
 

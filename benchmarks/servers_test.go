@@ -102,7 +102,7 @@ func size(b *testing.B) sizes {
 }
 
 // goServers are the module's commands the benchmarks run.
-var goServers = []string{"examples/gateway", "internal/cmd/mochibroker", "internal/cmd/rocketmqtest"}
+var goServers = []string{"examples/gateway", "internal/cmd/mochibroker", "internal/cmd/rocketmqtest", "internal/cmd/mqttcore"}
 
 // bins are the Go servers, built together on first use into binDir.
 var (
@@ -266,6 +266,23 @@ func startGatewayOn(b *testing.B, rmq *serverproc.Process) *server {
 	}
 	p := startProcess(b, serverproc.Spec{Name: "gateway", Path: serverBinary(b, "examples/gateway"), Addr: addr, Args: args})
 	return &server{name: "gateway", addr: addr, proc: p, rocketmq: rmq, goServer: true, pprof: pprof}
+}
+
+// floor is the gateway's MQTT core with nothing behind it, acknowledging
+// every publish at once (internal/cmd/mqttcore): what the gateway costs
+// beyond it is the mapping and RocketMQ. It drops what is published, so
+// only the benchmarks that need no delivery set it beside the others.
+var floor = kind{"core", startCore}
+
+// startCore runs internal/cmd/mqttcore.
+func startCore(b *testing.B) *server {
+	b.Helper()
+	addr := freeAddr(b)
+	p := startProcess(b, serverproc.Spec{
+		Name: "core", Path: serverBinary(b, "internal/cmd/mqttcore"), Addr: addr,
+		Args: []string{"-listen", addr},
+	})
+	return &server{name: "core", addr: addr, proc: p, goServer: true}
 }
 
 // startMochi runs a plain mochi-mqtt broker with its default options.
