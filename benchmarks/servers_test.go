@@ -275,25 +275,21 @@ func startGatewayOn(b *testing.B, rmq *serverproc.Process) *server {
 var floor = kind{"core", startCore}
 
 // startCore runs internal/cmd/mqttcore.
-func startCore(b *testing.B) *server {
-	b.Helper()
-	addr := freeAddr(b)
-	p := startProcess(b, serverproc.Spec{
-		Name: "core", Path: serverBinary(b, "internal/cmd/mqttcore"), Addr: addr,
-		Args: []string{"-listen", addr},
-	})
-	return &server{name: "core", addr: addr, proc: p, goServer: true}
-}
+func startCore(b *testing.B) *server { return startListener(b, "core", "internal/cmd/mqttcore") }
 
 // startMochi runs a plain mochi-mqtt broker with its default options.
-func startMochi(b *testing.B) *server {
+func startMochi(b *testing.B) *server { return startListener(b, "mochi", "internal/cmd/mochibroker") }
+
+// startListener runs the module's command pkg, one of goServers, whose
+// only flag is -listen, as the server called name.
+func startListener(b *testing.B, name, pkg string) *server {
 	b.Helper()
 	addr := freeAddr(b)
 	p := startProcess(b, serverproc.Spec{
-		Name: "mochi", Path: serverBinary(b, "internal/cmd/mochibroker"), Addr: addr,
+		Name: name, Path: serverBinary(b, pkg), Addr: addr,
 		Args: []string{"-listen", addr},
 	})
-	return &server{name: "mochi", addr: addr, proc: p, goServer: true}
+	return &server{name: name, addr: addr, proc: p, goServer: true}
 }
 
 // startMosquitto runs the system's Mosquitto with its default limits.
