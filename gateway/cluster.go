@@ -41,6 +41,11 @@ type sessions struct {
 func (s *sessions) resumeFrom(id string, next map[string]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.leftAt(id, next)
+}
+
+// leftAt is resumeFrom with s.mu held.
+func (s *sessions) leftAt(id string, next map[string]int64) {
 	if next == nil {
 		delete(s.left, id)
 		return
@@ -517,22 +522,31 @@ func (g *Gateway) clusterDisconnected(c *broker.Client) {
 	v, _ := g.connAt.LoadAndDelete(c.ConnectionID())
 	at, _ := v.(int64)
 	g.node.Disconnected(id, at)
-	g.sessions.mu.Lock()
-	sv := g.sessions.served[id]
+	sv := g.sessions.get(id)
 	if sv == nil || sv.version != at {
-		g.sessions.mu.Unlock()
 		return // not a persistent session, or taken over by a connection here
+	}
+	persistent := g.broker.Persistent(id)
+	// Where it resumes is set as it stops being served, in one step: a
+	// connection of the same client coming meanwhile finds it served
+	// (a takeover, which carries on from its next) or where it left, never
+	// neither (and then read again what it was handed).
+	sv.mu.Lock()
+	g.sessions.mu.Lock()
+	if g.sessions.served[id] != sv {
+		g.sessions.mu.Unlock()
+		sv.mu.Unlock()
+		return // taken over by a connection here meanwhile
 	}
 	delete(g.sessions.served, id)
 	delete(g.sessions.queues, sv.queue)
+	if persistent && !sv.moved {
+		g.sessions.leftAt(id, maps.Clone(sv.next))
+	}
 	g.sessions.mu.Unlock()
+	sv.mu.Unlock()
 	switch {
-	case g.broker.Persistent(id):
-		sv.mu.Lock()
-		if !sv.moved {
-			g.sessions.resumeFrom(id, maps.Clone(sv.next))
-		}
-		sv.mu.Unlock()
+	case persistent:
 		g.putSession(id, sv, false) // offline: writers go on filling its queue
 	default:
 		sv.mu.Lock()
