@@ -103,6 +103,8 @@ type Server struct {
 	h       Handler
 	log     *slog.Logger
 	engines []stopper
+	tcp     *nbio.Engine // the raw MQTT engine, which Attach adds to
+	attach  attachments
 	lns     []*backoffListener
 	addrs   map[Kind]string
 	wg      sync.WaitGroup // the WebSocket acceptors
@@ -175,6 +177,7 @@ func (s *Server) StopAccepting() {
 // Session hears Closed before Close returns.
 func (s *Server) Close() {
 	s.stopOnce.Do(func() {
+		s.attach.close()
 		for _, e := range s.engines {
 			e.Stop() // closes its listener, then every connection
 		}
@@ -208,6 +211,10 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 	if tlsCfg == nil {
 		e.OnOpen(func(c *nbio.Conn) {
 			closeOnExec(c)
+			if ss := s.attach.opened(c); ss != nil {
+				c.SetSession(ss)
+				return
+			}
 			c.SetSession(s.h.Open(tcpConn{c}, TCP))
 			handoff()
 		})
@@ -234,6 +241,9 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 	}
 	if err := startEngine(name, e.NPoller+len(e.Addrs), e.Start); err != nil {
 		return nil, err
+	}
+	if tlsCfg == nil {
+		s.tcp = e
 	}
 	return e, nil
 }
