@@ -189,13 +189,19 @@ func readCommand(r io.Reader) (*Command, error) {
 	if _, err := io.ReadFull(r, frame); err != nil {
 		return nil, err
 	}
+	return decodeFrame(frame)
+}
+
+// decodeFrame reads one frame, its length word taken off: the command's
+// Body is the tail of frame.
+func decodeFrame(frame []byte) (*Command, error) {
 	hl := binary.BigEndian.Uint32(frame[:4])
 	if hl>>24 != 0 {
 		return nil, errors.New("remoting: a header not in JSON")
 	}
 	hl &= 0xffffff
 	if int(hl) > len(frame)-4 {
-		return nil, fmt.Errorf("remoting: header of %d bytes in a frame of %d", hl, n)
+		return nil, fmt.Errorf("remoting: header of %d bytes in a frame of %d", hl, len(frame))
 	}
 	var cmd Command
 	if err := parseHeader(frame[4:4+hl], &cmd); err != nil {

@@ -28,6 +28,16 @@
 // compress bodies: the gateway's messages are small, and a consumer reads
 // either.
 //
+// A lane of NewAsyncLane also sends without waiting (SendAsync), on a
+// second connection to each broker that the producer's event loops read
+// (ProducerConfig.Loops: the gateway's raw MQTT loops, by
+// transport.Server.Attach): the request is written by whoever sends, an
+// MQTT loop handling a PUBLISH, and the answer is handled by the loop that
+// reads it, so that no goroutine parks for it and is woken. A send on the
+// loops is tried once; what Send would retry is reported as ErrRetry, for
+// the caller to send again with Send. A sweeper closes, every 100 ms, the
+// connections whose send has had no answer by the producer's Timeout.
+//
 // Frames are the protocol's: a 4-byte length, a 4-byte header length whose
 // top byte is the serialisation type (0, JSON), the JSON header, the body.
 // Headers are written and read by hand (frame.go, header.go), fuzzed

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
+
+	"github.com/mqttrmq/mqttrmq/internal/transport"
 )
 
 // Send request codes [RequestCode.SEND_MESSAGE_V2, SEND_BATCH_MESSAGE].
@@ -63,6 +65,17 @@ type ProducerConfig struct {
 	// deadline would, without a timer for each send); 0 for none but
 	// the context's.
 	Timeout time.Duration
+	// Loops, if not nil, are the event loops that read the answers to
+	// Lane.SendAsync's sends; the producer does not close them. Without,
+	// SendAsync never starts one.
+	Loops Attacher
+}
+
+// Attacher hands a dialled connection to event loops that read it:
+// a transport.Server's raw MQTT loops. Attach fails, and closes nc, when
+// it cannot; the lane then sends by Send only.
+type Attacher interface {
+	Attach(nc net.Conn, s transport.Session) (transport.Conn, error)
 }
 
 // Producer sends messages to RocketMQ's brokers through Lanes: each lane
@@ -74,8 +87,12 @@ type Producer struct {
 	cfg ProducerConfig
 	ns  []*Conn
 
-	mu     sync.Mutex
-	routes map[string]*publishRoute
+	mu       sync.Mutex
+	routes   map[string]*publishRoute
+	pipes    map[*pipe]struct{} // the lanes' connections on Loops
+	sweeping chan struct{}      // closed to stop the sweeper, once pipes exist
+	swept    sync.WaitGroup
+	frames   sync.Pool // *[]byte: the buffers SendAsync builds its frames in
 }
 
 // publishRoute is where a topic's messages can go: its writable queues in
@@ -93,18 +110,39 @@ type brokerQueue struct {
 // NewProducer returns a Producer; nothing is dialled until a lane sends.
 func NewProducer(cfg ProducerConfig) *Producer {
 	p := &Producer{cfg: cfg, routes: map[string]*publishRoute{}}
+	p.frames.New = func() any { return new([]byte) }
 	for _, a := range cfg.NameServers {
 		p.ns = append(p.ns, NewConn(a, cfg.Credentials))
 	}
 	return p
 }
 
-// Close closes the connections to the name servers. Lanes are closed by
-// whoever uses them.
+// Close closes the connections to the name servers and stops watching
+// the deadlines of SendAsync's sends. Lanes are closed by whoever uses
+// them, before.
 func (p *Producer) Close() {
 	for _, c := range p.ns {
 		c.Close()
 	}
+	p.mu.Lock()
+	quit := p.sweeping
+	p.sweeping = nil
+	p.mu.Unlock()
+	if quit != nil {
+		close(quit)
+		p.swept.Wait()
+	}
+}
+
+// cachedRoute returns topic's route if the cache holds it fresh, nil if
+// not.
+func (p *Producer) cachedRoute(topic string) *publishRoute {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r := p.routes[topic]; r != nil && time.Since(r.fetched) < routeTTL {
+		return r
+	}
+	return nil
 }
 
 // route returns where topic's messages go, from the cache while it is
@@ -182,10 +220,13 @@ type SendResult struct {
 	Offset int64 // the queue offset of the first message
 }
 
-// Lane sends one request at a time; it is not safe for concurrent use.
+// Lane sends one request at a time; it is not safe for concurrent use,
+// and a SendAsync's send is its until done is called.
 type Lane struct {
 	p      *Producer
 	conns  map[string]*laneConn
+	pipes  map[string]*pipe     // by broker address, on the producer's Loops
+	tried  map[string]time.Time // when a pipe to an address last failed to open
 	opaque int32
 	buf    []byte
 	fields []field
@@ -198,16 +239,32 @@ type laneConn struct {
 	lastUsed time.Time
 }
 
-// NewLane returns a lane sending through p.
+// NewLane returns a lane sending through p, by Send only.
 func (p *Producer) NewLane() *Lane {
 	return &Lane{p: p, conns: map[string]*laneConn{}}
 }
 
-// Close closes the lane's connections.
+// NewAsyncLane returns a lane sending through p by Send and SendAsync:
+// each successful Send opens the lane a connection to its broker on p's
+// Loops, if it has none, for SendAsync's next sends.
+func (p *Producer) NewAsyncLane() *Lane {
+	l := p.NewLane()
+	if p.cfg.Loops != nil {
+		l.pipes, l.tried = map[string]*pipe{}, map[string]time.Time{}
+	}
+	return l
+}
+
+// Close closes the lane's connections; a SendAsync's send in flight
+// fails with ErrRetry.
 func (l *Lane) Close() {
 	for a, c := range l.conns {
 		c.nc.Close()
 		delete(l.conns, a)
+	}
+	for a, pp := range l.pipes {
+		pp.close()
+		delete(l.pipes, a)
 	}
 }
 
@@ -267,8 +324,8 @@ func (l *Lane) Send(ctx context.Context, pick int, msgs ...*primitive.Message) (
 		}
 		switch resp.Code {
 		case respSuccess:
-			off, _ := strconv.ParseInt(resp.ExtFields["queueOffset"], 10, 64)
-			return SendResult{Broker: q.broker, Queue: q.id, Offset: off}, nil
+			l.openPipe(q.addr)
+			return SendResult{Broker: q.broker, Queue: q.id, Offset: queueOffset(resp)}, nil
 		case respTopicNotExist, respServiceNotAvailable, respSystemError, respNoPermission:
 			err = &Error{q.addr, sendCode(msgs), resp.Code, resp.Remark}
 			fresh = resp.Code != respTopicNotExist && resp.Code != respNoPermission
@@ -283,6 +340,12 @@ func (l *Lane) Send(ctx context.Context, pick int, msgs ...*primitive.Message) (
 		err = fmt.Errorf("remoting: send to %s: %w", topic, os.ErrDeadlineExceeded)
 	}
 	return SendResult{}, err
+}
+
+// queueOffset is where a send's first message went in its queue.
+func queueOffset(resp *Command) int64 {
+	off, _ := strconv.ParseInt(resp.ExtFields["queueOffset"], 10, 64)
+	return off
 }
 
 func sendCode(msgs []*primitive.Message) int {

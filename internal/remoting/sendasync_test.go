@@ -1,0 +1,182 @@
+package remoting_test
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+
+	"github.com/mqttrmq/mqttrmq/internal/remoting"
+	"github.com/mqttrmq/mqttrmq/internal/transport"
+	"github.com/mqttrmq/mqttrmq/rocketmqtest"
+)
+
+// nobody is a transport handler with no clients to serve: the server is
+// there for its event loops.
+type nobody struct{}
+
+func (nobody) Open(c transport.Conn, _ transport.Kind) transport.Session { c.Close(); return nobody{} }
+func (nobody) Data([]byte) error                                         { return nil }
+func (nobody) Closed(error)                                              {}
+
+// outcome is what a SendAsync's done heard.
+type outcome struct {
+	res remoting.SendResult
+	err error
+}
+
+// TestSendAsync: a lane sends without waiting once a Send opened its
+// connection on the event loops; each outcome is heard once — stored,
+// refused (a *Error), or to be tried again (ErrRetry: a refusal RocketMQ's
+// clients retry on, no answer within the Timeout, a connection lost or
+// closed); after a failure the lane falls back to Send, which opens a new
+// connection; nothing is stored twice or lost.
+func TestSendAsync(t *testing.T) {
+	s := rocketmqtest.NewServer(t)
+	if err := s.CreateTopic("remoting_async", 2); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := transport.Listen(transport.Config{TCP: "127.0.0.1:0"}, nobody{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "remoting-async", Retries: 2, Timeout: 500 * time.Millisecond, Loops: ts})
+	defer p.Close()
+	l := p.NewAsyncLane()
+	defer l.Close()
+
+	heard := make(chan outcome, 10)
+	done := func(res remoting.SendResult, err error) { heard <- outcome{res, err} }
+	msg := func(body string) *primitive.Message { return primitive.NewMessage("remoting_async", []byte(body)) }
+	async := func(what string, pick int, msgs ...*primitive.Message) outcome {
+		t.Helper()
+		if !l.SendAsync(pick, msgs, done) {
+			t.Fatalf("%s: SendAsync did not start", what)
+		}
+		select {
+		case o := <-heard:
+			select {
+			case again := <-heard:
+				t.Fatalf("%s: done called twice: %+v, then %+v", what, o, again)
+			case <-time.After(50 * time.Millisecond):
+			}
+			return o
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: no outcome", what)
+		}
+		return outcome{}
+	}
+	sendSync := func(body string) {
+		t.Helper()
+		if _, err := l.Send(t.Context(), 1, msg(body)); err != nil {
+			t.Fatalf("Send %q: %v", body, err)
+		}
+	}
+
+	if l.SendAsync(1, []*primitive.Message{msg("before any Send")}, done) {
+		t.Fatal("SendAsync started with no connection on the loops")
+	}
+	sendSync("1")
+	if o := async("a message", 1, msg("2")); o.err != nil || o.res.Queue != 1 {
+		t.Errorf("a message for queue 1: %+v; want stored in queue 1", o)
+	}
+	if o := async("a batch", 3, msg("3a"), msg("3b"), msg("3c")); o.err != nil || o.res.Queue != 1 {
+		t.Errorf("a batch for queue 3 of 2: %+v; want stored in queue 1", o)
+	}
+	if l.SendAsync(1, nil, done) || l.SendAsync(1, []*primitive.Message{msg("x"), primitive.NewMessage("other", nil)}, done) {
+		t.Error("SendAsync started with no message, or with two topics")
+	}
+
+	s.RefuseSendsWith(1, rocketmqtest.CodeSystemBusy)
+	var re *remoting.Error
+	if o := async("refused as busy", 1, msg("busy")); !errors.As(o.err, &re) || re.Status != int(rocketmqtest.CodeSystemBusy) || errors.Is(o.err, remoting.ErrRetry) {
+		t.Errorf("refused as busy: %v; want a *remoting.Error with status %d, not to retry", o.err, rocketmqtest.CodeSystemBusy)
+	}
+	s.RefuseSends(1)
+	if o := async("refused as unavailable", 1, msg("unavailable")); !errors.As(o.err, &re) || !errors.Is(o.err, remoting.ErrRetry) {
+		t.Errorf("refused as unavailable: %v; want a *remoting.Error to retry", o.err)
+	}
+	sendSync("4") // the refusal's retry, as a caller does it
+	if o := async("after refusals", 1, msg("5")); o.err != nil {
+		t.Errorf("after refusals: %v", o.err)
+	}
+
+	s.Pause(time.Minute)
+	o := async("to a paused broker", 1, msg("paused"))
+	s.Resume()
+	if !errors.Is(o.err, remoting.ErrRetry) || !errors.Is(o.err, os.ErrDeadlineExceeded) {
+		t.Errorf("to a paused broker: %v; want ErrRetry for want of an answer within the Timeout", o.err)
+	}
+	if l.SendAsync(1, []*primitive.Message{msg("6")}, done) {
+		t.Error("SendAsync started on the connection it gave up on")
+	}
+	sendSync("6")
+	if o := async("after the pause", 1, msg("7")); o.err != nil {
+		t.Errorf("after the pause: %v", o.err)
+	}
+
+	s.Pause(time.Minute)
+	if !l.SendAsync(1, []*primitive.Message{msg("dropped")}, done) {
+		t.Fatal("SendAsync did not start")
+	}
+	time.Sleep(50 * time.Millisecond) // read by the broker, not answered
+	s.DropConnections()
+	s.Resume()
+	select {
+	case o := <-heard:
+		if !errors.Is(o.err, remoting.ErrRetry) {
+			t.Errorf("on a connection lost: %v; want ErrRetry", o.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a send on a connection lost: no outcome")
+	}
+	sendSync("8")
+
+	s.Pause(time.Minute)
+	if !l.SendAsync(1, []*primitive.Message{msg("closed")}, done) {
+		t.Fatal("SendAsync did not start")
+	}
+	l.Close()
+	s.Resume()
+	select {
+	case o := <-heard:
+		if !errors.Is(o.err, remoting.ErrRetry) {
+			t.Errorf("on a lane closed: %v; want ErrRetry", o.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a send on a lane closed: no outcome")
+	}
+
+	// A lane of NewLane, and a producer without loops, never start one.
+	plain := p.NewLane()
+	defer plain.Close()
+	noLoops := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "remoting-async"})
+	defer noLoops.Close()
+	nl := noLoops.NewAsyncLane()
+	defer nl.Close()
+	for _, ln := range []*remoting.Lane{plain, nl} {
+		if _, err := ln.Send(t.Context(), 1, msg("9")); err != nil {
+			t.Fatal(err)
+		}
+		if ln.SendAsync(1, []*primitive.Message{msg("x")}, done) {
+			t.Error("SendAsync started on a lane without event loops")
+		}
+	}
+
+	var bodies []string
+	for _, m := range s.Messages("remoting_async") {
+		bodies = append(bodies, string(m.Body))
+	}
+	slices.Sort(bodies)
+	// What a paused broker read may be stored: the retries' callers
+	// cannot tell, and resend it.
+	bodies = slices.DeleteFunc(bodies, func(b string) bool { return b == "paused" || b == "dropped" || b == "closed" })
+	want := []string{"1", "2", "3a", "3b", "3c", "4", "5", "6", "7", "8", "9", "9"}
+	if !slices.Equal(bodies, want) {
+		t.Errorf("RocketMQ holds %q; want %q", bodies, want)
+	}
+}
