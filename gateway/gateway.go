@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ type Gateway struct {
 	broker    *broker.Server
 	net       *transport.Server
 	lanes     *remoting.Producer // every send: the sender's lanes, and spare's
+	answers   mqttLoops          // read RocketMQ's answers to the sender's lanes
 	spare     *lanePool          // lanes for the router's, the directory's and the revocations' sends
 	sender    *sender
 	node      *cluster.Node                // this instance's part in the cluster
@@ -178,9 +180,10 @@ func (g *Gateway) start(ctx context.Context) error {
 		Credentials: g.cfg.Credentials,
 		Retries:     2,
 		Timeout:     g.cfg.SendTimeout,
+		Loops:       &g.answers,
 	})
 	g.spare = &lanePool{p: g.lanes}
-	g.sender = newSender(g.lanes).start()
+	g.sender = newSender(g.lanes, g.cfg.SendTimeout).start()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -217,6 +220,7 @@ func (g *Gateway) start(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	g.net = ts
+	g.answers.net.Store(ts)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -300,4 +304,22 @@ func (g *Gateway) Close() error {
 		g.log.Info("gateway stopped", "stats", g.Stats())
 	})
 	return g.closeErr
+}
+
+// mqttLoops attach the sender's connections to RocketMQ to the raw MQTT
+// transport's event loops once it listens: RocketMQ's answers are then
+// read, and the clients' acknowledgements written, on the loops that
+// read the clients' publishes (see sender). Until then, or without a TCP
+// listener, the lanes send from their goroutines.
+type mqttLoops struct {
+	net atomic.Pointer[transport.Server]
+}
+
+func (m *mqttLoops) Attach(nc net.Conn, s transport.Session) (transport.Conn, error) {
+	ts := m.net.Load()
+	if ts == nil {
+		nc.Close()
+		return nil, transport.ErrNotAttached
+	}
+	return ts.Attach(nc, s)
 }

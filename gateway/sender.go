@@ -6,6 +6,8 @@ import (
 	"hash/fnv"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
@@ -14,34 +16,66 @@ import (
 
 // sender sends uplink messages to RocketMQ in batches, without delaying
 // any of them: each lane sends what it has as soon as its previous send
-// returns, so under load the messages that arrived meanwhile go out
+// is answered, so under load the messages that arrived meanwhile go out
 // together as one batch (one round trip, one request for the broker),
 // and alone a message goes out at once.
 //
 // Each client's messages go through one lane, chosen by a hash of its
-// client ID, and each lane sends to one queue, so a client's messages keep
-// their order in RocketMQ. A lane sends through a remoting.Lane of its
-// own — one write a request, its answer read by the lane itself — rather
-// than through rocketmq-client-go's producer, whose send writes each
-// request in four writes and hands the answer over from a reader
-// goroutine: on this path, taken by every device message, that was half
-// of the gateway's CPU time. Queuing never blocks: the MQTT core calls it
-// from its event loops. What is queued is bounded by the clients' receive
-// maximum for QoS 1 and 2; QoS 0 messages past maxLaneBacklog are dropped
-// and counted.
+// client ID, and each lane sends to one queue, one batch at a time, so a
+// client's messages keep their order in RocketMQ. A lane sends through a
+// remoting.Lane of its own rather than through rocketmq-client-go's
+// producer, whose send writes each request in four writes and hands the
+// answer over from a reader goroutine: on this path, taken by every
+// device message, that was half of the gateway's CPU time.
+//
+// Once a lane has sent to a broker, its next batches go out without any
+// goroutine of the lane's: whoever queues a message on an idle lane (an
+// event loop of the MQTT core, handling the PUBLISH) writes the request
+// (remoting.Lane.SendAsync), and the event loop that reads RocketMQ's
+// answer (transport.Server.Attach) answers the batch's clients and writes the
+// next batch. A goroutine parked for every answer and woken by it cost
+// the gateway a tenth of its CPU at a fleet's pace. The lane's goroutine
+// sends only what cannot go out that way — the first sends, those after
+// a route went stale or an attempt failed (retried as remoting.Lane.Send
+// retries), and messages with routed copies, sent one after the other —
+// and gives the lane back to the loops once it is through.
+//
+// Queuing never blocks: the MQTT core calls it from its event loops. What
+// is queued is bounded by the clients' receive maximum for QoS 1 and 2;
+// QoS 0 messages past maxLaneBacklog are dropped and counted.
 type sender struct {
-	producer *remoting.Producer
-	lanes    [numLanes]lane
-	quit     chan struct{}
-	wg       sync.WaitGroup
+	lanes   [numLanes]lane
+	timeout time.Duration // of an attempt, its retries included
+	quit    chan struct{}
+	wg      sync.WaitGroup // the lanes' goroutines
+	flying  sync.WaitGroup // the sends in flight on the loops
+	onLoops atomic.Int64   // batches the loops sent and had answered
 }
 
-// lane is one queue of requests and the goroutine that sends them.
+// lane is one queue of requests, the goroutine that sends what the event
+// loops cannot, and the state of the one batch being sent.
 type lane struct {
+	s     *sender
+	index int // the queue the lane sends to
+
 	mu     sync.Mutex
 	queue  []*sendRequest
 	closed bool
-	wake   chan struct{} // a request arrived
+	// busy says that someone is sending the lane's current batch and
+	// will take the next: the goroutine, or the event loops while a send
+	// of theirs is in flight. Whoever set it is the only one to touch
+	// the fields below it, and to clear it.
+	busy     bool
+	handed   []*sendRequest // a batch handed to the goroutine to send
+	handedBy time.Time      // when its attempt ends
+	wake     chan struct{}  // a batch was handed
+
+	out    *remoting.Lane
+	batch  []*sendRequest // what take took
+	flight []*sendRequest // the batch in flight on the loops
+	begun  time.Time      // when flight was sent
+	msgs   []*primitive.Message
+	landed func(remoting.SendResult, error) // l.answered, made once
 }
 
 const (
@@ -88,12 +122,19 @@ func (r *sendRequest) alone() bool {
 	return len(r.more) > 0 || r.msg.GetProperty(propDispatch) != ""
 }
 
-// newSender makes a sender whose lanes queue requests; start sets them
-// sending through p.
-func newSender(p *remoting.Producer) *sender {
-	s := &sender{producer: p, quit: make(chan struct{})}
+// newSender makes a sender whose lanes queue requests and send them
+// through p, on p's event loops when it has some; start starts the lanes'
+// goroutines. An attempt is given timeout, p's Timeout.
+func newSender(p *remoting.Producer, timeout time.Duration) *sender {
+	if timeout <= 0 {
+		timeout = time.Minute // as remoting.Lane.Send's default
+	}
+	s := &sender{timeout: timeout, quit: make(chan struct{})}
 	for i := range s.lanes {
-		s.lanes[i].wake = make(chan struct{}, 1)
+		l := &s.lanes[i]
+		l.s, l.index, l.out = s, i, p.NewAsyncLane()
+		l.wake = make(chan struct{}, 1)
+		l.landed = l.answered
 	}
 	return s
 }
@@ -101,7 +142,7 @@ func newSender(p *remoting.Producer) *sender {
 func (s *sender) start() *sender {
 	for i := range s.lanes {
 		s.wg.Add(1)
-		go s.run(i)
+		go s.lanes[i].run()
 	}
 	return s
 }
@@ -114,11 +155,11 @@ func laneOf(clientID string) int {
 }
 
 // sendAndForget queues msg, and the routed copies more to send after it,
-// for a client; report hears the outcome, from the lane's goroutine (or
-// at once, for a closed sender or a full lane), and stored, if not nil,
-// hears from there that RocketMQ took msg, before its copies are sent.
-// acks, if not nil, is the client report acknowledges to: the lane holds
-// its acknowledgements while it reports a whole batch.
+// for a client; report hears the outcome, from an event loop or the
+// lane's goroutine (or at once, for a closed sender or a full lane), and
+// stored, if not nil, hears from there that RocketMQ took msg, before its
+// copies are sent. acks, if not nil, is the client report acknowledges
+// to: the lane holds its acknowledgements while it reports a whole batch.
 func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*primitive.Message, acks ackHolder, stored func(), report func(error)) {
 	l := &s.lanes[laneOf(clientID)]
 	l.mu.Lock()
@@ -133,98 +174,193 @@ func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*
 		return
 	}
 	l.queue = append(l.queue, &sendRequest{msg: msg, more: more, stored: stored, report: report, acks: acks})
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
+	if l.busy {
+		l.mu.Unlock()
+		return
 	}
+	l.busy = true
+	l.mu.Unlock()
+	l.next()
 }
 
-// run is one lane: it takes what has queued up, and sends it.
-func (s *sender) run(i int) {
-	defer s.wg.Done()
-	l := &s.lanes[i]
-	out := s.producer.NewLane()
-	defer out.Close()
-	var batch []*sendRequest
-	for {
-		l.mu.Lock()
-		n, size := 0, 0
-		for n < len(l.queue) && n < maxBatch {
-			b := len(l.queue[n].msg.Body)
-			if n > 0 && (size+b > maxBatchBytes || l.queue[n].alone()) {
-				break // a batch over RocketMQ's limit would fail whole
+// take takes the next batch off the queue, l.mu held: requests for one
+// topic, in the order they came, as many as fit maxBatch and
+// maxBatchBytes (a batch over RocketMQ's limit would fail whole), or one
+// that must go alone.
+func (l *lane) take() []*sendRequest {
+	n, size := 0, 0
+	for n < len(l.queue) && n < maxBatch {
+		r := l.queue[n]
+		b := len(r.msg.Body)
+		if n > 0 && (r.msg.Topic != l.queue[0].msg.Topic || size+b > maxBatchBytes || r.alone()) {
+			break
+		}
+		size += b
+		n++
+		if r.alone() {
+			break
+		}
+	}
+	l.batch = append(l.batch[:0], l.queue[:n]...)
+	clear(l.queue[:n])
+	l.queue = l.queue[n:]
+	if len(l.queue) == 0 {
+		l.queue = nil
+	}
+	return l.batch
+}
+
+// next is called by whoever has busy, on an event loop or on a goroutine
+// not the lane's: it sends the next batch on the loops, hands it to the
+// lane's goroutine if it cannot go that way, or clears busy when there is
+// none.
+func (l *lane) next() {
+	l.mu.Lock()
+	batch := l.take()
+	if len(batch) == 0 {
+		l.busy = false
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	if l.sendAsync(batch) {
+		return
+	}
+	l.handOver(slices.Clone(batch), time.Now().Add(l.s.timeout))
+}
+
+// handOver gives batch, and busy with it, to the lane's goroutine, to
+// send by deadline; a closed lane answers it itself.
+func (l *lane) handOver(batch []*sendRequest, deadline time.Time) {
+	l.mu.Lock()
+	if l.closed {
+		l.busy = false
+		l.mu.Unlock()
+		reportAll(batch, errSenderClosed)
+		return
+	}
+	l.handed, l.handedBy = batch, deadline
+	l.mu.Unlock()
+	l.wake <- struct{}{} // never full: a batch is handed only to a lane waiting for one
+}
+
+// sendAsync sends batch on the event loops, and reports whether it could.
+func (l *lane) sendAsync(batch []*sendRequest) bool {
+	if len(batch[0].more) > 0 {
+		return false // the copies go out one after the other, after it
+	}
+	l.msgs = l.msgs[:0]
+	for _, r := range batch {
+		l.msgs = append(l.msgs, r.msg)
+	}
+	l.flight, l.begun = batch, time.Now()
+	l.s.flying.Add(1)
+	if l.out.SendAsync(l.index, l.msgs, l.landed) {
+		return true // the lane is answered's now: nothing more here
+	}
+	clear(l.msgs)
+	l.flight = nil
+	l.s.flying.Done()
+	return false
+}
+
+// answered hears, on an event loop, how the batch in flight went: it
+// answers its clients and sends the next batch, or hands it to the lane's
+// goroutine to try again as Send does.
+func (l *lane) answered(_ remoting.SendResult, err error) {
+	defer l.s.flying.Done()
+	batch := l.flight
+	l.flight = nil
+	clear(l.msgs)
+	if errors.Is(err, remoting.ErrRetry) {
+		// What was tried on the loops is given what is left of its
+		// attempt's time.
+		l.handOver(slices.Clone(batch), l.begun.Add(l.s.timeout))
+		return
+	}
+	l.s.onLoops.Add(1)
+	if err == nil {
+		for _, r := range batch {
+			if r.stored != nil {
+				r.stored()
 			}
-			if l.queue[n].alone() {
-				n++
+		}
+	}
+	reportAll(batch, err)
+	l.next()
+}
+
+// run is the lane's goroutine: it sends what was handed to it, and what
+// queues up meanwhile, until the loops can take over again.
+func (l *lane) run() {
+	defer l.s.wg.Done()
+	for {
+		select {
+		case <-l.wake:
+		case <-l.s.quit:
+			l.drain()
+			return
+		}
+		l.mu.Lock()
+		batch, deadline := l.handed, l.handedBy
+		l.handed = nil
+		l.mu.Unlock()
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		l.sendBatch(ctx, batch)
+		cancel()
+		for {
+			l.mu.Lock()
+			batch := l.take()
+			if len(batch) == 0 {
+				l.busy = false
+				l.mu.Unlock()
 				break
 			}
-			size += b
-			n++
-		}
-		batch = append(batch[:0], l.queue[:n]...)
-		clear(l.queue[:n])
-		l.queue = l.queue[n:]
-		if len(l.queue) == 0 {
-			l.queue = nil
-		}
-		l.mu.Unlock()
-		if n == 0 {
-			select {
-			case <-l.wake:
-				continue
-			case <-s.quit:
-				s.drain(l)
-				return
+			l.mu.Unlock()
+			if l.sendAsync(batch) {
+				break
 			}
+			l.sendBatch(context.Background(), batch)
 		}
-		s.sendBatch(out, i, batch)
 	}
 }
 
 // drain answers what a closing sender still holds.
-func (s *sender) drain(l *lane) {
+func (l *lane) drain() {
 	l.mu.Lock()
-	q := l.queue
-	l.queue, l.closed = nil, true
+	q := append(l.handed, l.queue...)
+	l.handed, l.queue, l.closed = nil, nil, true
 	l.mu.Unlock()
 	for _, r := range q {
 		r.report(errSenderClosed)
 	}
 }
 
-// sendBatch sends the messages of one topic together, topic by topic in
-// the order they came, through out to its topic's queue numbered queue,
-// and answers every request.
-func (s *sender) sendBatch(out *remoting.Lane, queue int, batch []*sendRequest) {
-	for len(batch) > 0 {
-		n := 1
-		for n < len(batch) && batch[n].msg.Topic == batch[0].msg.Topic {
-			n++
-		}
-		msgs := make([]*primitive.Message, n)
-		for i, r := range batch[:n] {
-			msgs[i] = r.msg
-		}
-		err := s.send(out, queue, msgs...)
-		if err == nil {
-			for _, r := range batch[:n] {
-				if r.stored != nil {
-					r.stored()
-				}
-			}
-		}
-		if n == 1 {
-			for _, m := range batch[0].more {
-				if err != nil {
-					break
-				}
-				err = s.send(out, queue, m)
-			}
-		}
-		reportAll(batch[:n], err)
-		batch = batch[n:]
+// sendBatch sends a batch of one topic, then the routed copies of one
+// sent alone, within ctx and the producer's timeout, and answers every
+// request.
+func (l *lane) sendBatch(ctx context.Context, batch []*sendRequest) {
+	msgs := make([]*primitive.Message, len(batch))
+	for i, r := range batch {
+		msgs[i] = r.msg
 	}
+	_, err := l.out.Send(ctx, l.index, msgs...)
+	if err == nil {
+		for _, r := range batch {
+			if r.stored != nil {
+				r.stored()
+			}
+		}
+	}
+	if len(batch) == 1 {
+		for _, m := range batch[0].more {
+			if err != nil {
+				break
+			}
+			_, err = l.out.Send(context.Background(), l.index, m)
+		}
+	}
+	reportAll(batch, err)
 }
 
 // reportAll answers every request of a batch RocketMQ took or refused as
@@ -251,15 +387,13 @@ func reportAll(batch []*sendRequest, err error) {
 	}
 }
 
-// send sends one message, or a batch of messages to one topic, within
-// the producer's timeout.
-func (s *sender) send(out *remoting.Lane, queue int, msgs ...*primitive.Message) error {
-	_, err := out.Send(context.Background(), queue, msgs...)
-	return err
-}
-
-// close stops the lanes; requests still queued are answered as closed.
+// close stops the lanes: requests still queued are answered as closed,
+// and sends in flight on the loops are waited for.
 func (s *sender) close() {
 	close(s.quit)
 	s.wg.Wait()
+	s.flying.Wait()
+	for i := range s.lanes {
+		s.lanes[i].out.Close()
+	}
 }
