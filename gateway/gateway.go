@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -315,7 +316,7 @@ type mqttLoops struct {
 	net atomic.Pointer[transport.Server]
 }
 
-func (m *mqttLoops) Attach(nc net.Conn, s transport.Session) (transport.Conn, error) {
+func (m *mqttLoops) Attach(nc net.Conn, s remoting.Session) (io.WriteCloser, error) {
 	ts := m.net.Load()
 	if ts == nil {
 		nc.Close()

@@ -4,12 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
 	"time"
-
-	"github.com/mqttrmq/mqttrmq/internal/transport"
 )
 
 // ErrRetry marks an outcome of Lane.SendAsync that Send would have tried
@@ -27,7 +26,7 @@ const sweepEvery = 100 * time.Millisecond
 // loop that reads the answer hands it on. One send is in flight at a time.
 type pipe struct {
 	addr     string
-	c        transport.Conn
+	c        io.WriteCloser
 	p        *Producer
 	lastUsed time.Time // the lane's
 	in       []byte    // the loop's: a frame begun, not yet whole

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -13,8 +14,6 @@ import (
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
-
-	"github.com/mqttrmq/mqttrmq/internal/transport"
 )
 
 // Send request codes [RequestCode.SEND_MESSAGE_V2, SEND_BATCH_MESSAGE].
@@ -71,11 +70,19 @@ type ProducerConfig struct {
 	Loops Attacher
 }
 
-// Attacher hands a dialled connection to event loops that read it:
-// a transport.Server's raw MQTT loops. Attach fails, and closes nc, when
-// it cannot; the lane then sends by Send only.
+// Attacher hands a dialled connection to event loops that read it (the
+// gateway's raw MQTT loops, transport.Server.Attach): s hears every byte
+// read, on a loop, and Closed once when the connection ends; the
+// WriteCloser returned writes without blocking and closes it. Attach
+// fails, and closes nc, when it cannot; the lane then sends by Send only.
 type Attacher interface {
-	Attach(nc net.Conn, s transport.Session) (transport.Conn, error)
+	Attach(nc net.Conn, s Session) (io.WriteCloser, error)
+}
+
+// Session is what an Attacher's loops hand a connection's bytes to.
+type Session interface {
+	Data(b []byte) error // an error closes the connection
+	Closed(err error)
 }
 
 // Producer sends messages to RocketMQ's brokers through Lanes: each lane

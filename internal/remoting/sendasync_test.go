@@ -2,6 +2,8 @@ package remoting_test
 
 import (
 	"errors"
+	"io"
+	"net"
 	"os"
 	"slices"
 	"testing"
@@ -21,6 +23,13 @@ type nobody struct{}
 func (nobody) Open(c transport.Conn, _ transport.Kind) transport.Session { c.Close(); return nobody{} }
 func (nobody) Data([]byte) error                                         { return nil }
 func (nobody) Closed(error)                                              {}
+
+// serverLoops attaches to a transport server's raw MQTT loops.
+type serverLoops struct{ s *transport.Server }
+
+func (l serverLoops) Attach(nc net.Conn, s remoting.Session) (io.WriteCloser, error) {
+	return l.s.Attach(nc, s)
+}
 
 // outcome is what a SendAsync's done heard.
 type outcome struct {
@@ -44,7 +53,7 @@ func TestSendAsync(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ts.Close()
-	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "remoting-async", Retries: 2, Timeout: 500 * time.Millisecond, Loops: ts})
+	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "remoting-async", Retries: 2, Timeout: 500 * time.Millisecond, Loops: serverLoops{ts}})
 	defer p.Close()
 	l := p.NewAsyncLane()
 	defer l.Close()
