@@ -216,18 +216,26 @@ func (l *lane) take() []*sendRequest {
 // lane's goroutine if it cannot go that way, or clears busy when there is
 // none.
 func (l *lane) next() {
-	l.mu.Lock()
-	batch := l.take()
-	if len(batch) == 0 {
-		l.busy = false
-		l.mu.Unlock()
+	batch := l.takeOrRest()
+	if batch == nil {
 		return
 	}
-	l.mu.Unlock()
 	if l.sendAsync(batch) {
 		return
 	}
 	l.handOver(slices.Clone(batch), time.Now().Add(l.s.timeout))
+}
+
+// takeOrRest takes the next batch, or clears busy and returns nil when
+// there is none; it is called by whoever has busy.
+func (l *lane) takeOrRest() []*sendRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if batch := l.take(); len(batch) > 0 {
+		return batch
+	}
+	l.busy = false
+	return nil
 }
 
 // handOver gives batch, and busy with it, to the lane's goroutine, to
@@ -281,11 +289,7 @@ func (l *lane) answered(_ remoting.SendResult, err error) {
 	}
 	l.s.onLoops.Add(1)
 	if err == nil {
-		for _, r := range batch {
-			if r.stored != nil {
-				r.stored()
-			}
-		}
+		storedAll(batch)
 	}
 	reportAll(batch, err)
 	l.next()
@@ -309,18 +313,9 @@ func (l *lane) run() {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		l.sendBatch(ctx, batch)
 		cancel()
-		for {
-			l.mu.Lock()
-			batch := l.take()
-			if len(batch) == 0 {
-				l.busy = false
-				l.mu.Unlock()
-				break
-			}
-			l.mu.Unlock()
-			if l.sendAsync(batch) {
-				break
-			}
+		// Then what queued meanwhile, until none is left or the loops
+		// take a batch.
+		for batch := l.takeOrRest(); batch != nil && !l.sendAsync(batch); batch = l.takeOrRest() {
 			l.sendBatch(context.Background(), batch)
 		}
 	}
@@ -347,11 +342,7 @@ func (l *lane) sendBatch(ctx context.Context, batch []*sendRequest) {
 	}
 	_, err := l.out.Send(ctx, l.index, msgs...)
 	if err == nil {
-		for _, r := range batch {
-			if r.stored != nil {
-				r.stored()
-			}
-		}
+		storedAll(batch)
 	}
 	if len(batch) == 1 {
 		for _, m := range batch[0].more {
@@ -362,6 +353,15 @@ func (l *lane) sendBatch(ctx context.Context, batch []*sendRequest) {
 		}
 	}
 	reportAll(batch, err)
+}
+
+// storedAll tells every request of a batch RocketMQ took that it did.
+func storedAll(batch []*sendRequest) {
+	for _, r := range batch {
+		if r.stored != nil {
+			r.stored()
+		}
+	}
 }
 
 // reportAll answers every request of a batch RocketMQ took or refused as

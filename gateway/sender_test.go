@@ -3,8 +3,6 @@ package gateway
 import (
 	"crypto/rand"
 	"fmt"
-	"io"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -120,13 +118,6 @@ func (nobody) Open(c transport.Conn, _ transport.Kind) transport.Session { c.Clo
 func (nobody) Data([]byte) error                                         { return nil }
 func (nobody) Closed(error)                                              {}
 
-// serverLoops attaches to a transport server's raw MQTT loops.
-type serverLoops struct{ s *transport.Server }
-
-func (l serverLoops) Attach(nc net.Conn, s remoting.Session) (io.WriteCloser, error) {
-	return l.s.Attach(nc, s)
-}
-
 // TestSenderOnLoops: once a lane has sent to its broker, its batches go
 // out on the event loops; each client's messages keep their order in
 // RocketMQ, each is reported once, and nothing is lost or stored twice;
@@ -143,7 +134,9 @@ func TestSenderOnLoops(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ts.Close()
-	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "sender-test", Retries: 2, Timeout: 2 * time.Second, Loops: serverLoops{ts}})
+	var loops mqttLoops // as the gateway attaches
+	loops.net.Store(ts)
+	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "sender-test", Retries: 2, Timeout: 2 * time.Second, Loops: &loops})
 	defer p.Close()
 	snd := newSender(p, 2*time.Second).start()
 	closed := false
