@@ -29,6 +29,11 @@ type backoffListener struct {
 	stopped chan struct{} // closed by Close: Accept returns
 	mu      sync.Mutex
 	closed  bool // the socket is closed
+	// handing says that Accept returned a connection and its caller has
+	// not called Accept again: nbio's acceptor is still handing that
+	// connection to an event loop. idle hears when it is through.
+	handing bool
+	idle    *sync.Cond
 }
 
 func listen(addr string, log *slog.Logger) (*backoffListener, error) {
@@ -36,16 +41,23 @@ func listen(addr string, log *slog.Logger) (*backoffListener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &backoffListener{Listener: ln, log: log, stopped: make(chan struct{})}, nil
+	l := &backoffListener{Listener: ln, log: log, stopped: make(chan struct{})}
+	l.idle = sync.NewCond(&l.mu)
+	return l, nil
 }
 
 // Accept returns the next connection; see backoffListener.
 func (l *backoffListener) Accept() (net.Conn, error) {
+	l.handedOver()
 	var backoff time.Duration
 	for {
 		c, err := l.Listener.Accept()
-		if err == nil {
+		if err == nil && l.handOut() {
 			return c, nil
+		}
+		if err == nil {
+			c.Close() // it came in as the socket closed: refused
+			err = net.ErrClosed
 		}
 		if l.isClosed() || errors.Is(err, net.ErrClosed) {
 			<-l.stopped
@@ -58,6 +70,41 @@ func (l *backoffListener) Accept() (net.Conn, error) {
 		case <-l.stopped:
 			return nil, net.ErrClosed
 		}
+	}
+}
+
+// handOut marks a connection Accept is about to return as being handed to
+// an event loop, unless the socket was closed meanwhile.
+func (l *backoffListener) handOut() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.handing = true
+	return true
+}
+
+// handedOver is called as Accept is called again: nbio's acceptor, one
+// goroutine a listener, has handed the last connection to its event loop.
+func (l *backoffListener) handedOver() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.handing = false
+	l.idle.Broadcast()
+}
+
+// quiesce stops accepting and waits until the last connection accepted is
+// in its event loop. nbio's Engine.Stop counts the connections it waits
+// for as they open, and one opening while it waits panics the process
+// ("WaitGroup is reused") and is never closed: the transport stops its
+// engines only after this.
+func (l *backoffListener) quiesce() {
+	l.stopAccepting()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.handing {
+		l.idle.Wait()
 	}
 }
 

@@ -178,6 +178,9 @@ func (s *Server) StopAccepting() {
 func (s *Server) Close() {
 	s.stopOnce.Do(func() {
 		s.attach.close()
+		for _, ln := range s.lns {
+			ln.quiesce()
+		}
 		for _, e := range s.engines {
 			e.Stop() // closes its listener, then every connection
 		}
