@@ -52,10 +52,10 @@ func (l *backoffListener) Accept() (net.Conn, error) {
 	var backoff time.Duration
 	for {
 		c, err := l.Listener.Accept()
-		if err == nil && l.handOut() {
-			return c, nil
-		}
 		if err == nil {
+			if l.handOut() {
+				return c, nil
+			}
 			c.Close() // it came in as the socket closed: refused
 			err = net.ErrClosed
 		}
