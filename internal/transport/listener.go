@@ -27,8 +27,12 @@ type backoffListener struct {
 
 	once    sync.Once
 	stopped chan struct{} // closed by Close: Accept returns
-	mu      sync.Mutex
-	closed  bool // the socket is closed
+	// accepting is closed as Accept is first called: nbio's acceptor
+	// runs its loop (see startEngine).
+	accepting chan struct{}
+	entered   sync.Once
+	mu        sync.Mutex
+	closed    bool // the socket is closed
 	// handing says that Accept returned a connection and its caller has
 	// not called Accept again: nbio's acceptor is still handing that
 	// connection to an event loop. idle hears when it is through.
@@ -41,13 +45,14 @@ func listen(addr string, log *slog.Logger) (*backoffListener, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &backoffListener{Listener: ln, log: log, stopped: make(chan struct{})}
+	l := &backoffListener{Listener: ln, log: log, stopped: make(chan struct{}), accepting: make(chan struct{})}
 	l.idle = sync.NewCond(&l.mu)
 	return l, nil
 }
 
 // Accept returns the next connection; see backoffListener.
 func (l *backoffListener) Accept() (net.Conn, error) {
+	l.entered.Do(func() { close(l.accepting) })
 	l.handedOver()
 	var backoff time.Duration
 	for {
@@ -140,10 +145,7 @@ var libraryLogs sync.Once
 
 type slogAdapter struct{}
 
-func (slogAdapter) Debug(format string, v ...any) {
-	notePollerStart(format, v)
-	slogf(slog.LevelDebug, format, v)
-}
+func (slogAdapter) Debug(format string, v ...any) { slogf(slog.LevelDebug, format, v) }
 func (slogAdapter) Info(format string, v ...any)  { slogf(slog.LevelDebug, format, v) }
 func (slogAdapter) Warn(format string, v ...any)  { slogf(slog.LevelWarn, format, v) }
 func (slogAdapter) Error(format string, v ...any) { slogf(slog.LevelWarn, format, v) }

@@ -53,6 +53,9 @@ type tlsConn struct {
 }
 
 func (t *tlsTransport) open(c *nbio.Conn) {
+	if isProbe(c) {
+		return
+	}
 	closeOnExec(c)
 	tc := &tlsConn{Conn: nbtls.NewConn(tcpConn{c}, t.cfg, false, true)}
 	tc.session = t.s.h.Open(tc, TLS)
@@ -66,7 +69,9 @@ func (t *tlsTransport) open(c *nbio.Conn) {
 func (t *tlsTransport) data(c *nbio.Conn, b []byte) {
 	tc, ok := c.Session().(*tlsConn)
 	if !ok {
-		c.Close()
+		if !probeRead(c) {
+			c.Close()
+		}
 		return
 	}
 	handoff()

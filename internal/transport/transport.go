@@ -132,7 +132,7 @@ func Listen(cfg Config, h Handler) (*Server, error) {
 	}
 	quietLibraryLogs()
 	s := &Server{cfg: cfg, h: h, log: cfg.Logger, addrs: map[Kind]string{}}
-	start := func(kind Kind, addr string, run func(net.Listener) (stopper, error)) error {
+	start := func(kind Kind, addr string, run func(*backoffListener) (stopper, error)) error {
 		if addr == "" {
 			return nil
 		}
@@ -151,10 +151,10 @@ func Listen(cfg Config, h Handler) (*Server, error) {
 		return nil
 	}
 	err := errors.Join(
-		start(TCP, cfg.TCP, func(ln net.Listener) (stopper, error) { return s.startStream(ln, nil) }),
-		start(TLS, cfg.TLS, func(ln net.Listener) (stopper, error) { return s.startStream(ln, cfg.TLSConfig) }),
-		start(WebSocket, cfg.WebSocket, func(ln net.Listener) (stopper, error) { return s.startWebSocket(ln, nil) }),
-		start(SecureWebSocket, cfg.SecureWebSocket, func(ln net.Listener) (stopper, error) { return s.startWebSocket(ln, cfg.TLSConfig) }),
+		start(TCP, cfg.TCP, func(ln *backoffListener) (stopper, error) { return s.startStream(ln, nil) }),
+		start(TLS, cfg.TLS, func(ln *backoffListener) (stopper, error) { return s.startStream(ln, cfg.TLSConfig) }),
+		start(WebSocket, cfg.WebSocket, func(ln *backoffListener) (stopper, error) { return s.startWebSocket(ln, nil) }),
+		start(SecureWebSocket, cfg.SecureWebSocket, func(ln *backoffListener) (stopper, error) { return s.startWebSocket(ln, cfg.TLSConfig) }),
 	)
 	if err != nil {
 		s.Close()
@@ -200,7 +200,7 @@ func (s *Server) pollers() int {
 }
 
 // startStream serves raw MQTT on ln, over TLS when tlsCfg is set.
-func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, error) {
+func (s *Server) startStream(ln *backoffListener, tlsCfg *tls.Config) (stopper, error) {
 	name := engineName("tcp")
 	e := nbio.NewEngine(nbio.Config{
 		Name:               name,
@@ -213,6 +213,9 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 	loops := newLoopYield(e.NPoller)
 	if tlsCfg == nil {
 		e.OnOpen(func(c *nbio.Conn) {
+			if isProbe(c) {
+				return
+			}
 			closeOnExec(c)
 			if ss := s.attach.opened(c); ss != nil {
 				c.SetSession(ss)
@@ -228,6 +231,8 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 				if err := ss.Data(b); err != nil {
 					c.CloseWithError(err)
 				}
+			} else {
+				probeRead(c)
 			}
 		})
 		e.OnClose(func(c *nbio.Conn, err error) {
@@ -242,7 +247,7 @@ func (s *Server) startStream(ln net.Listener, tlsCfg *tls.Config) (stopper, erro
 		e.OnData(t.data)
 		e.OnClose(t.closed)
 	}
-	if err := startEngine(name, e.NPoller+len(e.Addrs), e.Start); err != nil {
+	if err := startEngine(e, e.Start, ln); err != nil {
 		return nil, err
 	}
 	if tlsCfg == nil {

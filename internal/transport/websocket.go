@@ -16,7 +16,7 @@ import (
 // rides in binary messages, each holding any part of the byte stream
 // [MQTT-6.0.0-1] [MQTT-6.0.0-2]; the subprotocol is "mqtt" [MQTT-6.0.0-3]
 // (and "mqttv3.1" for older clients).
-func (s *Server) startWebSocket(ln net.Listener, tlsCfg *tls.Config) (stopper, error) {
+func (s *Server) startWebSocket(ln *backoffListener, tlsCfg *tls.Config) (stopper, error) {
 	kind := WebSocket
 	if tlsCfg != nil {
 		kind = SecureWebSocket
@@ -69,7 +69,7 @@ func (s *Server) startWebSocket(ln net.Listener, tlsCfg *tls.Config) (stopper, e
 		loops.pass(c)
 		return e.Engine.PollerBufferPtr(c)
 	})
-	if err := startEngine(name, e.Engine.NPoller+len(e.Engine.Addrs), e.Start); err != nil {
+	if err := startEngine(e.Engine, e.Start); err != nil { // no nbio acceptor: the transport's below
 		return nil, err
 	}
 	// The transport accepts, rather than nbhttp, so that each connection
