@@ -190,6 +190,6 @@ func (g *Gateway) uplinkMessage(p mqttrmq.Publish) (*primitive.Message, broker.R
 	// The client sets a message's unique key only outside a batch; the
 	// gateway sets it always, so that the message has the same ID here
 	// and when it comes back from RocketMQ.
-	msg.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, primitive.CreateUniqID())
+	msg.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, g.lanes.NewMessageID())
 	return msg, broker.Success, nil
 }

@@ -100,6 +100,7 @@ type Producer struct {
 	sweeping chan struct{}      // closed to stop the sweeper, once pipes exist
 	swept    sync.WaitGroup
 	frames   sync.Pool // *[]byte: the buffers SendAsync builds its frames in
+	ids      *MessageIDs
 }
 
 // publishRoute is where a topic's messages can go: its writable queues in
@@ -116,13 +117,17 @@ type brokerQueue struct {
 
 // NewProducer returns a Producer; nothing is dialled until a lane sends.
 func NewProducer(cfg ProducerConfig) *Producer {
-	p := &Producer{cfg: cfg, routes: map[string]*publishRoute{}}
+	p := &Producer{cfg: cfg, routes: map[string]*publishRoute{}, ids: NewMessageIDs()}
 	p.frames.New = func() any { return new([]byte) }
 	for _, a := range cfg.NameServers {
 		p.ns = append(p.ns, NewConn(a, cfg.Credentials))
 	}
 	return p
 }
+
+// NewMessageID returns a unique ID for a message to send (its UNIQ_KEY
+// property); Send and SendAsync give one to each message that has none.
+func (p *Producer) NewMessageID() string { return p.ids.New() }
 
 // Close closes the connections to the name servers and stops watching
 // the deadlines of SendAsync's sends. Lanes are closed by whoever uses
@@ -302,7 +307,7 @@ func (l *Lane) Send(ctx context.Context, pick int, msgs ...*primitive.Message) (
 			return SendResult{}, fmt.Errorf("remoting: a batch for topics %s and %s", topic, m.Topic)
 		}
 		if m.GetProperty(primitive.PropertyUniqueClientMessageIdKeyIndex) == "" {
-			m.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, primitive.CreateUniqID())
+			m.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, l.p.ids.New())
 		}
 	}
 	deadline, ok := ctx.Deadline()

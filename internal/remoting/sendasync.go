@@ -57,7 +57,7 @@ func (l *Lane) SendAsync(pick int, msgs []*primitive.Message, done func(SendResu
 	}
 	for _, m := range msgs {
 		if m.GetProperty(primitive.PropertyUniqueClientMessageIdKeyIndex) == "" {
-			m.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, primitive.CreateUniqID())
+			m.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, l.p.ids.New())
 		}
 	}
 	timeout := l.p.cfg.Timeout
