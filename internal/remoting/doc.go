@@ -29,14 +29,21 @@
 // either.
 //
 // A lane of NewAsyncLane also sends without waiting (SendAsync), on a
-// second connection to each broker that the producer's event loops read
+// connection to each broker that the producer's event loops read
 // (ProducerConfig.Loops: the gateway's raw MQTT loops, by
-// transport.Server.Attach): the request is written by whoever sends, an
-// MQTT loop handling a PUBLISH, and the answer is handled by the loop that
-// reads it, so that no goroutine parks for it and is woken. A send on the
-// loops is tried once; what Send would retry is reported as ErrRetry, for
-// the caller to send again with Send. A sweeper closes, every 100 ms, the
-// connections whose send has had no answer by the producer's Timeout.
+// transport.Server.Attach) and that all its async lanes share, each
+// request numbered (its opaque) from the producer's one counter: the
+// request is written by whoever sends, an MQTT loop handling a PUBLISH,
+// and the answer is handled by the loop that reads it, so that no
+// goroutine parks for it and is woken. While the producer is corked
+// (Cork, Uncork), requests wait to go out in one write a connection;
+// the loop reading answers corks it while it hands them on, so that the
+// sends they start go out together too, and the broker's answers to
+// requests read together come back in one read. A send on the loops is
+// tried once; what Send would retry is reported as ErrRetry, for the
+// caller to send again with Send. A sweeper closes, every 100 ms, the
+// connections with a send that has had no answer by the producer's
+// Timeout, which fails every send on them.
 //
 // Frames are the protocol's: a 4-byte length, a 4-byte header length whose
 // top byte is the serialisation type (0, JSON), the JSON header, the body.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
@@ -96,11 +97,20 @@ type Producer struct {
 
 	mu       sync.Mutex
 	routes   map[string]*publishRoute
-	pipes    map[*pipe]struct{} // the lanes' connections on Loops
-	sweeping chan struct{}      // closed to stop the sweeper, once pipes exist
+	pipes    map[string]*pipe     // the async lanes' connections on Loops, by broker address
+	dialing  map[string]bool      // the addresses a pipe is being dialled to
+	tried    map[string]time.Time // when a pipe to an address last failed to open
+	closed   bool
+	sweeping chan struct{} // closed to stop the sweeper, once pipes exist
 	swept    sync.WaitGroup
 	frames   sync.Pool // *[]byte: the buffers SendAsync builds its frames in
 	ids      *MessageIDs
+	opaques  atomic.Int32 // the pipes' request numbers
+
+	corkMu     sync.Mutex
+	corked     int     // Cork's count
+	dirty      []*pipe // the pipes with corked requests
+	spareDirty []*pipe
 }
 
 // publishRoute is where a topic's messages can go: its writable queues in
@@ -117,7 +127,8 @@ type brokerQueue struct {
 
 // NewProducer returns a Producer; nothing is dialled until a lane sends.
 func NewProducer(cfg ProducerConfig) *Producer {
-	p := &Producer{cfg: cfg, routes: map[string]*publishRoute{}, ids: NewMessageIDs()}
+	p := &Producer{cfg: cfg, routes: map[string]*publishRoute{}, ids: NewMessageIDs(),
+		pipes: map[string]*pipe{}, dialing: map[string]bool{}, tried: map[string]time.Time{}}
 	p.frames.New = func() any { return new([]byte) }
 	for _, a := range cfg.NameServers {
 		p.ns = append(p.ns, NewConn(a, cfg.Credentials))
@@ -138,8 +149,11 @@ func (p *Producer) Close() {
 	}
 	p.mu.Lock()
 	quit := p.sweeping
-	p.sweeping = nil
+	p.sweeping, p.closed = nil, true
 	p.mu.Unlock()
+	for _, pp := range p.allPipes() {
+		pp.close() // its sends in flight fail
+	}
 	if quit != nil {
 		close(quit)
 		p.swept.Wait()
@@ -237,8 +251,7 @@ type SendResult struct {
 type Lane struct {
 	p      *Producer
 	conns  map[string]*laneConn
-	pipes  map[string]*pipe     // by broker address, on the producer's Loops
-	tried  map[string]time.Time // when a pipe to an address last failed to open
+	async  bool // NewAsyncLane's, on a producer with Loops
 	opaque int32
 	buf    []byte
 	fields []field
@@ -257,13 +270,11 @@ func (p *Producer) NewLane() *Lane {
 }
 
 // NewAsyncLane returns a lane sending through p by Send and SendAsync:
-// each successful Send opens the lane a connection to its broker on p's
-// Loops, if it has none, for SendAsync's next sends.
+// each successful Send opens p a connection to its broker on p's Loops,
+// if it has none, for the SendAsync sends of all its async lanes.
 func (p *Producer) NewAsyncLane() *Lane {
 	l := p.NewLane()
-	if p.cfg.Loops != nil {
-		l.pipes, l.tried = map[string]*pipe{}, map[string]time.Time{}
-	}
+	l.async = p.cfg.Loops != nil
 	return l
 }
 
@@ -274,9 +285,10 @@ func (l *Lane) Close() {
 		c.nc.Close()
 		delete(l.conns, a)
 	}
-	for a, pp := range l.pipes {
-		pp.close()
-		delete(l.pipes, a)
+	if l.async {
+		for _, pp := range l.p.allPipes() {
+			pp.failLane(l)
+		}
 	}
 }
 
@@ -336,7 +348,9 @@ func (l *Lane) Send(ctx context.Context, pick int, msgs ...*primitive.Message) (
 		}
 		switch resp.Code {
 		case respSuccess:
-			l.openPipe(q.addr)
+			if l.async {
+				l.p.openPipe(q.addr)
+			}
 			return SendResult{Broker: q.broker, Queue: q.id, Offset: queueOffset(resp)}, nil
 		case respTopicNotExist, respServiceNotAvailable, respSystemError, respNoPermission:
 			err = &Error{q.addr, sendCode(msgs), resp.Code, resp.Remark}

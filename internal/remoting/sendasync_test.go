@@ -184,3 +184,90 @@ func TestSendAsync(t *testing.T) {
 		t.Errorf("RocketMQ holds %q; want %q", bodies, want)
 	}
 }
+
+// TestCork: the lanes of one producer share its connection to a broker;
+// what they send while it is corked is written at the last Uncork, and
+// not before; each send hears its own answer; a lane closed fails its own
+// send in flight and no other.
+func TestCork(t *testing.T) {
+	s := rocketmqtest.NewServer(t)
+	if err := s.CreateTopic("remoting_cork", 2); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := transport.Listen(transport.Config{TCP: "127.0.0.1:0"}, nobody{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "remoting-cork", Retries: 2, Timeout: 10 * time.Second, Loops: serverLoops{ts}})
+	defer p.Close()
+	a, b := p.NewAsyncLane(), p.NewAsyncLane()
+	defer a.Close()
+	defer b.Close()
+	msg := func(body string) *primitive.Message { return primitive.NewMessage("remoting_cork", []byte(body)) }
+	// Only a's Send opens the connection; b sends on it.
+	if _, err := a.Send(t.Context(), 0, msg("opened")); err != nil {
+		t.Fatal(err)
+	}
+	heardA, heardB := make(chan outcome, 2), make(chan outcome, 2)
+	doneA := func(res remoting.SendResult, err error) { heardA <- outcome{res, err} }
+	doneB := func(res remoting.SendResult, err error) { heardB <- outcome{res, err} }
+	wait := func(what string, heard chan outcome) outcome {
+		t.Helper()
+		select {
+		case o := <-heard:
+			return o
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: no outcome", what)
+		}
+		return outcome{}
+	}
+
+	p.Cork()
+	p.Cork()
+	if !a.SendAsync(0, []*primitive.Message{msg("a1")}, doneA) || !b.SendAsync(1, []*primitive.Message{msg("b1"), msg("b2")}, doneB) {
+		t.Fatal("SendAsync did not start on the shared connection")
+	}
+	p.Uncork()
+	time.Sleep(100 * time.Millisecond) // time for a write to reach the broker, had there been one
+	if n := len(s.Messages("remoting_cork")); n != 1 {
+		t.Errorf("RocketMQ holds %d messages with the producer still corked; want 1, the Send's", n)
+	}
+	p.Uncork()
+	if o := wait("a, corked", heardA); o.err != nil || o.res.Queue != 0 {
+		t.Errorf("a's corked send: %+v; want stored in queue 0", o)
+	}
+	if o := wait("b, corked", heardB); o.err != nil || o.res.Queue != 1 {
+		t.Errorf("b's corked batch: %+v; want stored in queue 1", o)
+	}
+
+	s.Pause(time.Minute)
+	if !a.SendAsync(0, []*primitive.Message{msg("a2")}, doneA) || !b.SendAsync(1, []*primitive.Message{msg("b3")}, doneB) {
+		t.Fatal("SendAsync did not start")
+	}
+	a.Close()
+	if o := wait("a, closed", heardA); !errors.Is(o.err, remoting.ErrRetry) {
+		t.Errorf("a's send with a closed: %v; want ErrRetry", o.err)
+	}
+	select {
+	case o := <-heardB:
+		t.Errorf("b's send heard %+v when a closed; want nothing yet", o)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.Resume()
+	if o := wait("b, after a closed", heardB); o.err != nil {
+		t.Errorf("b's send after a closed: %v; want stored", o.err)
+	}
+
+	var bodies []string
+	for _, m := range s.Messages("remoting_cork") {
+		bodies = append(bodies, string(m.Body))
+	}
+	slices.Sort(bodies)
+	// a2 was read by the paused broker: it may be stored, and its
+	// caller, told to try again, cannot tell.
+	bodies = slices.DeleteFunc(bodies, func(b string) bool { return b == "a2" })
+	if want := []string{"a1", "b1", "b2", "b3", "opened"}; !slices.Equal(bodies, want) {
+		t.Errorf("RocketMQ holds %q; want %q", bodies, want)
+	}
+}
