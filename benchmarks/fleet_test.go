@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,7 +25,11 @@ import (
 // same devices connected and silent. Beside the gateway and its two
 // baselines it runs the gateway's MQTT core with nothing behind it
 // (server=core, internal/cmd/mqttcore): the floor, what the gateway spends
-// before the mapping and RocketMQ.
+// before the mapping and RocketMQ; and the gateway with a linger
+// (server=gateway-linger, -send-linger 5ms), which sends the messages of
+// many devices together. It reports, besides, the median and 99th
+// percentile of the time from a publish to its PUBACK, what a linger
+// costs.
 //
 //	go test -run '^$' -bench FleetCPU -count 3 ./benchmarks/
 //
@@ -35,7 +40,7 @@ import (
 //	go tool pprof -top gateway.pprof
 func BenchmarkFleetCPU(b *testing.B) {
 	var r results
-	for _, k := range append(kinds[:len(kinds):len(kinds)], floor) {
+	for _, k := range append(kinds[:len(kinds):len(kinds)], lingering, floor) {
 		b.Run("server="+k.name, func(b *testing.B) {
 			sz := prepare(b)
 			for range b.N {
@@ -50,6 +55,8 @@ func BenchmarkFleetCPU(b *testing.B) {
 		{"gateway+rocketmq/mosquitto-cpu", "gateway+rocketmq", "mosquitto"},
 		{"gateway/core-cpu", "gateway", "core"},
 		{"core/mochi-cpu", "core", "mochi"},
+		{"gateway-linger/mosquitto-cpu", "gateway-linger", "mosquitto"},
+		{"gateway-linger/gateway-cpu", "gateway-linger", "gateway"},
 	})
 }
 
@@ -83,7 +90,21 @@ func connectDevices(b *testing.B, d *mqttload.Dialer, n int, prefix string, acke
 func fleetCPU(b *testing.B, sz sizes, k kind, r *results) {
 	s := k.start(b)
 	var acked atomic.Int64
-	devices, stop := connectDevices(b, s.dialer(b), sz.fleetDevices, "bench-fleet", func(int, uint16) { acked.Add(1) })
+	// A device has one publish in flight at a time (one a second, each
+	// acknowledged within it): sentAt[i] is when its latest went out, and
+	// its PUBACK's latency is read against it.
+	sentAt := make([]atomic.Int64, sz.fleetDevices)
+	var latMu sync.Mutex
+	var latencies []time.Duration
+	devices, stop := connectDevices(b, s.dialer(b), sz.fleetDevices, "bench-fleet", func(i int, _ uint16) {
+		if t := sentAt[i].Load(); t != 0 {
+			d := time.Duration(time.Now().UnixNano() - t)
+			latMu.Lock()
+			latencies = append(latencies, d)
+			latMu.Unlock()
+		}
+		acked.Add(1)
+	})
 	defer stop()
 
 	// The devices connected and silent: what the server spends anyway.
@@ -115,6 +136,7 @@ func fleetCPU(b *testing.B, sz sizes, k kind, r *results) {
 		due := min(total, int(time.Since(start)*time.Duration(n)/time.Second)+1)
 		for ; sent < due; sent++ {
 			i := sent % n
+			sentAt[i].Store(time.Now().UnixNano())
 			if _, err := devices[i].Publish(topics[i], mqttload.AtLeastOnce, payload); err != nil {
 				b.Fatalf("device %d: %v", i, err)
 			}
@@ -140,6 +162,13 @@ func fleetCPU(b *testing.B, sz sizes, k kind, r *results) {
 	b.ReportMetric(float64(total), "msgs")
 	b.ReportMetric(float64(int64(total)-got), "unacked")
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "msg/s")
+	latMu.Lock()
+	slices.Sort(latencies)
+	if len(latencies) > 0 {
+		b.ReportMetric(ms(latencies[len(latencies)/2]), "ack-p50-ms")
+		b.ReportMetric(ms(latencies[len(latencies)*99/100]), "ack-p99-ms")
+	}
+	latMu.Unlock()
 	r.set(s.name, perMsg)
 	if s.rocketmq != nil {
 		rmqPerMsg := float64((rmq1 - rmq0).Microseconds()) / float64(total)

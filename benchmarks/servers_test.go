@@ -250,22 +250,39 @@ func startGateway(b *testing.B) *server {
 	return startGatewayOn(b, startRocketMQ(b))
 }
 
+// lingering is the gateway with a linger of 5 ms (-send-linger): its
+// idle lanes wait that long for more messages, and send what they hold
+// together. BenchmarkFleetCPU runs it beside the default gateway.
+var lingering = kind{"gateway-linger", func(b *testing.B) *server {
+	return startGatewayWith(b, startRocketMQ(b), "gateway-linger", "-send-linger", fleetLinger.String())
+}}
+
+// fleetLinger is the lingering gateway's -send-linger.
+const fleetLinger = 5 * time.Millisecond
+
 // startGatewayOn starts a gateway on an existing RocketMQ process.
 func startGatewayOn(b *testing.B, rmq *serverproc.Process) *server {
+	return startGatewayWith(b, rmq, "gateway")
+}
+
+// startGatewayWith starts a gateway called name on an existing RocketMQ
+// process, with the flags extra besides the benchmarks' own.
+func startGatewayWith(b *testing.B, rmq *serverproc.Process, name string, extra ...string) *server {
 	b.Helper()
 	addr := freeAddr(b)
 	args := []string{
 		"-listen", addr, "-namesrv", rmq.Addr, "-topics", parentTopic,
 		"-auth", "allow-all", "-instance-id", fmt.Sprintf("bench%d", instanceSeq.Add(1)),
 	}
+	args = append(args, extra...)
 	pprof := ""
 	if *profileFlag != "" {
 		metrics := freeAddr(b)
 		args = append(args, "-metrics", metrics, "-pprof")
 		pprof = "http://" + metrics + "/debug/pprof/"
 	}
-	p := startProcess(b, serverproc.Spec{Name: "gateway", Path: serverBinary(b, "examples/gateway"), Addr: addr, Args: args})
-	return &server{name: "gateway", addr: addr, proc: p, rocketmq: rmq, goServer: true, pprof: pprof}
+	p := startProcess(b, serverproc.Spec{Name: name, Path: serverBinary(b, "examples/gateway"), Addr: addr, Args: args})
+	return &server{name: name, addr: addr, proc: p, rocketmq: rmq, goServer: true, pprof: pprof}
 }
 
 // floor is the gateway's MQTT core with nothing behind it, acknowledging

@@ -141,6 +141,18 @@ type Config struct {
 	// also capped at half its keep-alive. Default 10 s.
 	SendRetryFor time.Duration
 
+	// SendLinger is how long a device's message may wait for others
+	// before it is sent to RocketMQ, so that the messages of many devices
+	// go out in one write and their answers come back in one read: at a
+	// fleet's pace (many devices, each sending seldom) most of the
+	// gateway's CPU a message goes to a write, a read and a wake-up of
+	// its own, and a linger of a few milliseconds shares them among the
+	// messages that come meanwhile. It adds up to its length to a
+	// publish's acknowledgement, only when the gateway is not already
+	// busy sending. Default 0: every message goes at once; at most 1 s.
+	// The README's fleet benchmark measures what it saves.
+	SendLinger time.Duration
+
 	// ConnectTimeout is how long a new connection has to send CONNECT.
 	// Default 10 s.
 	ConnectTimeout time.Duration
@@ -239,6 +251,10 @@ const (
 // Size it tells MQTT 5 clients, and refuses past (0x95).
 const packetRoom = 8 << 10
 
+// maxSendLinger bounds SendLinger: a linger is worth a few milliseconds,
+// and one near a send's timeout would spend the send's time waiting.
+const maxSendLinger = time.Second
+
 // maxPayloadLimit leaves room within RocketMQ's default 4 MB message limit
 // for the properties (at most 32767 bytes [SPEC §4]), the topic and the
 // message's fixed fields.
@@ -320,8 +336,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
 	}
-	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.ConnectTimeout < 0 || c.MaxSessionExpiry < 0 {
+	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.SendLinger < 0 || c.ConnectTimeout < 0 || c.MaxSessionExpiry < 0 {
 		return c, fmt.Errorf("%w: negative timeout", ErrConfig)
+	}
+	if c.SendLinger > maxSendLinger {
+		return c, fmt.Errorf("%w: SendLinger %v is over %v", ErrConfig, c.SendLinger, maxSendLinger)
 	}
 	if c.MaxQueuedBytes == 0 {
 		c.MaxQueuedBytes = DefaultMaxQueuedBytes

@@ -45,7 +45,12 @@
 // that is read no further until one is acknowledged. Sends are batched:
 // each of a few lanes sends whatever queued up while its previous send was
 // in flight, so under load many devices' messages share one round trip,
-// and alone a message goes out at once. A device's messages all take one
+// and alone a message goes out at once — or, with Config.SendLinger, after
+// waiting that long for others: the lanes that lingered then send
+// together, in one write to each broker on the one connection the lanes
+// share, and their answers come back in one read, which at a fleet's pace
+// (devices a second apart) spares most of a message's write, read and
+// wake-up for a few milliseconds of latency. A device's messages all take one
 // lane and one RocketMQ queue, which keeps them in order; a retried send
 // can fall behind messages of the same device sent after it. Every send
 // goes through the project's own producer (internal/remoting): one write

@@ -184,7 +184,7 @@ func (g *Gateway) start(ctx context.Context) error {
 		Loops:       &g.answers,
 	})
 	g.spare = &lanePool{p: g.lanes}
-	g.sender = newSender(g.lanes, g.cfg.SendTimeout).start()
+	g.sender = newSender(g.lanes, g.cfg.SendTimeout, g.cfg.SendLinger).start()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

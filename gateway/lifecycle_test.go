@@ -94,6 +94,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"negative payload":           func(c *gateway.Config) { c.MaxPayload = -1 },
 		"payload over 4 MB":          func(c *gateway.Config) { c.MaxPayload = 4 << 20 },
 		"negative timeout":           func(c *gateway.Config) { c.SendTimeout = -time.Second },
+		"negative linger":            func(c *gateway.Config) { c.SendLinger = -time.Millisecond },
+		"linger over a second":       func(c *gateway.Config) { c.SendLinger = 2 * time.Second },
 		"negative queue limit":       func(c *gateway.Config) { c.MaxQueuedBytes = -1 },
 		"server keep-alive in ms":    func(c *gateway.Config) { c.ServerKeepAlive = 1500 * time.Millisecond },
 		"TLS without certificate":    func(c *gateway.Config) { c.ListenTLS = "127.0.0.1:0" },

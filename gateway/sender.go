@@ -41,16 +41,38 @@ import (
 // retries), and messages with routed copies, sent one after the other —
 // and gives the lane back to the loops once it is through.
 //
+// With a linger (Config.SendLinger), a message that finds its lane idle
+// waits up to the linger for others, of any lane, before it goes: at the
+// end of the linger every lane that lingered sends what it holds, all of
+// them in one write to each broker (remoting.Producer.Cork), and their
+// answers come back together, in one read, for one wake-up of a loop.
+// At a fleet's pace, lanes are idle almost always and each message cost
+// its own write, read and wake-up; a linger trades up to its length of
+// latency for a share of one. A busy lane does not linger: what queues
+// behind a send in flight goes out as soon as it is answered, as without.
+//
 // Queuing never blocks: the MQTT core calls it from its event loops. What
 // is queued is bounded by the clients' receive maximum for QoS 1 and 2;
 // QoS 0 messages past maxLaneBacklog are dropped and counted.
 type sender struct {
 	lanes   [numLanes]lane
 	timeout time.Duration // of an attempt, its retries included
+	p       *remoting.Producer
+	linger  time.Duration // Config.SendLinger
 	quit    chan struct{}
 	wg      sync.WaitGroup // the lanes' goroutines
 	flying  sync.WaitGroup // the sends in flight on the loops
 	onLoops atomic.Int64   // batches the loops sent and had answered
+
+	// The lanes lingering, their busy theirs to clear, and when they
+	// are to send: at lingerUntil, by whoever queues a message past it
+	// or by the timer, whichever comes first.
+	lingerMu    sync.Mutex
+	lingering   []*lane
+	spareLanes  []*lane
+	lingerUntil atomic.Int64 // UnixNano; 0 while none lingers
+	timer       *time.Timer
+	closing     bool
 }
 
 // lane is one queue of requests, the goroutine that sends what the event
@@ -124,13 +146,14 @@ func (r *sendRequest) alone() bool {
 }
 
 // newSender makes a sender whose lanes queue requests and send them
-// through p, on p's event loops when it has some; start starts the lanes'
-// goroutines. An attempt is given timeout, p's Timeout.
-func newSender(p *remoting.Producer, timeout time.Duration) *sender {
+// through p, on p's event loops when it has some, an idle lane lingering
+// for linger first; start starts the lanes' goroutines. An attempt is
+// given timeout, p's Timeout.
+func newSender(p *remoting.Producer, timeout, linger time.Duration) *sender {
 	if timeout <= 0 {
 		timeout = time.Minute // as remoting.Lane.Send's default
 	}
-	s := &sender{timeout: timeout, quit: make(chan struct{})}
+	s := &sender{timeout: timeout, p: p, linger: max(linger, 0), quit: make(chan struct{})}
 	for i := range s.lanes {
 		l := &s.lanes[i]
 		l.s, l.index, l.out = s, i, p.NewAsyncLane()
@@ -177,11 +200,72 @@ func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*
 	l.queue = append(l.queue, &sendRequest{msg: msg, more: more, stored: stored, report: report, acks: acks})
 	if l.busy {
 		l.mu.Unlock()
+		s.lingeredEnough()
 		return
 	}
 	l.busy = true
 	l.mu.Unlock()
+	if s.linger > 0 && s.hold(l) {
+		s.lingeredEnough()
+		return
+	}
 	l.next()
+}
+
+// hold has l, idle until its message came, linger with the others until
+// the linger ends; false if the sender is closing, and l is to send now.
+func (s *sender) hold(l *lane) bool {
+	s.lingerMu.Lock()
+	defer s.lingerMu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.lingering = append(s.lingering, l)
+	if len(s.lingering) == 1 {
+		s.lingerUntil.Store(time.Now().Add(s.linger).UnixNano())
+		if s.timer == nil {
+			s.timer = time.AfterFunc(s.linger, s.sendLingering)
+		} else {
+			s.timer.Reset(s.linger)
+		}
+	}
+	return true
+}
+
+// lingeredEnough sends what lingers if its linger is over: a fleet's
+// next message usually comes before the timer would fire, and the loop
+// handling it sends then, without waking the timer's goroutine.
+func (s *sender) lingeredEnough() {
+	if u := s.lingerUntil.Load(); u != 0 && time.Now().UnixNano() >= u {
+		s.sendLingering()
+	}
+}
+
+// sendLingering has every lane lingering send what it holds, all the
+// requests to one broker in one write.
+func (s *sender) sendLingering() {
+	s.lingerMu.Lock()
+	ls := s.lingering
+	// The spare list is handed out once, so that no two callers share
+	// one.
+	s.lingering, s.spareLanes = s.spareLanes[:0], nil
+	s.lingerUntil.Store(0)
+	if s.timer != nil {
+		s.timer.Stop() // sent here, not by the timer
+	}
+	s.lingerMu.Unlock()
+	if len(ls) == 0 {
+		return
+	}
+	s.p.Cork()
+	for _, l := range ls {
+		l.next()
+	}
+	s.p.Uncork()
+	clear(ls)
+	s.lingerMu.Lock()
+	s.spareLanes = ls[:0]
+	s.lingerMu.Unlock()
 }
 
 // take takes the next batch off the queue, l.mu held: requests for one
@@ -388,9 +472,16 @@ func reportAll(batch []*sendRequest, err error) {
 	}
 }
 
-// close stops the lanes: requests still queued are answered as closed,
-// and sends in flight on the loops are waited for.
+// close stops the lanes: what lingers is sent, requests still queued are
+// answered as closed, and sends in flight on the loops are waited for.
 func (s *sender) close() {
+	s.lingerMu.Lock()
+	s.closing = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.lingerMu.Unlock()
+	s.sendLingering()
 	close(s.quit)
 	s.wg.Wait()
 	s.flying.Wait()

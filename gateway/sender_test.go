@@ -29,7 +29,7 @@ func TestSenderBatchFits(t *testing.T) {
 	// Queued before the lanes start, so that they are all there for the
 	// first batch: a small message, one just under maxBatchBytes, and one
 	// that together with them is over RocketMQ's 4 MB limit.
-	snd := newSender(p, 30*time.Second)
+	snd := newSender(p, 30*time.Second, 0)
 	sizes := []int{100, maxBatchBytes - 200, 3<<20 + 512<<10}
 	reports := make(chan error, len(sizes))
 	for _, n := range sizes {
@@ -93,7 +93,7 @@ func TestSenderStoredBeforeCopies(t *testing.T) {
 	}
 	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "sender-test", Timeout: 30 * time.Second})
 	defer p.Close()
-	snd := newSender(p, 30*time.Second).start()
+	snd := newSender(p, 30*time.Second, 0).start()
 	defer snd.close()
 	var atStored, atReport [2]int
 	done := make(chan error, 1)
@@ -123,8 +123,14 @@ func (nobody) Closed(error)                                              {}
 // RocketMQ, each is reported once, and nothing is lost or stored twice;
 // a refused attempt is retried by the lane's goroutine, which hands the
 // lane back to the loops; a sender closed with a send in flight answers
-// it before close returns.
+// it before close returns. All of it with a linger, too.
 func TestSenderOnLoops(t *testing.T) {
+	for _, linger := range []time.Duration{0, 5 * time.Millisecond} {
+		t.Run(fmt.Sprintf("linger=%v", linger), func(t *testing.T) { testSenderOnLoops(t, linger) })
+	}
+}
+
+func testSenderOnLoops(t *testing.T, linger time.Duration) {
 	s := rocketmqtest.NewServer(t)
 	if err := s.CreateTopic("vehicles", numLanes); err != nil {
 		t.Fatal(err)
@@ -138,7 +144,7 @@ func TestSenderOnLoops(t *testing.T) {
 	loops.net.Store(ts)
 	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "sender-test", Retries: 2, Timeout: 2 * time.Second, Loops: &loops})
 	defer p.Close()
-	snd := newSender(p, 2*time.Second).start()
+	snd := newSender(p, 2*time.Second, linger).start()
 	closed := false
 	defer func() {
 		if !closed {
@@ -215,5 +221,62 @@ func TestSenderOnLoops(t *testing.T) {
 	case <-reports: // RocketMQ did not answer: an error, or stored when it resumed
 	default:
 		t.Error("close returned before the send in flight was answered")
+	}
+}
+
+// TestSenderLingerOnClose: what lingers when the sender closes is sent
+// then, not dropped or left waiting for its linger: close returns with
+// every lane's message stored and its client told so, well within a
+// linger of a second.
+func TestSenderLingerOnClose(t *testing.T) {
+	s := rocketmqtest.NewServer(t)
+	if err := s.CreateTopic("vehicles", numLanes); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := transport.Listen(transport.Config{TCP: "127.0.0.1:0"}, nobody{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	var loops mqttLoops
+	loops.net.Store(ts)
+	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "sender-test", Retries: 2, Timeout: 10 * time.Second, Loops: &loops})
+	defer p.Close()
+	snd := newSender(p, 10*time.Second, maxSendLinger).start()
+	var clients []string
+	for i := 0; len(clients) < numLanes; i++ { // a client on every lane
+		c := fmt.Sprintf("GID_car@@@%d", i)
+		if !slices.ContainsFunc(clients, func(o string) bool { return laneOf(o) == laneOf(c) }) {
+			clients = append(clients, c)
+		}
+	}
+	reports := make(chan error, len(clients))
+	report := func(err error) { reports <- err }
+	// The first sends, a linger later, open the connection the loops
+	// read; the next go out on it.
+	for _, c := range clients {
+		snd.sendAndForget(c, primitive.NewMessage("vehicles", []byte(c+" first")), nil, nil, nil, report)
+	}
+	for range clients {
+		if err := <-reports; err != nil {
+			t.Fatalf("a first send: %v", err)
+		}
+	}
+	for _, c := range clients {
+		snd.sendAndForget(c, primitive.NewMessage("vehicles", []byte(c)), nil, nil, nil, report)
+	}
+	snd.close()
+	for range clients {
+		select {
+		case err := <-reports:
+			if err != nil {
+				t.Errorf("a lingering send: %v; want stored", err)
+			}
+		default:
+			t.Fatal("close returned before a lingering send was answered")
+		}
+	}
+	if got := len(s.Messages("vehicles")); got != 2*len(clients) {
+		t.Errorf("RocketMQ holds %d messages; want %d", got, 2*len(clients))
 	}
 }
