@@ -177,7 +177,8 @@ func publish5(id, addr string, n int, refs chan<- string) error {
 func publish311(id string, servers []string, n int) error {
 	o := paho.NewClientOptions().SetClientID(id).SetCleanSession(false).SetProtocolVersion(4).
 		SetOrderMatters(false).SetKeepAlive(30 * time.Second).SetConnectTimeout(2 * time.Second).
-		SetAutoReconnect(true).SetConnectRetry(true).SetMaxReconnectInterval(100 * time.Millisecond)
+		SetAutoReconnect(true).SetConnectRetry(true).SetMaxReconnectInterval(100 * time.Millisecond).
+		SetStore(newCopyingStore())
 	for _, s := range servers {
 		o.AddBroker("tcp://" + s)
 	}

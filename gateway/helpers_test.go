@@ -169,7 +169,8 @@ type deviceOpt func(*paho.ClientOptions)
 func persistent(o *paho.ClientOptions) { o.SetCleanSession(false) }
 
 func autoReconnect(o *paho.ClientOptions) {
-	o.SetAutoReconnect(true).SetConnectRetry(true).SetMaxReconnectInterval(200 * time.Millisecond)
+	o.SetAutoReconnect(true).SetConnectRetry(true).SetMaxReconnectInterval(200 * time.Millisecond).
+		SetStore(newCopyingStore())
 }
 
 func credentials(user, pass string) deviceOpt {

@@ -1,8 +1,12 @@
 package gateway_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -120,5 +124,52 @@ func clientIDCannotBeForged(t *testing.T, s rocketMQ) {
 	eventually(t, "message stored", func() bool { return len(s.Messages("vehicles")) == 1 })
 	if got := mqttrmq.ClientIDOf(s.Messages("vehicles")[0]); got != "GID_car@@@honest" {
 		t.Errorf("clientId = %q; want the connection's, GID_car@@@honest", got)
+	}
+}
+
+// TestUplinkLinger: with a SendLinger, devices' messages still reach
+// RocketMQ each once, mapped as without, and every QoS 1 publish is
+// acknowledged once RocketMQ took it; devices publishing at once share
+// the lingering lanes' sends. (Their order in a queue is the sender's
+// tests': a consumer here may deliver out of it.)
+func TestUplinkLinger(t *testing.T) {
+	onBoth(t, uplinkLinger)
+}
+
+func uplinkLinger(t *testing.T, s rocketMQ) {
+	g := startGateway(t, s, func(c *gateway.Config) { c.SendLinger = 5 * time.Millisecond })
+	reader := collect(t, s, "vehicles", gateway.UplinkTag)
+	const devices, each = 12, 5
+	var wg sync.WaitGroup
+	for i := range devices {
+		d := connect(t, g, fmt.Sprintf("GID_car@@@linger%d", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range each {
+				// The PUBACK comes once RocketMQ took the message.
+				tok := d.Publish("vehicles/telemetry", 1, false, fmt.Sprint(j))
+				if !tok.WaitTimeout(deadline) || tok.Error() != nil {
+					t.Errorf("%s: publish %d not acknowledged: %v", d.id, j, tok.Error())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := map[string][]string{}
+	for _, m := range reader.wait(t, devices*each) {
+		id := mqttrmq.ClientIDOf(m)
+		got[id] = append(got[id], string(m.Body))
+		if q := m.GetProperty("qoslevel"); q != "1" || m.GetProperty("mqttSecondTopic") != "/telemetry" {
+			t.Errorf("%s's message %q: qoslevel %q, mqttSecondTopic %q; want 1 and /telemetry", id, m.Body, q, m.GetProperty("mqttSecondTopic"))
+		}
+	}
+	for i := range devices {
+		id := fmt.Sprintf("GID_car@@@linger%d", i)
+		slices.Sort(got[id])
+		if want := []string{"0", "1", "2", "3", "4"}; !slices.Equal(got[id], want) {
+			t.Errorf("RocketMQ holds for %s %q; want %q, once each", id, got[id], want)
+		}
 	}
 }
