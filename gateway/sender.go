@@ -476,12 +476,9 @@ func reportAll(batch []*sendRequest, err error) {
 // answered as closed, and sends in flight on the loops are waited for.
 func (s *sender) close() {
 	s.lingerMu.Lock()
-	s.closing = true
-	if s.timer != nil {
-		s.timer.Stop()
-	}
+	s.closing = true // nothing lingers from here on
 	s.lingerMu.Unlock()
-	s.sendLingering()
+	s.sendLingering() // and stops the timer
 	close(s.quit)
 	s.wg.Wait()
 	s.flying.Wait()

@@ -118,6 +118,27 @@ func (nobody) Open(c transport.Conn, _ transport.Kind) transport.Session { c.Clo
 func (nobody) Data([]byte) error                                         { return nil }
 func (nobody) Closed(error)                                              {}
 
+// producerOnLoops returns a RocketMQ with the topic vehicles, a queue a
+// lane, and a producer sending to it within timeout, with event loops to
+// send on attached as the gateway attaches them; both end with t.
+func producerOnLoops(t *testing.T, timeout time.Duration) (*rocketmqtest.Server, *remoting.Producer) {
+	t.Helper()
+	s := rocketmqtest.NewServer(t)
+	if err := s.CreateTopic("vehicles", numLanes); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := transport.Listen(transport.Config{TCP: "127.0.0.1:0"}, nobody{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ts.Close() })
+	loops := new(mqttLoops)
+	loops.net.Store(ts)
+	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "sender-test", Retries: 2, Timeout: timeout, Loops: loops})
+	t.Cleanup(p.Close)
+	return s, p
+}
+
 // TestSenderOnLoops: once a lane has sent to its broker, its batches go
 // out on the event loops; each client's messages keep their order in
 // RocketMQ, each is reported once, and nothing is lost or stored twice;
@@ -131,19 +152,7 @@ func TestSenderOnLoops(t *testing.T) {
 }
 
 func testSenderOnLoops(t *testing.T, linger time.Duration) {
-	s := rocketmqtest.NewServer(t)
-	if err := s.CreateTopic("vehicles", numLanes); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := transport.Listen(transport.Config{TCP: "127.0.0.1:0"}, nobody{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Close()
-	var loops mqttLoops // as the gateway attaches
-	loops.net.Store(ts)
-	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "sender-test", Retries: 2, Timeout: 2 * time.Second, Loops: &loops})
-	defer p.Close()
+	s, p := producerOnLoops(t, 2*time.Second)
 	snd := newSender(p, 2*time.Second, linger).start()
 	closed := false
 	defer func() {
@@ -229,19 +238,7 @@ func testSenderOnLoops(t *testing.T, linger time.Duration) {
 // every lane's message stored and its client told so, well within a
 // linger of a second.
 func TestSenderLingerOnClose(t *testing.T) {
-	s := rocketmqtest.NewServer(t)
-	if err := s.CreateTopic("vehicles", numLanes); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := transport.Listen(transport.Config{TCP: "127.0.0.1:0"}, nobody{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Close()
-	var loops mqttLoops
-	loops.net.Store(ts)
-	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "sender-test", Retries: 2, Timeout: 10 * time.Second, Loops: &loops})
-	defer p.Close()
+	s, p := producerOnLoops(t, 10*time.Second)
 	snd := newSender(p, 10*time.Second, maxSendLinger).start()
 	var clients []string
 	for i := 0; len(clients) < numLanes; i++ { // a client on every lane
