@@ -266,8 +266,16 @@ func (d *device) none(t testing.TB) {
 // backend is a real rocketmq-client-go producer, as a backend service runs one.
 // It sends every message of one test through one queue (hash of a fixed
 // sharding key), so the gateway's orderly consumer hands them over in order.
+//
+// Its first send to each topic goes alone: rocketmq-client-go publishes a
+// topic's queues to other senders before it stores the brokers' addresses,
+// so a concurrent first send can find a queue but no broker address and
+// fail at once with "topic=... route info not found", without retrying
+// (apache/rocketmq-client-go#1173).
 type backend struct {
 	rocketmq.Producer
+	firstMu sync.Mutex
+	routed  map[string]bool // topics this producer has sent to
 }
 
 func newBackend(t testing.TB, s gatewaytest.RocketMQ) *backend {
@@ -285,7 +293,7 @@ func newBackend(t testing.TB, s gatewaytest.RocketMQ) *backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Shutdown() })
-	return &backend{p}
+	return &backend{Producer: p, routed: map[string]bool{}}
 }
 
 // send sends m, ordered behind every earlier message of the test.
@@ -302,7 +310,16 @@ func (b *backend) trySend(m *primitive.Message) error {
 	m.WithShardingKey("test-order")
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
+	b.firstMu.Lock()
+	first := !b.routed[m.Topic]
+	if !first {
+		b.firstMu.Unlock()
+	}
 	r, err := b.SendSync(ctx, m)
+	if first {
+		b.routed[m.Topic] = err == nil
+		b.firstMu.Unlock()
+	}
 	if err == nil && r.Status != primitive.SendOK {
 		err = fmt.Errorf("status %d", r.Status)
 	}
