@@ -72,6 +72,7 @@ type sender struct {
 	spareLanes  []*lane
 	lingerUntil atomic.Int64 // UnixNano; 0 while none lingers
 	timer       *time.Timer
+	armed       bool // timer is to fire, and lingerTimer has not begun
 	closing     bool
 }
 
@@ -223,13 +224,41 @@ func (s *sender) hold(l *lane) bool {
 	s.lingering = append(s.lingering, l)
 	if len(s.lingering) == 1 {
 		s.lingerUntil.Store(time.Now().Add(s.linger).UnixNano())
-		if s.timer == nil {
-			s.timer = time.AfterFunc(s.linger, s.sendLingering)
-		} else {
+		// A timer still armed fires before this linger ends (lingers
+		// only end later): it then arms itself for the rest. Not
+		// resetting or stopping it once a linger spares the runtime a
+		// change to its timers, and its network poller a wake-up.
+		switch {
+		case s.timer == nil:
+			s.timer = time.AfterFunc(s.linger, s.lingerTimer)
+			s.armed = true
+		case !s.armed:
 			s.timer.Reset(s.linger)
+			s.armed = true
 		}
 	}
 	return true
+}
+
+// lingerTimer is the linger's timer firing: it sends what lingers if its
+// linger is over, and arms itself for the rest of a linger begun since
+// it was armed.
+func (s *sender) lingerTimer() {
+	s.lingerMu.Lock()
+	s.armed = false
+	u := s.lingerUntil.Load()
+	if u == 0 {
+		s.lingerMu.Unlock()
+		return
+	}
+	if left := time.Duration(u - time.Now().UnixNano()); left > 0 {
+		s.timer.Reset(left)
+		s.armed = true
+		s.lingerMu.Unlock()
+		return
+	}
+	s.lingerMu.Unlock()
+	s.sendLingering()
 }
 
 // lingeredEnough sends what lingers if its linger is over: a fleet's
@@ -250,8 +279,9 @@ func (s *sender) sendLingering() {
 	// one.
 	s.lingering, s.spareLanes = s.spareLanes[:0], nil
 	s.lingerUntil.Store(0)
-	if s.timer != nil {
-		s.timer.Stop() // sent here, not by the timer
+	if s.closing && s.timer != nil {
+		s.timer.Stop()
+		s.armed = false
 	}
 	s.lingerMu.Unlock()
 	if len(ls) == 0 {
@@ -478,7 +508,7 @@ func (s *sender) close() {
 	s.lingerMu.Lock()
 	s.closing = true // nothing lingers from here on
 	s.lingerMu.Unlock()
-	s.sendLingering() // and stops the timer
+	s.sendLingering() // and stops the timer, closing
 	close(s.quit)
 	s.wg.Wait()
 	s.flying.Wait()
