@@ -74,6 +74,9 @@ type sender struct {
 	timer       *time.Timer
 	armed       bool // timer is to fire, and lingerTimer has not begun
 	closing     bool
+	// How the lingers ended: the timer's firings (each its goroutine and
+	// a thread woken for it), and the lingers an event loop ended.
+	timerFired, loopEnded atomic.Int64
 }
 
 // lane is one queue of requests, the goroutine that sends what the event
@@ -225,9 +228,9 @@ func (s *sender) hold(l *lane) bool {
 	if len(s.lingering) == 1 {
 		s.lingerUntil.Store(time.Now().Add(s.linger).UnixNano())
 		// A timer still armed fires before this linger ends (lingers
-		// only end later): it then arms itself for the rest. Not
-		// resetting or stopping it once a linger spares the runtime a
-		// change to its timers, and its network poller a wake-up.
+		// only end later): it then arms itself for the rest. One is
+		// still armed when it fired as a loop ended the last linger;
+		// otherwise sendLingering stopped it.
 		switch {
 		case s.timer == nil:
 			s.timer = time.AfterFunc(s.linger, s.lingerTimer)
@@ -244,6 +247,7 @@ func (s *sender) hold(l *lane) bool {
 // linger is over, and arms itself for the rest of a linger begun since
 // it was armed.
 func (s *sender) lingerTimer() {
+	s.timerFired.Add(1)
 	s.lingerMu.Lock()
 	s.armed = false
 	u := s.lingerUntil.Load()
@@ -261,31 +265,46 @@ func (s *sender) lingerTimer() {
 	s.sendLingering()
 }
 
-// lingeredEnough sends what lingers if its linger is over: a fleet's
-// next message usually comes before the timer would fire, and the loop
-// handling it sends then, without waking the timer's goroutine.
+// lingeredEnough sends what lingers if its linger is over or nearly
+// over, within lingerSlack of its end. At a fleet's pace a message comes
+// in that last stretch of nearly every linger, and the event loop
+// handling it sends then and stops the timer: ended by the timer, every
+// linger cost a wake-up of a thread and a goroutine of its own, a third
+// of the gateway's context switches a message.
 func (s *sender) lingeredEnough() {
-	if u := s.lingerUntil.Load(); u != 0 && time.Now().UnixNano() >= u {
-		s.sendLingering()
+	if u := s.lingerUntil.Load(); u != 0 && time.Now().UnixNano() >= u-int64(s.lingerSlack()) {
+		if s.sendLingering() {
+			s.loopEnded.Add(1)
+		}
 	}
 }
 
+// lingerSlack is how early an event loop may end a linger: a fifth of
+// it, at most a millisecond, so that the linger stays the most a message
+// waits, and nearly all of it is still spent gathering others.
+func (s *sender) lingerSlack() time.Duration {
+	return min(s.linger/5, time.Millisecond)
+}
+
 // sendLingering has every lane lingering send what it holds, all the
-// requests to one broker in one write.
-func (s *sender) sendLingering() {
+// requests to one broker in one write; false if none lingered.
+func (s *sender) sendLingering() bool {
 	s.lingerMu.Lock()
 	ls := s.lingering
 	// The spare list is handed out once, so that no two callers share
 	// one.
 	s.lingering, s.spareLanes = s.spareLanes[:0], nil
 	s.lingerUntil.Store(0)
-	if s.closing && s.timer != nil {
-		s.timer.Stop()
+	// The timer is stopped when what it was armed for is sent: on close,
+	// and when a loop ended the linger. A timer that has fired already
+	// (Stop false) has its lingerTimer waiting for lingerMu, which
+	// clears armed itself.
+	if s.armed && s.timer.Stop() {
 		s.armed = false
 	}
 	s.lingerMu.Unlock()
 	if len(ls) == 0 {
-		return
+		return false
 	}
 	s.p.Cork()
 	for _, l := range ls {
@@ -296,6 +315,7 @@ func (s *sender) sendLingering() {
 	s.lingerMu.Lock()
 	s.spareLanes = ls[:0]
 	s.lingerMu.Unlock()
+	return true
 }
 
 // take takes the next batch off the queue, l.mu held: requests for one
@@ -508,7 +528,7 @@ func (s *sender) close() {
 	s.lingerMu.Lock()
 	s.closing = true // nothing lingers from here on
 	s.lingerMu.Unlock()
-	s.sendLingering() // and stops the timer, closing
+	s.sendLingering() // and stops the timer
 	close(s.quit)
 	s.wg.Wait()
 	s.flying.Wait()

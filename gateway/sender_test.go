@@ -277,3 +277,88 @@ func TestSenderLingerOnClose(t *testing.T) {
 		t.Errorf("RocketMQ holds %d messages; want %d", got, 2*len(clients))
 	}
 }
+
+// TestSenderLingerEnds: a message that comes within lingerSlack of a
+// linger's end sends what lingers, itself with it, from where it was
+// queued, and stops the linger's timer; a timer that fires before the
+// linger under way is over arms itself for the rest, and sends nothing
+// early. With a linger of a second, so that the timer fires only when
+// the test has it fire.
+func TestSenderLingerEnds(t *testing.T) {
+	s, p := producerOnLoops(t, 10*time.Second)
+	snd := newSender(p, 10*time.Second, maxSendLinger).start()
+	defer snd.close()
+	a, b := "GID_car@@@a", ""
+	for i := 0; b == ""; i++ {
+		if c := fmt.Sprintf("GID_car@@@%d", i); laneOf(c) != laneOf(a) {
+			b = c
+		}
+	}
+	reports := make(chan error, 4)
+	report := func(err error) { reports <- err }
+	wait := func(n int) {
+		t.Helper()
+		for range n {
+			select {
+			case err := <-reports:
+				if err != nil {
+					t.Errorf("send: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("a send was not reported")
+			}
+		}
+	}
+	// nearlyOver puts the linger under way within its slack of its end.
+	nearlyOver := func() {
+		snd.lingerUntil.Store(time.Now().Add(snd.lingerSlack() / 2).UnixNano())
+	}
+
+	snd.sendAndForget(a, primitive.NewMessage("vehicles", []byte("a 1")), nil, nil, nil, report)
+	nearlyOver()
+	snd.sendAndForget(b, primitive.NewMessage("vehicles", []byte("b 1")), nil, nil, nil, report)
+	wait(2)
+	snd.lingerMu.Lock()
+	armed := snd.armed
+	snd.lingerMu.Unlock()
+	if armed || snd.timer.Stop() {
+		t.Error("the linger's timer is still armed after a message ended the linger")
+	}
+	if got := snd.loopEnded.Load(); got != 1 {
+		t.Errorf("%d lingers ended where a message was queued; want 1", got)
+	}
+
+	// The timer fires early, as one armed for an earlier linger does.
+	snd.sendAndForget(a, primitive.NewMessage("vehicles", []byte("a 2")), nil, nil, nil, report)
+	snd.lingerMu.Lock()
+	snd.timer.Reset(time.Millisecond)
+	snd.lingerMu.Unlock()
+	for snd.timerFired.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	snd.lingerMu.Lock()
+	armed = snd.armed
+	snd.lingerMu.Unlock()
+	if !armed {
+		t.Error("a timer that fired before its linger's end did not arm itself for the rest")
+	}
+	select {
+	case err := <-reports:
+		t.Errorf("a message was sent (%v) when the timer fired with its linger not over", err)
+	default:
+	}
+	nearlyOver()
+	snd.sendAndForget(b, primitive.NewMessage("vehicles", []byte("b 2")), nil, nil, nil, report)
+	wait(2)
+	if got := snd.loopEnded.Load(); got != 2 {
+		t.Errorf("%d lingers ended where a message was queued; want 2", got)
+	}
+	var bodies []string
+	for _, m := range s.Messages("vehicles") {
+		bodies = append(bodies, string(m.Body))
+	}
+	slices.Sort(bodies)
+	if want := []string{"a 1", "a 2", "b 1", "b 2"}; !slices.Equal(bodies, want) {
+		t.Errorf("RocketMQ holds %q; want %q", bodies, want)
+	}
+}
