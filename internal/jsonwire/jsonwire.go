@@ -21,6 +21,12 @@ const hexDigits = "0123456789abcdef"
 // becomes U+FFFD, as encoding/json writes it.
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	return append(AppendEscaped(b, s), '"')
+}
+
+// AppendEscaped appends s as AppendString does, without the quotes: for
+// a string written in parts.
+func AppendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -56,8 +62,7 @@ func AppendString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // Scanner reads JSON values one after another from a copy of a header

@@ -255,6 +255,7 @@ type Lane struct {
 	opaque int32
 	buf    []byte
 	fields []field
+	body   []byte // a batch's body, being framed
 }
 
 // laneConn is a lane's connection to one broker.
@@ -442,13 +443,23 @@ func (l *Lane) conn(ctx context.Context, deadline time.Time, addr string) (*lane
 // batch [MessageDecoder.decodeMessages]).
 func (l *Lane) appendSend(dst []byte, opaque int32, q brokerQueue, msgs []*primitive.Message) []byte {
 	m := msgs[0]
-	body, props, batch := m.Body, m.MarshallProperties(), "false"
+	body, batch := m.Body, "false"
+	var props map[string]string // a single message's, the field sendPropsField
 	if len(msgs) > 1 {
-		body, props, batch = nil, "", "true"
+		batch = "true"
+		l.body = l.body[:0]
 		for _, m := range msgs {
-			body = append(body, m.Marshal()...)
+			l.body = appendBatched(l.body, m)
 		}
+		body = l.body
+	} else {
+		props = m.GetProperties()
 	}
+	defer func() {
+		if cap(l.body) > maxKeptBuffer {
+			l.body = nil
+		}
+	}()
 	// SendMessageRequestHeaderV2's short names.
 	l.fields = append(l.fields[:0],
 		field{"a", l.p.cfg.Group},
@@ -459,11 +470,13 @@ func (l *Lane) appendSend(dst []byte, opaque int32, q brokerQueue, msgs []*primi
 		field{"f", "0"}, // sysFlag: not compressed, not transactional
 		field{"g", strconv.FormatInt(time.Now().UnixMilli(), 10)},
 		field{"h", strconv.Itoa(int(m.Flag))},
-		field{"i", props},
 		field{"j", "0"},
 		field{"k", "false"},
 		field{"m", batch},
 		field{"n", q.broker},
 	)
-	return appendFrame(dst, sendCode(msgs), opaque, l.fields, body, l.p.cfg.Credentials)
+	if props == nil {
+		l.fields = append(l.fields, field{sendPropsField, ""}) // a batch's are its messages'
+	}
+	return appendSendFrame(dst, sendCode(msgs), opaque, l.fields, props, body, l.p.cfg.Credentials)
 }
