@@ -25,7 +25,9 @@ func (r *recentUplinks) put(id string, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cur == nil || at.Sub(r.swapped) > recentFor {
-		r.old, r.cur, r.swapped = r.cur, map[string]time.Time{}, at
+		// Sized as the generation before it: at a steady pace the new
+		// one fills as far, without growing on the way.
+		r.old, r.cur, r.swapped = r.cur, make(map[string]time.Time, len(r.cur)), at
 	}
 	r.cur[id] = at
 }

@@ -195,18 +195,31 @@ func readCommand(r io.Reader) (*Command, error) {
 // decodeFrame reads one frame, its length word taken off: the command's
 // Body is the tail of frame.
 func decodeFrame(frame []byte) (*Command, error) {
+	cmd := new(Command)
+	if err := decodeFrameInto(frame, cmd); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
+
+// decodeFrameInto is decodeFrame into a command read before, whose ext
+// fields map it empties and fills again: a pipe's loop reads every answer
+// into one, without a command and a map an answer.
+func decodeFrameInto(frame []byte, cmd *Command) error {
 	hl := binary.BigEndian.Uint32(frame[:4])
 	if hl>>24 != 0 {
-		return nil, errors.New("remoting: a header not in JSON")
+		return errors.New("remoting: a header not in JSON")
 	}
 	hl &= 0xffffff
 	if int(hl) > len(frame)-4 {
-		return nil, fmt.Errorf("remoting: header of %d bytes in a frame of %d", hl, len(frame))
+		return fmt.Errorf("remoting: header of %d bytes in a frame of %d", hl, len(frame))
 	}
-	var cmd Command
-	if err := parseHeader(frame[4:4+hl], &cmd); err != nil {
-		return nil, err
+	ext := cmd.ExtFields
+	clear(ext)
+	*cmd = Command{ExtFields: ext}
+	if err := parseHeader(frame[4:4+hl], cmd); err != nil {
+		return err
 	}
 	cmd.Body = frame[4+hl:]
-	return &cmd, nil
+	return nil
 }

@@ -91,12 +91,16 @@ func fastHeader(b []byte, cmd *Command) bool {
 	}
 }
 
-// readExtFields reads an object of strings into cmd.ExtFields.
+// readExtFields reads an object of strings into cmd.ExtFields, a map of
+// its own or, if cmd has one (decodeFrameInto's), that map emptied.
 func readExtFields(s *jsonwire.Scanner, cmd *Command) bool {
 	if !s.Consume('{') {
 		return false
 	}
-	cmd.ExtFields = map[string]string{}
+	if cmd.ExtFields == nil {
+		cmd.ExtFields = map[string]string{}
+	}
+	clear(cmd.ExtFields)
 	if s.Consume('}') {
 		return true
 	}

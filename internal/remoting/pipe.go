@@ -33,7 +33,8 @@ type pipe struct {
 	addr string
 	c    io.WriteCloser
 	p    *Producer
-	in   []byte // the loop's: a frame begun, not yet whole
+	in   []byte  // the loop's: a frame begun, not yet whole
+	ans  Command // the loop's: the answer being handed on
 
 	wmu sync.Mutex // held while writing to c, so frames never interleave
 
@@ -172,13 +173,12 @@ func (pp *pipe) Data(b []byte) error {
 		if uint32(len(b)-4) < n {
 			break
 		}
-		cmd, err := decodeFrame(b[4 : 4+n])
-		if err != nil {
+		if err := decodeFrameInto(b[4:4+n], &pp.ans); err != nil {
 			return fmt.Errorf("remoting: from %s: %w", pp.addr, err)
 		}
-		cmd.Body = nil // b is the loop's; a send's answer has no body to read
+		pp.ans.Body = nil // b is the loop's; a send's answer has no body to read
 		b = b[4+n:]
-		pp.answer(cmd)
+		pp.answer(&pp.ans)
 	}
 	switch {
 	case len(b) == 0:
@@ -195,7 +195,9 @@ func (pp *pipe) Data(b []byte) error {
 }
 
 // answer hands cmd to the send in flight it answers. A request from the
-// broker, or the late answer of a send given up on, answers none.
+// broker, or the late answer of a send given up on, answers none. cmd is
+// the pipe's, read into again for the next answer: what the send hears is
+// what sendOutcome copied out of it.
 func (pp *pipe) answer(cmd *Command) {
 	if cmd.Flag&responseFlag == 0 {
 		return
