@@ -275,7 +275,7 @@ func (d *device) none(t testing.TB) {
 type backend struct {
 	rocketmq.Producer
 	firstMu sync.Mutex
-	routed  map[string]bool // topics this producer has sent to
+	routed  map[string]bool // topics this producer has sent to, made by the first send
 }
 
 func newBackend(t testing.TB, s gatewaytest.RocketMQ) *backend {
@@ -293,7 +293,7 @@ func newBackend(t testing.TB, s gatewaytest.RocketMQ) *backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Shutdown() })
-	return &backend{Producer: p, routed: map[string]bool{}}
+	return &backend{Producer: p}
 }
 
 // send sends m, ordered behind every earlier message of the test.
@@ -317,6 +317,9 @@ func (b *backend) trySend(m *primitive.Message) error {
 	}
 	r, err := b.SendSync(ctx, m)
 	if first {
+		if b.routed == nil {
+			b.routed = map[string]bool{}
+		}
 		b.routed[m.Topic] = err == nil
 		b.firstMu.Unlock()
 	}

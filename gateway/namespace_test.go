@@ -77,7 +77,7 @@ func TestNamespace(t *testing.T) {
 				if cmd.Topic, err = d.SetTopic(cmd, c.topic); err != nil {
 					t.Fatal(err)
 				}
-				(&backend{Producer: be, routed: map[string]bool{}}).send(t, cmd)
+				(&backend{Producer: be}).send(t, cmd)
 				if got := car.next(t); got.Topic != c.topic || got.Payload != c.body {
 					t.Errorf("device got %+v; want %q on %s", got, c.body, c.topic)
 				}

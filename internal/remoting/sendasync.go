@@ -109,9 +109,16 @@ func (p *Producer) Cork() {
 	p.corkMu.Unlock()
 }
 
-// Uncork undoes a Cork; the last one writes what the corks held.
+// Uncork undoes a Cork; the last one writes what the corks held. An
+// Uncork with no Cork to undo does nothing: were the count to go below
+// zero, the next Cork would hold nothing back, and the one after would
+// hold requests that no Uncork writes.
 func (p *Producer) Uncork() {
 	p.corkMu.Lock()
+	if p.corked == 0 {
+		p.corkMu.Unlock()
+		return
+	}
 	p.corked--
 	var dirty []*pipe
 	if p.corked == 0 && len(p.dirty) > 0 {

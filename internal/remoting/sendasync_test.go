@@ -241,6 +241,22 @@ func TestCork(t *testing.T) {
 		t.Errorf("b's corked batch: %+v; want stored in queue 1", o)
 	}
 
+	// An Uncork with no Cork to undo changes nothing: the next Cork
+	// holds requests back as before.
+	p.Uncork()
+	p.Cork()
+	if !a.SendAsync(0, []*primitive.Message{msg("held")}, doneA) {
+		t.Fatal("SendAsync did not start")
+	}
+	time.Sleep(100 * time.Millisecond) // time for a write to reach the broker, had there been one
+	if n := len(s.Messages("remoting_cork")); n != 4 {
+		t.Errorf("RocketMQ holds %d messages with the producer corked after an unmatched Uncork; want 4, those before", n)
+	}
+	p.Uncork()
+	if o := wait("a, corked after an unmatched Uncork", heardA); o.err != nil {
+		t.Errorf("a's send corked after an unmatched Uncork: %v; want stored", o.err)
+	}
+
 	s.Pause(time.Minute)
 	if !a.SendAsync(0, []*primitive.Message{msg("a2")}, doneA) || !b.SendAsync(1, []*primitive.Message{msg("b3")}, doneB) {
 		t.Fatal("SendAsync did not start")
@@ -267,7 +283,7 @@ func TestCork(t *testing.T) {
 	// a2 was read by the paused broker: it may be stored, and its
 	// caller, told to try again, cannot tell.
 	bodies = slices.DeleteFunc(bodies, func(b string) bool { return b == "a2" })
-	if want := []string{"a1", "b1", "b2", "b3", "opened"}; !slices.Equal(bodies, want) {
+	if want := []string{"a1", "b1", "b2", "b3", "held", "opened"}; !slices.Equal(bodies, want) {
 		t.Errorf("RocketMQ holds %q; want %q", bodies, want)
 	}
 }
