@@ -37,6 +37,26 @@ type outcome struct {
 	err error
 }
 
+// producerOnLoops starts a fake broker serving topic, in two queues, and
+// a producer of group, its attempts given timeout, whose answers are read
+// by the event loops of a transport server of its own; all of them close
+// with the test, the producer first.
+func producerOnLoops(t *testing.T, topic, group string, timeout time.Duration) (*rocketmqtest.Server, *remoting.Producer) {
+	t.Helper()
+	s := rocketmqtest.NewServer(t)
+	if err := s.CreateTopic(topic, 2); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := transport.Listen(transport.Config{TCP: "127.0.0.1:0"}, nobody{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ts.Close() })
+	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: group, Retries: 2, Timeout: timeout, Loops: serverLoops{ts}})
+	t.Cleanup(func() { p.Close() })
+	return s, p
+}
+
 // TestSendAsync: a lane sends without waiting once a Send opened its
 // connection on the event loops; each outcome is heard once — stored,
 // refused (a *Error), or to be tried again (ErrRetry: a refusal RocketMQ's
@@ -44,17 +64,7 @@ type outcome struct {
 // closed); after a failure the lane falls back to Send, which opens a new
 // connection; nothing is stored twice or lost.
 func TestSendAsync(t *testing.T) {
-	s := rocketmqtest.NewServer(t)
-	if err := s.CreateTopic("remoting_async", 2); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := transport.Listen(transport.Config{TCP: "127.0.0.1:0"}, nobody{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Close()
-	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "remoting-async", Retries: 2, Timeout: 500 * time.Millisecond, Loops: serverLoops{ts}})
-	defer p.Close()
+	s, p := producerOnLoops(t, "remoting_async", "remoting-async", 500*time.Millisecond)
 	l := p.NewAsyncLane()
 	defer l.Close()
 
@@ -190,17 +200,7 @@ func TestSendAsync(t *testing.T) {
 // not before; each send hears its own answer; a lane closed fails its own
 // send in flight and no other.
 func TestCork(t *testing.T) {
-	s := rocketmqtest.NewServer(t)
-	if err := s.CreateTopic("remoting_cork", 2); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := transport.Listen(transport.Config{TCP: "127.0.0.1:0"}, nobody{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Close()
-	p := remoting.NewProducer(remoting.ProducerConfig{NameServers: []string{s.Addr()}, Group: "remoting-cork", Retries: 2, Timeout: 10 * time.Second, Loops: serverLoops{ts}})
-	defer p.Close()
+	s, p := producerOnLoops(t, "remoting_cork", "remoting-cork", 10*time.Second)
 	a, b := p.NewAsyncLane(), p.NewAsyncLane()
 	defer a.Close()
 	defer b.Close()
