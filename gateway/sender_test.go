@@ -139,6 +139,22 @@ func producerOnLoops(t *testing.T, timeout time.Duration) (*rocketmqtest.Server,
 	return s, p
 }
 
+// awaitReports waits for n sends' reports, each within 30 s, and fails
+// the test on any that is an error.
+func awaitReports(t *testing.T, reports <-chan error, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case err := <-reports:
+			if err != nil {
+				t.Errorf("send: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a send was not reported")
+		}
+	}
+}
+
 // TestSenderOnLoops: once a lane has sent to its broker, its batches go
 // out on the event loops; each client's messages keep their order in
 // RocketMQ, each is reported once, and nothing is lost or stored twice;
@@ -165,19 +181,7 @@ func testSenderOnLoops(t *testing.T, linger time.Duration) {
 	const each = 300
 	reports := make(chan error, len(clients)*each+10)
 	report := func(err error) { reports <- err }
-	wait := func(n int) {
-		t.Helper()
-		for range n {
-			select {
-			case err := <-reports:
-				if err != nil {
-					t.Errorf("send: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("a send was not reported")
-			}
-		}
-	}
+	wait := func(n int) { t.Helper(); awaitReports(t, reports, n) }
 	for _, c := range clients { // the first sends open the lanes' connections
 		snd.sendAndForget(c, primitive.NewMessage("vehicles", []byte(c+" warm")), nil, nil, nil, report)
 	}
@@ -296,19 +300,7 @@ func TestSenderLingerEnds(t *testing.T) {
 	}
 	reports := make(chan error, 4)
 	report := func(err error) { reports <- err }
-	wait := func(n int) {
-		t.Helper()
-		for range n {
-			select {
-			case err := <-reports:
-				if err != nil {
-					t.Errorf("send: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("a send was not reported")
-			}
-		}
-	}
+	wait := func(n int) { t.Helper(); awaitReports(t, reports, n) }
 	// nearlyOver puts the linger under way within its slack of its end.
 	nearlyOver := func() {
 		snd.lingerUntil.Store(time.Now().Add(snd.lingerSlack() / 2).UnixNano())

@@ -92,7 +92,7 @@ func fastHeader(b []byte, cmd *Command) bool {
 }
 
 // readExtFields reads an object of strings into cmd.ExtFields, a map of
-// its own or, if cmd has one (decodeFrameInto's), that map emptied.
+// its own or, if cmd has one, that map, which decodeFrameInto emptied.
 func readExtFields(s *jsonwire.Scanner, cmd *Command) bool {
 	if !s.Consume('{') {
 		return false
@@ -100,7 +100,6 @@ func readExtFields(s *jsonwire.Scanner, cmd *Command) bool {
 	if cmd.ExtFields == nil {
 		cmd.ExtFields = map[string]string{}
 	}
-	clear(cmd.ExtFields)
 	if s.Consume('}') {
 		return true
 	}
