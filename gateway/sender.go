@@ -115,6 +115,10 @@ const (
 	// maxLaneBacklog is how many requests a lane holds before it refuses
 	// those nobody waits for.
 	maxLaneBacklog = 100_000
+	// maxKeptQueue is the largest queue array a lane keeps once emptied,
+	// a few batches' worth: enough for a fleet's steady pace, while a
+	// burst's backlog is let go.
+	maxKeptQueue = 4 * maxBatch
 )
 
 // errSenderClosed answers a send asked of a closed sender.
@@ -130,8 +134,24 @@ type sendRequest struct {
 	// sent: what must hold before anyone can have a copy (a retained
 	// message kept here) is done there, not in report.
 	stored func()
-	report func(error) // hears whether RocketMQ took msg and more
+	report func(error) // hears whether RocketMQ took msg and more, without to
 	acks   ackHolder   // the client report acknowledges to, or nil
+	// to, if not nil, hears it instead of report: a request made by a
+	// retry reports to it, a pointer in an interface, rather than
+	// through a method value made for every message.
+	to outcome
+}
+
+// outcome hears whether RocketMQ took a request's messages.
+type outcome interface{ report(error) }
+
+// answer tells whoever hears the request's outcome.
+func (r *sendRequest) answer(err error) {
+	if r.to != nil {
+		r.to.report(err)
+		return
+	}
+	r.report(err)
 }
 
 // ackHolder is a client whose acknowledgements can wait while several of
@@ -189,19 +209,25 @@ func laneOf(clientID string) int {
 // copies are sent. acks, if not nil, is the client report acknowledges
 // to: the lane holds its acknowledgements while it reports a whole batch.
 func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*primitive.Message, acks ackHolder, stored func(), report func(error)) {
+	s.queue(clientID, &sendRequest{msg: msg, more: more, stored: stored, report: report, acks: acks})
+}
+
+// queue queues r for a client, as sendAndForget does; r is the sender's
+// until it is answered, and not read after.
+func (s *sender) queue(clientID string, r *sendRequest) {
 	l := &s.lanes[laneOf(clientID)]
 	l.mu.Lock()
 	if l.closed || len(l.queue) >= maxLaneBacklog {
 		closed := l.closed
 		l.mu.Unlock()
 		if closed {
-			report(errSenderClosed)
+			r.answer(errSenderClosed)
 		} else {
-			report(errBacklog)
+			r.answer(errBacklog)
 		}
 		return
 	}
-	l.queue = append(l.queue, &sendRequest{msg: msg, more: more, stored: stored, report: report, acks: acks})
+	l.queue = append(l.queue, r)
 	if l.busy {
 		l.mu.Unlock()
 		s.lingeredEnough()
@@ -338,9 +364,15 @@ func (l *lane) take() []*sendRequest {
 	}
 	l.batch = append(l.batch[:0], l.queue[:n]...)
 	clear(l.queue[:n])
-	l.queue = l.queue[n:]
-	if len(l.queue) == 0 {
-		l.queue = nil
+	switch {
+	case n < len(l.queue):
+		l.queue = l.queue[n:]
+	case cap(l.queue) > maxKeptQueue:
+		l.queue = nil // a backlog's array is let go
+	default:
+		// Emptied: the array is kept for the next requests, which would
+		// otherwise each start a new one.
+		l.queue = l.queue[:0]
 	}
 	return l.batch
 }
@@ -462,7 +494,7 @@ func (l *lane) drain() {
 	l.handed, l.queue, l.closed = nil, nil, true
 	l.mu.Unlock()
 	for _, r := range q {
-		r.report(errSenderClosed)
+		r.answer(errSenderClosed)
 	}
 }
 
@@ -504,7 +536,7 @@ func storedAll(batch []*sendRequest) {
 // acknowledgements in one write.
 func reportAll(batch []*sendRequest, err error) {
 	if len(batch) == 1 {
-		batch[0].report(err)
+		batch[0].answer(err)
 		return
 	}
 	held := make([]ackHolder, 0, len(batch))
@@ -515,7 +547,7 @@ func reportAll(batch []*sendRequest, err error) {
 		}
 	}
 	for _, r := range batch {
-		r.report(err)
+		r.answer(err)
 	}
 	for _, h := range held {
 		h.ReleaseAcks()

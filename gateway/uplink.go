@@ -91,6 +91,7 @@ type retry struct {
 	giveUp  time.Time
 	backoff time.Duration
 	again   bool // a send was tried before
+	first   sendRequest
 }
 
 func (r *retry) send() {
@@ -104,8 +105,16 @@ func (r *retry) send() {
 		// it now.
 		r.more = r.g.dispatchTo(r.msg, r.p)
 	}
+	// The first attempt's request is the retry's own, which saves an
+	// allocation a message; a later one's is new, since the one before
+	// was answered from within the sender, which may still hold it.
+	req := &r.first
+	if r.again {
+		req = new(sendRequest)
+	}
 	r.again = true
-	r.g.sender.sendAndForget(r.c.ID(), r.msg, r.more, r.c, r.stored(), r.report)
+	*req = sendRequest{msg: r.msg, more: r.more, acks: r.c, stored: r.stored(), to: r}
+	r.g.sender.queue(r.c.ID(), req)
 }
 
 // stored is what the sender calls once RocketMQ took the message: retain

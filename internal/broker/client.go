@@ -31,6 +31,7 @@ type Client struct {
 	mu      sync.Mutex
 	partial []byte // bytes of a packet not yet whole; nil when none
 	aliasIn map[uint16]string
+	topic   string // the topic of the last PUBLISH read, for the next to reuse
 
 	// Set by CONNECT, read-only afterwards.
 	id       string

@@ -12,9 +12,12 @@ import (
 // Publish hook. The broker never routes it to subscribers itself.
 func (c *Client) onPublish(h packet.Header, body []byte) error {
 	s := c.srv
-	var p packet.Publish
+	p := packet.Publish{Topic: c.topic} // kept if the topic is the same
 	if err := packet.DecodePublish(c.version, h, body, &p); err != nil {
 		return c.protocolFault(err)
+	}
+	if p.Topic != "" {
+		c.topic = p.Topic
 	}
 	if c.version == packet.V5 {
 		if len(p.Properties.SubscriptionIDs) > 0 {
@@ -99,6 +102,12 @@ func (c *Client) onPublish(h packet.Header, body []byte) error {
 	s.hooks.Publish(c, m, func(code ReasonCode) { c.acked(seq, code) })
 	return nil
 }
+
+// maxKeptAcks is the most pending acknowledgements a client's emptied
+// list keeps room for: a device publishing one message at a time reuses
+// its list rather than starting one for every publish, and one that sent
+// a burst lets the burst's go.
+const maxKeptAcks = 4
 
 // queueAck records an inbound publish whose acknowledgement must wait for
 // the ones before it, and returns its sequence number; done records one
@@ -221,7 +230,7 @@ func (c *Client) flushAcks() (giveUp bool) {
 	}
 	if n > 0 {
 		c.acks = append(c.acks[:0], c.acks[n:]...)
-		if len(c.acks) == 0 {
+		if len(c.acks) == 0 && cap(c.acks) > maxKeptAcks {
 			c.acks = nil
 		}
 	}

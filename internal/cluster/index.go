@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"sync"
+
 	"github.com/mqttrmq/mqttrmq"
 )
 
@@ -23,6 +25,11 @@ type interest struct {
 	// changed, if set, hears a filter held by someone for the first
 	// time (added) and held by no one any more.
 	changed func(filter string, added bool)
+
+	// bufs holds the lists match fills (*[16]string): one of match's own
+	// would move to the heap on every call, since FilterSet's walk keeps
+	// the list it is given, and every dispatch would allocate one.
+	bufs sync.Pool
 }
 
 // holders counts who holds one filter. Most filters have one holder (a
@@ -111,8 +118,15 @@ func (x *interest) remove(filter string, t target, n int) {
 
 // match calls f for every target with a filter matching topic.
 func (x *interest) match(topic string, f func(target)) {
-	var buf [16]string
+	buf, _ := x.bufs.Get().(*[16]string)
+	if buf == nil {
+		buf = new([16]string)
+	}
 	filters, err := x.set.AppendFilters(buf[:0], topic)
+	defer func() {
+		clear(buf[:])
+		x.bufs.Put(buf)
+	}()
 	if err != nil {
 		return
 	}

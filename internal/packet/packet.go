@@ -235,6 +235,23 @@ func (r *reader) string(what string) string {
 	return string(b)
 }
 
+// stringLike is string, returning prev itself when the string read
+// equals it (prev was read and checked before).
+func (r *reader) stringLike(prev, what string) string {
+	b := r.binary(what)
+	if r.err != nil {
+		return ""
+	}
+	if prev != "" && string(b) == prev {
+		return prev
+	}
+	if !validString(b) {
+		r.fail(malformed(r.t, what+" is not a valid UTF-8 string [MQTT-1.5.4-1] [MQTT-1.5.4-2]"))
+		return ""
+	}
+	return string(b)
+}
+
 // validString reports whether b is a well-formed MQTT UTF-8 string: valid
 // UTF-8 (which excludes surrogates) without U+0000.
 func validString(b []byte) bool {

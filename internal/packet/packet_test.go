@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"unsafe"
 )
 
 // frame splits an encoded packet into its header and body.
@@ -195,5 +196,29 @@ func TestAbsentIsNotZero(t *testing.T) {
 	}
 	if !zero.MessageExpiry.Set || zero.MessageExpiry.V != 0 || !zero.CorrelationData.Set || zero.CorrelationData.V == nil {
 		t.Errorf("expiry 0 and empty correlation data read as %+v", zero)
+	}
+}
+
+// TestDecodePublishKeepsTopic: a Publish holding the topic already keeps
+// its string, so that a client publishing to one topic makes it once; a
+// different topic, or an invalid one, is read as without it.
+func TestDecodePublishKeepsTopic(t *testing.T) {
+	decode := func(p *Publish, topic string) error {
+		body := append([]byte{0, byte(len(topic))}, topic...)
+		return DecodePublish(V311, Header{Type: PUBLISH, Remaining: len(body)}, body, p)
+	}
+	var p Publish
+	if err := decode(&p, "a/b"); err != nil {
+		t.Fatal(err)
+	}
+	first := unsafe.StringData(p.Topic)
+	if err := decode(&p, "a/b"); err != nil || unsafe.StringData(p.Topic) != first {
+		t.Errorf("the same topic again: %q at %p, %v; want the first string, %p", p.Topic, unsafe.StringData(p.Topic), err, first)
+	}
+	if err := decode(&p, "a/c"); err != nil || p.Topic != "a/c" {
+		t.Errorf("another topic: %q, %v; want a/c", p.Topic, err)
+	}
+	if err := decode(&p, "a\x00"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a topic holding U+0000 after a valid one: %v; want malformed [MQTT-1.5.4-2]", err)
 	}
 }

@@ -17,6 +17,11 @@ type Publish struct {
 // that is not a UTF-8 string; what the topic may hold beyond that (no
 // wildcards [MQTT-3.3.2-2]) and what its topic alias means are the
 // server's to check.
+//
+// A topic equal to the one p holds already is kept, not copied again: a
+// server decoding each client's publishes into a Publish of the client's
+// own, as a device publishes to the same topic time after time, makes
+// one topic string for all of them.
 func DecodePublish(version byte, h Header, body []byte, p *Publish) error {
 	p.QoS = (h.Flags >> 1) & 0x03
 	p.Dup = h.Flags&0x08 != 0
@@ -28,7 +33,7 @@ func DecodePublish(version byte, h Header, body []byte, p *Publish) error {
 		return malformed(PUBLISH, "DUP set on a QoS 0 publish [MQTT-3.3.1-2]")
 	}
 	r := reader{t: PUBLISH, b: body}
-	p.Topic = r.string("topic name")
+	p.Topic = r.stringLike(p.Topic, "topic name")
 	if p.QoS > 0 {
 		p.PacketID = r.uint16("packet identifier")
 		if r.err == nil && p.PacketID == 0 {

@@ -126,3 +126,20 @@ func BenchmarkAppendSend(b *testing.B) {
 		}
 	})
 }
+
+// TestBornAt: the born timestamp is formatted once a millisecond, and
+// each new millisecond anew.
+func TestBornAt(t *testing.T) {
+	var l Lane
+	for _, c := range []struct {
+		ms   int64
+		want string
+	}{{0, "0"}, {1764000000123, "1764000000123"}, {1764000000123, "1764000000123"}, {1764000000124, "1764000000124"}, {1764000000123, "1764000000123"}} {
+		if got := l.bornAt(c.ms); got != c.want {
+			t.Errorf("bornAt(%d) = %q; want %q", c.ms, got, c.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { l.bornAt(1764000000123) }); n != 0 {
+		t.Errorf("bornAt of the millisecond before allocates %.0f times; want 0", n)
+	}
+}

@@ -256,6 +256,12 @@ type Lane struct {
 	buf    []byte
 	fields []field
 	body   []byte // a batch's body, being framed
+
+	// born is the last born timestamp framed, in milliseconds, and its
+	// text: a lane's sends come many a millisecond at a fleet's pace,
+	// and each would otherwise format it again, an allocation each.
+	born     int64
+	bornText string
 }
 
 // laneConn is a lane's connection to one broker.
@@ -437,6 +443,15 @@ func (l *Lane) conn(ctx context.Context, deadline time.Time, addr string) (*lane
 	return c, nil
 }
 
+// bornAt returns ms as text, formatted once for all the sends framed in
+// the same millisecond.
+func (l *Lane) bornAt(ms int64) string {
+	if ms != l.born || l.bornText == "" {
+		l.born, l.bornText = ms, strconv.FormatInt(ms, 10)
+	}
+	return l.bornText
+}
+
 // appendSend appends the frame of a SEND_MESSAGE_V2 request for one
 // message, or of a SEND_BATCH_MESSAGE request for several (their bodies
 // and properties encoded one after the other as the broker decodes a
@@ -468,7 +483,7 @@ func (l *Lane) appendSend(dst []byte, opaque int32, q brokerQueue, msgs []*primi
 		field{"d", strconv.Itoa(defaultTopicQueues)},
 		field{"e", strconv.Itoa(q.id)},
 		field{"f", "0"}, // sysFlag: not compressed, not transactional
-		field{"g", strconv.FormatInt(time.Now().UnixMilli(), 10)},
+		field{"g", l.bornAt(time.Now().UnixMilli())},
 		field{"h", strconv.Itoa(int(m.Flag))},
 		field{"j", "0"},
 		field{"k", "false"},
