@@ -26,12 +26,13 @@ import (
 // baselines it runs the gateway's MQTT core with nothing behind it
 // (server=core, internal/cmd/mqttcore): the floor, what the gateway spends
 // before the mapping and RocketMQ; and the gateway with a linger
-// (server=gateway-linger, -send-linger 5ms), which sends the messages of
-// many devices together. It reports, besides, the median and 99th
-// percentile of the time from a publish to its PUBACK, what a linger
-// costs.
+// (server=gateway-linger, -send-linger 5ms or -fleet-linger's), which
+// sends the messages of many devices together. It reports, besides, the
+// median and 99th percentile of the time from a publish to its PUBACK,
+// what a linger costs.
 //
 //	go test -run '^$' -bench FleetCPU -count 3 ./benchmarks/
+//	go test -run '^$' -bench 'FleetCPU/server=gateway-linger' -count 1 ./benchmarks/ -fleet-linger 2ms
 //
 // With -gateway-profile FILE it also writes a CPU profile of the gateway
 // process over the publishing period, where its CPU goes:

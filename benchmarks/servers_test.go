@@ -250,15 +250,19 @@ func startGateway(b *testing.B) *server {
 	return startGatewayOn(b, startRocketMQ(b))
 }
 
-// lingering is the gateway with a linger of 5 ms (-send-linger): its
-// idle lanes wait that long for more messages, and send what they hold
-// together. BenchmarkFleetCPU runs it beside the default gateway.
+// lingering is the gateway with a linger (-send-linger, 5 ms unless
+// -fleet-linger says otherwise): its idle lanes wait that long for more
+// messages, and send what they hold together. BenchmarkFleetCPU runs it
+// beside the default gateway.
 var lingering = kind{"gateway-linger", func(b *testing.B) *server {
-	return startGatewayWith(b, startRocketMQ(b), "gateway-linger", "-send-linger", fleetLinger.String())
+	if *lingerFlag <= 0 {
+		b.Fatalf("-fleet-linger %v: a linger is more than 0", *lingerFlag)
+	}
+	return startGatewayWith(b, startRocketMQ(b), "gateway-linger", "-send-linger", lingerFlag.String())
 }}
 
-// fleetLinger is the lingering gateway's -send-linger.
-const fleetLinger = 5 * time.Millisecond
+// lingerFlag is the lingering gateway's -send-linger.
+var lingerFlag = flag.Duration("fleet-linger", 5*time.Millisecond, "the -send-linger of BenchmarkFleetCPU's server=gateway-linger, to measure what a linger of this `length` saves and costs")
 
 // startGatewayOn starts a gateway on an existing RocketMQ process.
 func startGatewayOn(b *testing.B, rmq *serverproc.Process) *server {
