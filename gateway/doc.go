@@ -50,7 +50,8 @@
 // together, in one write to each broker on the one connection the lanes
 // share, and their answers come back in one read, which at a fleet's pace
 // (devices a second apart) spares most of a message's write, read and
-// wake-up for a few milliseconds of latency. A device's messages all take one
+// wake-up for a few milliseconds of latency; at a pace too slow for a
+// linger to gather others, a message goes at once. A device's messages all take one
 // lane and one RocketMQ queue, which keeps them in order; a retried send
 // can fall behind messages of the same device sent after it. Every send
 // goes through the project's own producer (internal/remoting): one write

@@ -50,6 +50,9 @@ import (
 // its own write, read and wake-up; a linger trades up to its length of
 // latency for a share of one. A busy lane does not linger: what queues
 // behind a send in flight goes out as soon as it is answered, as without.
+// Nor does a message when no linger is under way and one would not pay
+// (lingerPace): at a pace too slow for others to come within the linger,
+// or where lingers have been found to send their messages alone.
 //
 // Queuing never blocks: the MQTT core calls it from its event loops. What
 // is queued is bounded by the clients' receive maximum for QoS 1 and 2;
@@ -77,6 +80,8 @@ type sender struct {
 	// How the lingers ended: the timer's firings (each its goroutine and
 	// a thread woken for it), and the lingers an event loop ended.
 	timerFired, loopEnded atomic.Int64
+	// Whether a linger pays, at the pace messages come.
+	pace lingerPace
 }
 
 // lane is one queue of requests, the goroutine that sends what the event
@@ -178,6 +183,7 @@ func newSender(p *remoting.Producer, timeout, linger time.Duration) *sender {
 		timeout = time.Minute // as remoting.Lane.Send's default
 	}
 	s := &sender{timeout: timeout, p: p, linger: max(linger, 0), quit: make(chan struct{})}
+	s.pace.linger = s.linger
 	for i := range s.lanes {
 		l := &s.lanes[i]
 		l.s, l.index, l.out = s, i, p.NewAsyncLane()
@@ -215,6 +221,11 @@ func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*
 // queue queues r for a client, as sendAndForget does; r is the sender's
 // until it is answered, and not read after.
 func (s *sender) queue(clientID string, r *sendRequest) {
+	var now int64
+	if s.linger > 0 {
+		now = time.Now().UnixNano()
+		s.pace.seen(now)
+	}
 	l := &s.lanes[laneOf(clientID)]
 	l.mu.Lock()
 	if l.closed || len(l.queue) >= maxLaneBacklog {
@@ -230,29 +241,32 @@ func (s *sender) queue(clientID string, r *sendRequest) {
 	l.queue = append(l.queue, r)
 	if l.busy {
 		l.mu.Unlock()
-		s.lingeredEnough()
+		s.lingeredEnough(now)
 		return
 	}
 	l.busy = true
 	l.mu.Unlock()
-	if s.linger > 0 && s.hold(l) {
-		s.lingeredEnough()
+	if s.linger > 0 && s.hold(l, now) {
+		s.lingeredEnough(now)
 		return
 	}
 	l.next()
 }
 
-// hold has l, idle until its message came, linger with the others until
-// the linger ends; false if the sender is closing, and l is to send now.
-func (s *sender) hold(l *lane) bool {
+// hold has l, idle until its message came at now, linger with the others
+// until the linger ends; false if the sender is closing or no linger is
+// under way and one would not pay (lingerPace), and l is to send now.
+// Joining a linger under way costs nothing: its timer and its write are
+// shared.
+func (s *sender) hold(l *lane, now int64) bool {
 	s.lingerMu.Lock()
 	defer s.lingerMu.Unlock()
-	if s.closing {
+	if s.closing || len(s.lingering) == 0 && !s.pace.pays(now) {
 		return false
 	}
 	s.lingering = append(s.lingering, l)
 	if len(s.lingering) == 1 {
-		s.lingerUntil.Store(time.Now().Add(s.linger).UnixNano())
+		s.lingerUntil.Store(now + int64(s.linger))
 		// A timer still armed fires before this linger ends (lingers
 		// only end later): it then arms itself for the rest. One is
 		// still armed when it fired as a loop ended the last linger;
@@ -292,13 +306,13 @@ func (s *sender) lingerTimer() {
 }
 
 // lingeredEnough sends what lingers if its linger is over or nearly
-// over, within lingerSlack of its end. At a fleet's pace a message comes
+// over at now, within lingerSlack of its end. At a fleet's pace a message comes
 // in that last stretch of nearly every linger, and the event loop
 // handling it sends then and stops the timer: ended by the timer, every
 // linger cost a wake-up of a thread and a goroutine of its own, a third
 // of the gateway's context switches a message.
-func (s *sender) lingeredEnough() {
-	if u := s.lingerUntil.Load(); u != 0 && time.Now().UnixNano() >= u-int64(s.lingerSlack()) {
+func (s *sender) lingeredEnough(now int64) {
+	if u := s.lingerUntil.Load(); u != 0 && now >= u-int64(s.lingerSlack()) {
 		if s.sendLingering() {
 			s.loopEnded.Add(1)
 		}
@@ -333,13 +347,15 @@ func (s *sender) sendLingering() bool {
 		return false
 	}
 	s.p.Cork()
+	sent := 0
 	for _, l := range ls {
-		l.next()
+		sent += l.next()
 	}
 	s.p.Uncork()
 	clear(ls)
 	s.lingerMu.Lock()
 	s.spareLanes = ls[:0]
+	s.pace.lingered(sent, time.Now().UnixNano())
 	s.lingerMu.Unlock()
 	return true
 }
@@ -380,16 +396,17 @@ func (l *lane) take() []*sendRequest {
 // next is called by whoever has busy, on an event loop or on a goroutine
 // not the lane's: it sends the next batch on the loops, hands it to the
 // lane's goroutine if it cannot go that way, or clears busy when there is
-// none.
-func (l *lane) next() {
+// none. It returns how many requests the batch holds.
+func (l *lane) next() int {
 	batch := l.takeOrRest()
 	if batch == nil {
-		return
+		return 0
 	}
-	if l.sendAsync(batch) {
-		return
+	n := len(batch)
+	if !l.sendAsync(batch) {
+		l.handOver(slices.Clone(batch), time.Now().Add(l.s.timeout))
 	}
-	l.handOver(slices.Clone(batch), time.Now().Add(l.s.timeout))
+	return n
 }
 
 // takeOrRest takes the next batch, or clears busy and returns nil when

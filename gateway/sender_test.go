@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/rand"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -169,7 +170,7 @@ func TestSenderOnLoops(t *testing.T) {
 
 func testSenderOnLoops(t *testing.T, linger time.Duration) {
 	s, p := producerOnLoops(t, 2*time.Second)
-	snd := newSender(p, 2*time.Second, linger).start()
+	snd := lingerAlways(newSender(p, 2*time.Second, linger)).start()
 	closed := false
 	defer func() {
 		if !closed {
@@ -243,7 +244,7 @@ func testSenderOnLoops(t *testing.T, linger time.Duration) {
 // linger of a second.
 func TestSenderLingerOnClose(t *testing.T) {
 	s, p := producerOnLoops(t, 10*time.Second)
-	snd := newSender(p, 10*time.Second, maxSendLinger).start()
+	snd := lingerAlways(newSender(p, 10*time.Second, maxSendLinger)).start()
 	var clients []string
 	for i := 0; len(clients) < numLanes; i++ { // a client on every lane
 		c := fmt.Sprintf("GID_car@@@%d", i)
@@ -290,7 +291,7 @@ func TestSenderLingerOnClose(t *testing.T) {
 // the test has it fire.
 func TestSenderLingerEnds(t *testing.T) {
 	s, p := producerOnLoops(t, 10*time.Second)
-	snd := newSender(p, 10*time.Second, maxSendLinger).start()
+	snd := lingerAlways(newSender(p, 10*time.Second, maxSendLinger)).start()
 	defer snd.close()
 	a, b := "GID_car@@@a", ""
 	for i := 0; b == ""; i++ {
@@ -353,4 +354,13 @@ func TestSenderLingerEnds(t *testing.T) {
 	if want := []string{"a 1", "a 2", "b 1", "b 2"}; !slices.Equal(bodies, want) {
 		t.Errorf("RocketMQ holds %q; want %q", bodies, want)
 	}
+}
+
+// lingerAlways has snd's lingers pay at any pace (lingerPace), for the
+// tests of what a linger does: the window the pace is counted over never
+// ends, and the last one's pace was ten million messages a second.
+func lingerAlways(snd *sender) *sender {
+	snd.pace.windowStart.Store(math.MaxInt64)
+	snd.pace.lastRate.Store(1000 * 1_000_000) // thousandths of a message a paceWindow
+	return snd
 }
