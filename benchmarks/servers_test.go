@@ -250,19 +250,16 @@ func startGateway(b *testing.B) *server {
 	return startGatewayOn(b, startRocketMQ(b))
 }
 
-// lingering is the gateway with a linger (-send-linger, 5 ms unless
-// -fleet-linger says otherwise): its idle lanes wait that long for more
-// messages, and send what they hold together. BenchmarkFleetCPU runs it
-// beside the default gateway.
-var lingering = kind{"gateway-linger", func(b *testing.B) *server {
-	if *lingerFlag <= 0 {
-		b.Fatalf("-fleet-linger %v: a linger is more than 0", *lingerFlag)
-	}
-	return startGatewayWith(b, startRocketMQ(b), "gateway-linger", "-send-linger", lingerFlag.String())
+// atOnce is the gateway without a linger (-send-linger 0): every
+// device's message goes to RocketMQ as soon as its lane is free, in a
+// write of its own at a fleet's pace. BenchmarkFleetCPU runs it beside
+// the default gateway, whose messages linger where that pays.
+var atOnce = kind{"gateway-at-once", func(b *testing.B) *server {
+	return startGatewayWith(b, startRocketMQ(b), "gateway-at-once", "-send-linger", "0")
 }}
 
-// lingerFlag is the lingering gateway's -send-linger.
-var lingerFlag = flag.Duration("fleet-linger", 5*time.Millisecond, "the -send-linger of BenchmarkFleetCPU's server=gateway-linger, to measure what a linger of this `length` saves and costs")
+// lingerFlag is the -send-linger of the gateways the benchmarks start.
+var lingerFlag = flag.Duration("gateway-linger", 0, "the -send-linger of every gateway the benchmarks start but server=gateway-at-once's, to measure what a linger of this `length` saves and costs; 0 leaves the gateway's default")
 
 // startGatewayOn starts a gateway on an existing RocketMQ process.
 func startGatewayOn(b *testing.B, rmq *serverproc.Process) *server {
@@ -278,7 +275,10 @@ func startGatewayWith(b *testing.B, rmq *serverproc.Process, name string, extra 
 		"-listen", addr, "-namesrv", rmq.Addr, "-topics", parentTopic,
 		"-auth", "allow-all", "-instance-id", fmt.Sprintf("bench%d", instanceSeq.Add(1)),
 	}
-	args = append(args, extra...)
+	if *lingerFlag != 0 {
+		args = append(args, "-send-linger", lingerFlag.String())
+	}
+	args = append(args, extra...) // after, to override
 	pprof := ""
 	if *profileFlag != "" {
 		metrics := freeAddr(b)

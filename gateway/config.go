@@ -153,8 +153,9 @@ type Config struct {
 	// enough for three or more, on average, to come within it, and while
 	// lingers do gather them (not for one device whose every publish
 	// waits for the one before to be acknowledged); otherwise a message
-	// goes at once. Default 0: every message goes at once; at most 1 s.
-	// The README's fleet benchmark measures what it saves.
+	// goes at once. Default 5 ms (DefaultSendLinger); negative: none,
+	// every message goes at once; at most 1 s. The README's fleet
+	// benchmark measures what it saves and what it costs.
 	SendLinger time.Duration
 
 	// ConnectTimeout is how long a new connection has to send CONNECT.
@@ -243,6 +244,7 @@ const (
 	DefaultSendTimeout    = 3 * time.Second
 	DefaultSendRetryFor   = 10 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
+	DefaultSendLinger     = 5 * time.Millisecond
 	DefaultMaxQueuedBytes = 1 << 20
 
 	DefaultCluster            = "mqttrmq"
@@ -340,10 +342,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
 	}
-	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.SendLinger < 0 || c.ConnectTimeout < 0 || c.MaxSessionExpiry < 0 {
+	if c.SendTimeout < 0 || c.SendRetryFor < 0 || c.ConnectTimeout < 0 || c.MaxSessionExpiry < 0 {
 		return c, fmt.Errorf("%w: negative timeout", ErrConfig)
 	}
-	if c.SendLinger > maxSendLinger {
+	switch {
+	case c.SendLinger == 0:
+		c.SendLinger = DefaultSendLinger
+	case c.SendLinger < 0:
+		c.SendLinger = 0 // none: the sender's word for it
+	case c.SendLinger > maxSendLinger:
 		return c, fmt.Errorf("%w: SendLinger %v is over %v", ErrConfig, c.SendLinger, maxSendLinger)
 	}
 	if c.MaxQueuedBytes == 0 {

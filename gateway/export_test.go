@@ -14,6 +14,10 @@ func IssueToken(g *Gateway, accessKey string, app mqttrmq.TokenApplication) (str
 	return tok, err
 }
 
+// SendLinger returns how long the gateway has a message linger,
+// its Config.SendLinger once defaulted: 0 for none.
+func (g *Gateway) SendLinger() time.Duration { return g.cfg.SendLinger }
+
 // DispatchOf returns the queues this instance sends a device's message to
 // topic (P2P to p2p, when not empty) to, as its directory says now: what a
 // test waits on for a subscription made on another instance to be known

@@ -94,7 +94,6 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"negative payload":           func(c *gateway.Config) { c.MaxPayload = -1 },
 		"payload over 4 MB":          func(c *gateway.Config) { c.MaxPayload = 4 << 20 },
 		"negative timeout":           func(c *gateway.Config) { c.SendTimeout = -time.Second },
-		"negative linger":            func(c *gateway.Config) { c.SendLinger = -time.Millisecond },
 		"linger over a second":       func(c *gateway.Config) { c.SendLinger = 2 * time.Second },
 		"negative queue limit":       func(c *gateway.Config) { c.MaxQueuedBytes = -1 },
 		"server keep-alive in ms":    func(c *gateway.Config) { c.ServerKeepAlive = 1500 * time.Millisecond },
@@ -108,6 +107,27 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			}
 			t.Errorf("%s: New = %v; want ErrConfig", name, err)
 		}
+	}
+}
+
+// TestSendLingerConfig: a SendLinger of 0 is DefaultSendLinger, a
+// negative one none, and any other its own length.
+func TestSendLingerConfig(t *testing.T) {
+	for _, c := range []struct{ set, want time.Duration }{
+		{0, gateway.DefaultSendLinger},
+		{-time.Nanosecond, 0},
+		{-time.Hour, 0},
+		{time.Millisecond, time.Millisecond},
+		{time.Second, time.Second},
+	} {
+		g, err := gateway.New(gateway.Config{NameServer: []string{"127.0.0.1:9876"}, ParentTopics: []string{"vehicles"}, InstanceID: "gw1", SendLinger: c.set})
+		if err != nil {
+			t.Fatalf("SendLinger %v: New: %v", c.set, err)
+		}
+		if got := g.SendLinger(); got != c.want {
+			t.Errorf("SendLinger %v: the gateway lingers %v; want %v", c.set, got, c.want)
+		}
+		g.Close()
 	}
 }
 

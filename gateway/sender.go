@@ -80,6 +80,7 @@ type sender struct {
 	// How the lingers ended: the timer's firings (each its goroutine and
 	// a thread woken for it), and the lingers an event loop ended.
 	timerFired, loopEnded atomic.Int64
+	lingers               atomic.Int64 // that sent something
 	// Whether a linger pays, at the pace messages come.
 	pace lingerPace
 }
@@ -346,6 +347,7 @@ func (s *sender) sendLingering() bool {
 	if len(ls) == 0 {
 		return false
 	}
+	s.lingers.Add(1)
 	s.p.Cork()
 	sent := 0
 	for _, l := range ls {

@@ -364,3 +364,38 @@ func lingerAlways(snd *sender) *sender {
 	snd.pace.lastRate.Store(1000 * 1_000_000) // thousandths of a message a paceWindow
 	return snd
 }
+
+// TestSenderLingerAlone: a client whose every message waits for the one
+// before, alone on the sender at a pace that would pay, lingers paceRun
+// times, each linger sending only its own message, and then no more: its
+// next messages go at once (lingerPace).
+func TestSenderLingerAlone(t *testing.T) {
+	_, p := producerOnLoops(t, 10*time.Second)
+	snd := lingerAlways(newSender(p, 10*time.Second, 2*time.Millisecond)).start()
+	defer snd.close()
+	reports := make(chan error, 1)
+	report := func(err error) { reports <- err }
+	sent := 0
+	send := func() {
+		t.Helper()
+		snd.sendAndForget("GID_car@@@alone", primitive.NewMessage("vehicles", fmt.Append(nil, sent)), nil, nil, nil, report)
+		sent++
+		if err := <-reports; err != nil {
+			t.Fatalf("send %d: %v", sent, err)
+		}
+	}
+	for snd.lingers.Load() < paceRun {
+		if sent > 2*paceRun {
+			t.Fatalf("%d lingers in %d sends, one after the other; want one a send", snd.lingers.Load(), sent)
+		}
+		send()
+	}
+	for range 2 * paceRun {
+		send()
+	}
+	// One more linger, at most: the next message may be queued before
+	// the last linger is counted.
+	if got := snd.lingers.Load(); got > paceRun+1 {
+		t.Errorf("%d lingers in %d sends; want lingers to stop after %d that each sent one message", got, sent, paceRun)
+	}
+}

@@ -61,7 +61,7 @@ func parseFlags(stdout io.Writer, args []string) (o options, err error) {
 	fs.IntVar(&o.cfg.MaxPayload, "max-payload", gateway.DefaultMaxPayload, "largest payload a device may publish, in `bytes`")
 	fs.IntVar(&o.cfg.MaxSubscriptionsPerClient, "max-subscriptions", 0, "subscriptions allowed per client; 0 for no limit (the hosted service allows 30)")
 	fs.DurationVar(&o.cfg.SendTimeout, "send-timeout", gateway.DefaultSendTimeout, "bound on one send to RocketMQ")
-	fs.DurationVar(&o.cfg.SendLinger, "send-linger", 0, "how long a device's message may wait for others to go to RocketMQ with it (one write and one answer for many devices' messages: less CPU at a fleet's pace, up to this much more latency); 0 sends each at once")
+	fs.DurationVar(&o.cfg.SendLinger, "send-linger", gateway.DefaultSendLinger, "how long a device's message may wait for others to go to RocketMQ with it, where messages come fast enough for that to pay (one write and one answer for many devices' messages: less CPU at a fleet's pace, up to this much more latency); 0 sends each at once")
 	fs.DurationVar(&o.cfg.SendRetryFor, "send-retry-for", gateway.DefaultSendRetryFor, "how long a QoS 1/2 publish RocketMQ refuses is retried before its device is disconnected unacknowledged")
 	fs.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", gateway.DefaultConnectTimeout, "how long a new connection has to send CONNECT")
 	fs.IntVar(&o.cfg.MaxInflight, "max-inflight", 32, "QoS 1/2 messages a client may have unacknowledged (an MQTT 5 client's receive maximum lowers it)")
@@ -150,6 +150,9 @@ func parseFlags(stdout io.Writer, args []string) (o options, err error) {
 	}
 	if o.cfg.SendLinger < 0 || o.cfg.SendLinger > time.Second {
 		return o, fmt.Errorf("-send-linger %v: want 0 (none) up to 1s", o.cfg.SendLinger)
+	}
+	if o.cfg.SendLinger == 0 {
+		o.cfg.SendLinger = -1 // none, in gateway.Config's words
 	}
 	if o.cfg.MaxSubscriptionsPerClient < 0 {
 		return o, fmt.Errorf("-max-subscriptions %d: want 0 (no limit) or more", o.cfg.MaxSubscriptionsPerClient)
