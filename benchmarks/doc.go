@@ -63,6 +63,16 @@
 //
 //	go test -run '^$' -bench . -count 3 -timeout 60m ./benchmarks/
 //
+// With -rocketmq NAMESRV and -rocketmq-pid PID the gateways run against
+// an Apache RocketMQ running already, holding the topic bench, rather than
+// each against a rocketmqtest of its own, and RocketMQ's CPU is its
+// broker's (process PID). The project's script starts one on loopback:
+//
+//	.ci/rocketmq start bench    # prints NAMESRV=127.0.0.1:PORT last
+//	go test -run '^$' -bench 'FleetCPU/server=gateway' -count 1 ./benchmarks/ \
+//		-rocketmq 127.0.0.1:PORT -rocketmq-pid "$(cat .ci/rocketmq.state/broker.pid)"
+//	.ci/rocketmq stop
+//
 // What each reports:
 //
 //   - BenchmarkIdleConnections: KB of resident memory per idle connection

@@ -188,7 +188,7 @@ type server struct {
 	name     string
 	addr     string              // MQTT address, host:port
 	proc     *serverproc.Process // the MQTT server
-	rocketmq *serverproc.Process // the gateway's RocketMQ; nil for the others
+	rocketmq *rocketMQ           // the gateway's RocketMQ; nil for the others
 	pprof    string              // the gateway's profiles, http://host:port/debug/pprof/, with -gateway-profile
 	goServer bool                // whose goroutines DumpGoroutines counts
 }
@@ -232,15 +232,41 @@ func freeAddr(b *testing.B) string {
 	return a
 }
 
+// rocketMQ is the RocketMQ a gateway runs against: rocketmqtest in a
+// process of its own, or, with -rocketmq, an Apache RocketMQ running
+// already.
+type rocketMQ struct {
+	Addr string // the name server, host:port
+	pid  int    // the process whose CPU is RocketMQ's: rocketmqtest, or the broker
+}
+
+// CPU returns the CPU time RocketMQ's process has used.
+func (r *rocketMQ) CPU() (time.Duration, error) { return serverproc.ReadCPU(r.pid) }
+
+var (
+	rocketmqFlag    = flag.String("rocketmq", "", "run the gateways against the Apache RocketMQ whose name server is at this `host:port`, holding the topic bench, rather than each against a rocketmqtest of its own (.ci/rocketmq start bench starts one)")
+	rocketmqPIDFlag = flag.Int("rocketmq-pid", 0, "with -rocketmq, the `PID` of its broker, whose CPU the benchmarks report as RocketMQ's (.ci/rocketmq.state/broker.pid)")
+)
+
 // startRocketMQ runs rocketmqtest in a process of its own, holding the
-// parent topic.
-func startRocketMQ(b *testing.B) *serverproc.Process {
+// parent topic; or, with -rocketmq, returns that one.
+func startRocketMQ(b *testing.B) *rocketMQ {
 	b.Helper()
+	if *rocketmqFlag != "" {
+		if *rocketmqPIDFlag <= 0 {
+			b.Fatal("-rocketmq needs -rocketmq-pid, its broker's PID")
+		}
+		if _, err := serverproc.ReadCPU(*rocketmqPIDFlag); err != nil {
+			b.Fatalf("-rocketmq-pid %d: %v", *rocketmqPIDFlag, err)
+		}
+		return &rocketMQ{Addr: *rocketmqFlag, pid: *rocketmqPIDFlag}
+	}
 	addr := freeAddr(b)
-	return startProcess(b, serverproc.Spec{
+	p := startProcess(b, serverproc.Spec{
 		Name: "rocketmqtest", Path: serverBinary(b, "internal/cmd/rocketmqtest"), Addr: addr,
 		Args: []string{"-listen", addr, "-topics", parentTopic},
 	})
+	return &rocketMQ{Addr: p.Addr, pid: p.PID()}
 }
 
 // startGateway runs the gateway command against a RocketMQ of its own, in
@@ -262,13 +288,13 @@ var atOnce = kind{"gateway-at-once", func(b *testing.B) *server {
 var lingerFlag = flag.Duration("gateway-linger", 0, "the -send-linger of every gateway the benchmarks start but server=gateway-at-once's, to measure what a linger of this `length` saves and costs; 0 leaves the gateway's default")
 
 // startGatewayOn starts a gateway on an existing RocketMQ process.
-func startGatewayOn(b *testing.B, rmq *serverproc.Process) *server {
+func startGatewayOn(b *testing.B, rmq *rocketMQ) *server {
 	return startGatewayWith(b, rmq, "gateway")
 }
 
 // startGatewayWith starts a gateway called name on an existing RocketMQ
 // process, with the flags extra besides the benchmarks' own.
-func startGatewayWith(b *testing.B, rmq *serverproc.Process, name string, extra ...string) *server {
+func startGatewayWith(b *testing.B, rmq *rocketMQ, name string, extra ...string) *server {
 	b.Helper()
 	addr := freeAddr(b)
 	args := []string{
