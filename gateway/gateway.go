@@ -262,6 +262,9 @@ func (g *Gateway) listener(k transport.Kind) string {
 // Stats returns a snapshot of the gateway's counters.
 func (g *Gateway) Stats() Stats {
 	st := g.stats.snapshot(g.broker.Stats())
+	if g.up.Load() { // and so g.sender is set, for good
+		st.UplinkLingers, st.UplinkLingered = g.sender.lingers.Load(), g.sender.lingered.Load()
+	}
 	if node := g.joined.Load(); node != nil {
 		d := node.Directory()
 		st.ClusterInstances, st.ClusterClients, st.ClusterFilters, st.ClusterSessions = int64(d.Instances), int64(d.Clients), int64(d.Filters), int64(d.Sessions)

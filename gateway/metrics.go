@@ -22,6 +22,8 @@ type Stats struct {
 	UplinkSendFailures int64 // send attempts RocketMQ did not take in time (every retry counts)
 	UplinkGaveUp       int64 // QoS 1/2 publishes still not taken when the retry budget ran out: their devices were disconnected unacknowledged
 	UplinkPending      int64 // device publishes on their way to RocketMQ now (queued, being sent, or waiting to be retried)
+	UplinkLingers      int64 // lingers (Config.SendLinger) that sent device publishes to RocketMQ together
+	UplinkLingered     int64 // device publishes those lingers sent: over UplinkLingers, what a linger gathers
 	DownlinkDelivered  int64 // RocketMQ messages handed to the broker for this instance's subscribers, whether any matched or not
 	DownlinkP2P        int64 // P2P messages handed to their target on this instance
 	DownlinkNotHere    int64 // P2P messages whose target has no session on this instance
@@ -241,6 +243,8 @@ var stats = []stat{
 	gauge("mqttrmq_sessions_persistent", "Sessions that outlive their connection.", func(s *Stats, _ *broker.Stats) int64 { return s.PersistentSessions }),
 	gauge("mqttrmq_outbound_queued_messages", "QoS 1/2 messages waiting for their clients beyond the in-flight window.", func(s *Stats, _ *broker.Stats) int64 { return s.Queued }),
 	gauge("mqttrmq_outbound_inflight_messages", "QoS 1/2 messages written to clients and not yet acknowledged.", func(s *Stats, _ *broker.Stats) int64 { return s.Inflight }),
+	counter("mqttrmq_uplink_lingers_total", "Lingers that sent device publishes to RocketMQ together.", func(s *Stats, _ *broker.Stats) int64 { return s.UplinkLingers }),
+	counter("mqttrmq_uplink_lingered_total", "Device publishes lingers sent; over mqttrmq_uplink_lingers_total, what a linger gathers.", func(s *Stats, _ *broker.Stats) int64 { return s.UplinkLingered }),
 	gauge("mqttrmq_uplink_pending", "Device publishes on their way to RocketMQ (queued, being sent, or waiting to be retried).", func(s *Stats, _ *broker.Stats) int64 { return s.UplinkPending }),
 }
 

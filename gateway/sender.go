@@ -80,7 +80,8 @@ type sender struct {
 	// How the lingers ended: the timer's firings (each its goroutine and
 	// a thread woken for it), and the lingers an event loop ended.
 	timerFired, loopEnded atomic.Int64
-	lingers               atomic.Int64 // that sent something
+	// The lingers that sent something, and the requests they sent.
+	lingers, lingered atomic.Int64
 	// Whether a linger pays, at the pace messages come.
 	pace lingerPace
 }
@@ -354,6 +355,7 @@ func (s *sender) sendLingering() bool {
 		sent += l.next()
 	}
 	s.p.Uncork()
+	s.lingered.Add(int64(sent))
 	clear(ls)
 	s.lingerMu.Lock()
 	s.spareLanes = ls[:0]

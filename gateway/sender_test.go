@@ -398,4 +398,7 @@ func TestSenderLingerAlone(t *testing.T) {
 	if got := snd.lingers.Load(); got > paceRun+1 {
 		t.Errorf("%d lingers in %d sends; want lingers to stop after %d that each sent one message", got, sent, paceRun)
 	}
+	if n, m := snd.lingers.Load(), snd.lingered.Load(); m != n {
+		t.Errorf("%d lingers sent %d messages; want one each", n, m)
+	}
 }
