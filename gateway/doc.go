@@ -45,8 +45,9 @@
 // that is read no further until one is acknowledged. Sends are batched:
 // each of a few lanes sends whatever queued up while its previous send was
 // in flight, so under load many devices' messages share one round trip,
-// and alone a message goes out at once — or, with Config.SendLinger, after
-// waiting that long for others: the lanes that lingered then send
+// and alone a message goes out at once — or, with the linger
+// (Config.SendLinger, 5 ms by default), after waiting that long for
+// others: the lanes that lingered then send
 // together, in one write to each broker on the one connection the lanes
 // share, and their answers come back in one read, which at a fleet's pace
 // (devices a second apart) spares most of a message's write, read and

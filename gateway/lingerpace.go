@@ -27,7 +27,8 @@ import (
 type lingerPace struct {
 	linger time.Duration
 
-	// The messages counted in the window begun at windowStart (UnixNano),
+	// The messages counted in the window begun at windowStart (on the
+	// sender's clock),
 	// and the rate of the window before it, in thousandths of a message a
 	// paceWindow (a slow pace is not rounded down to none).
 	windowStart atomic.Int64
@@ -35,7 +36,8 @@ type lingerPace struct {
 	lastRate    atomic.Int64
 
 	// Under the sender's lingerMu: the lingers of the run under way and
-	// the messages they sent, and until when (UnixNano) lingers are off,
+	// the messages they sent, and until when (on the sender's clock)
+	// lingers are off,
 	// for how long the next time.
 	lingers, gathered int
 	offUntil          int64
@@ -57,16 +59,20 @@ const (
 	// when they do not pay.
 	minPaceBackoff = time.Second
 	maxPaceBackoff = 30 * time.Second
+	// maxPaceCount bounds the messages a window counts.
+	maxPaceCount = 1 << 20
 )
 
-// seen counts a message queued at now (UnixNano).
+// seen counts a message queued at now (the sender's clock).
 func (p *lingerPace) seen(now int64) {
 	start := p.windowStart.Load()
 	if elapsed := now - start; elapsed >= int64(paceWindow) && p.windowStart.CompareAndSwap(start, now) {
 		// The rate over the window just ended, however long it was: a
 		// window longer than paceWindow (nobody came to end it) is a
 		// slower pace, not more messages.
-		n := p.inWindow.Swap(0)
+		// Past maxPaceCount a window, ten million messages a second, a
+		// linger pays anyway; the bound keeps the products in int64s.
+		n := min(p.inWindow.Swap(0), maxPaceCount)
 		p.lastRate.Store(n * 1000 * int64(paceWindow) / elapsed)
 	}
 	p.inWindow.Add(1)
@@ -79,8 +85,8 @@ func (p *lingerPace) pays(now int64) bool {
 		return false
 	}
 	// In a linger, lastRate × linger / paceWindow thousandths of a
-	// message come. (The product stays within an int64 up to 90 million
-	// messages a second, with the longest linger, a second.)
+	// message come. (lastRate is at most 1000 × maxPaceCount, and the
+	// product stays within an int64 with the longest linger, a second.)
 	return p.lastRate.Load()*int64(p.linger) >= minGathered*1000*int64(paceWindow)
 }
 

@@ -101,7 +101,7 @@ func TestLingerPace(t *testing.T) {
 // under way even where a new one would not pay. With a linger of a
 // second, whose timer the test stops before it fires.
 func TestLingerPaceSender(t *testing.T) {
-	snd := &sender{linger: maxSendLinger}
+	snd := &sender{linger: maxSendLinger, epoch: time.Now()}
 	snd.pace.linger = snd.linger
 	defer func() {
 		snd.lingerMu.Lock()

@@ -22,7 +22,7 @@ type Stats struct {
 	UplinkSendFailures int64 // send attempts RocketMQ did not take in time (every retry counts)
 	UplinkGaveUp       int64 // QoS 1/2 publishes still not taken when the retry budget ran out: their devices were disconnected unacknowledged
 	UplinkPending      int64 // device publishes on their way to RocketMQ now (queued, being sent, or waiting to be retried)
-	UplinkLingers      int64 // lingers (Config.SendLinger) that sent device publishes to RocketMQ together
+	UplinkLingers      int64 // lingers (Config.SendLinger) ended, each having sent one publish or more to RocketMQ
 	UplinkLingered     int64 // device publishes those lingers sent: over UplinkLingers, what a linger gathers
 	DownlinkDelivered  int64 // RocketMQ messages handed to the broker for this instance's subscribers, whether any matched or not
 	DownlinkP2P        int64 // P2P messages handed to their target on this instance

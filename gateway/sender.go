@@ -73,18 +73,26 @@ type sender struct {
 	lingerMu    sync.Mutex
 	lingering   []*lane
 	spareLanes  []*lane
-	lingerUntil atomic.Int64 // UnixNano; 0 while none lingers
+	lingerUntil atomic.Int64 // on clock; 0 while none lingers
 	timer       *time.Timer
 	armed       bool // timer is to fire, and lingerTimer has not begun
 	closing     bool
 	// How the lingers ended: the timer's firings (each its goroutine and
 	// a thread woken for it), and the lingers an event loop ended.
 	timerFired, loopEnded atomic.Int64
-	// The lingers that sent something, and the requests they sent.
+	// The lingers that sent something, and the requests their corked
+	// writes sent.
 	lingers, lingered atomic.Int64
 	// Whether a linger pays, at the pace messages come.
 	pace lingerPace
+	// epoch is when the sender was made: the linger's times are
+	// nanoseconds since (clock), on the monotonic clock, so that a step
+	// of the wall clock neither holds a linger nor stops the pace.
+	epoch time.Time
 }
+
+// clock returns the nanoseconds since the sender was made, monotonic.
+func (s *sender) clock() int64 { return int64(time.Since(s.epoch)) }
 
 // lane is one queue of requests, the goroutine that sends what the event
 // loops cannot, and the state of the one batch being sent.
@@ -184,7 +192,7 @@ func newSender(p *remoting.Producer, timeout, linger time.Duration) *sender {
 	if timeout <= 0 {
 		timeout = time.Minute // as remoting.Lane.Send's default
 	}
-	s := &sender{timeout: timeout, p: p, linger: max(linger, 0), quit: make(chan struct{})}
+	s := &sender{timeout: timeout, p: p, linger: max(linger, 0), quit: make(chan struct{}), epoch: time.Now()}
 	s.pace.linger = s.linger
 	for i := range s.lanes {
 		l := &s.lanes[i]
@@ -225,7 +233,7 @@ func (s *sender) sendAndForget(clientID string, msg *primitive.Message, more []*
 func (s *sender) queue(clientID string, r *sendRequest) {
 	var now int64
 	if s.linger > 0 {
-		now = time.Now().UnixNano()
+		now = s.clock()
 		s.pace.seen(now)
 	}
 	l := &s.lanes[laneOf(clientID)]
@@ -297,7 +305,7 @@ func (s *sender) lingerTimer() {
 		s.lingerMu.Unlock()
 		return
 	}
-	if left := time.Duration(u - time.Now().UnixNano()); left > 0 {
+	if left := time.Duration(u - s.clock()); left > 0 {
 		s.timer.Reset(left)
 		s.armed = true
 		s.lingerMu.Unlock()
@@ -359,7 +367,7 @@ func (s *sender) sendLingering() bool {
 	clear(ls)
 	s.lingerMu.Lock()
 	s.spareLanes = ls[:0]
-	s.pace.lingered(sent, time.Now().UnixNano())
+	s.pace.lingered(sent, s.clock())
 	s.lingerMu.Unlock()
 	return true
 }

@@ -304,7 +304,7 @@ func TestSenderLingerEnds(t *testing.T) {
 	wait := func(n int) { t.Helper(); awaitReports(t, reports, n) }
 	// nearlyOver puts the linger under way within its slack of its end.
 	nearlyOver := func() {
-		snd.lingerUntil.Store(time.Now().Add(snd.lingerSlack() / 2).UnixNano())
+		snd.lingerUntil.Store(snd.clock() + int64(snd.lingerSlack()/2))
 	}
 
 	snd.sendAndForget(a, primitive.NewMessage("vehicles", []byte("a 1")), nil, nil, nil, report)
