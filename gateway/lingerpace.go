@@ -28,17 +28,16 @@ type lingerPace struct {
 	linger time.Duration
 
 	// The messages counted in the window begun at windowStart (on the
-	// sender's clock),
-	// and the rate of the window before it, in thousandths of a message a
-	// paceWindow (a slow pace is not rounded down to none).
+	// sender's clock), and the rate of the window before it, in
+	// thousandths of a message a paceWindow (a slow pace is not rounded
+	// down to none).
 	windowStart atomic.Int64
 	inWindow    atomic.Int64
 	lastRate    atomic.Int64
 
 	// Under the sender's lingerMu: the lingers of the run under way and
-	// the messages they sent, and until when (on the sender's clock)
-	// lingers are off,
-	// for how long the next time.
+	// the messages they sent, until when (on the sender's clock) lingers
+	// are off, and for how long the next time.
 	lingers, gathered int
 	offUntil          int64
 	backoff           time.Duration
@@ -69,9 +68,9 @@ func (p *lingerPace) seen(now int64) {
 	if elapsed := now - start; elapsed >= int64(paceWindow) && p.windowStart.CompareAndSwap(start, now) {
 		// The rate over the window just ended, however long it was: a
 		// window longer than paceWindow (nobody came to end it) is a
-		// slower pace, not more messages.
-		// Past maxPaceCount a window, ten million messages a second, a
-		// linger pays anyway; the bound keeps the products in int64s.
+		// slower pace, not more messages. Past maxPaceCount a window, ten
+		// million messages a second, a linger pays anyway; the bound
+		// keeps the products in int64s.
 		n := min(p.inWindow.Swap(0), maxPaceCount)
 		p.lastRate.Store(n * 1000 * int64(paceWindow) / elapsed)
 	}

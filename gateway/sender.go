@@ -316,8 +316,8 @@ func (s *sender) lingerTimer() {
 }
 
 // lingeredEnough sends what lingers if its linger is over or nearly
-// over at now, within lingerSlack of its end. At a fleet's pace a message comes
-// in that last stretch of nearly every linger, and the event loop
+// over at now, within lingerSlack of its end. At a fleet's pace a message
+// comes in that last stretch of nearly every linger, and the event loop
 // handling it sends then and stops the timer: ended by the timer, every
 // linger cost a wake-up of a thread and a goroutine of its own, a third
 // of the gateway's context switches a message.
